@@ -1,0 +1,32 @@
+// Behavioural tests every KvTransport must pass, written once and instantiated per
+// implementation with a factory:
+//
+//   INSTANTIATE_TEST_SUITE_P(InProcess, KvTransportConformanceTest,
+//                            ::testing::Values(TransportFactory{"inprocess", MakeInProcess}));
+//
+// The factory is called once for the receiving side and once per sender, so cross-transport
+// paths (separate UCX workers) are exercised even in one process. Test-only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "kvtransfer/kv_transport.h"
+
+namespace baton::kvtransfer::testing {
+
+struct TransportFactory {
+  std::string name;
+  std::function<absl::StatusOr<std::unique_ptr<KvTransport>>()> make;
+};
+
+inline std::string FactoryName(const ::testing::TestParamInfo<TransportFactory>& info) {
+  return info.param.name;
+}
+
+class KvTransportConformanceTest : public ::testing::TestWithParam<TransportFactory> {};
+
+}  // namespace baton::kvtransfer::testing
