@@ -1,0 +1,225 @@
+#include "engine/model/forward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "engine/model/kernel_adapter.h"
+#include "engine/model/ops.h"
+
+namespace baton::engine {
+
+ForwardPass::ForwardPass(std::shared_ptr<const Model> model, threading::ThreadPool* threads)
+    : model_(std::move(model)), threads_(threads) {}
+
+absl::Status ForwardPass::Check(const KvPool& pool, std::span<const SequenceStep> batch) const {
+  const ModelConfig& c = model_->config();
+  const KvLayout& layout = pool.layout();
+  if (layout.num_layers != c.n_layers || layout.num_kv_heads != c.n_kv_heads ||
+      layout.head_dim != c.head_dim) {
+    return absl::InvalidArgumentError("KV pool layout " + layout.DebugString() +
+                                      " does not fit model " + c.DebugString());
+  }
+  for (size_t e = 0; e < batch.size(); ++e) {
+    const SequenceStep& s = batch[e];
+    const std::string where = "batch entry " + std::to_string(e) + ": ";
+    if (s.tokens.empty()) return absl::InvalidArgumentError(where + "no tokens");
+    if (s.start_pos < 0) return absl::InvalidArgumentError(where + "negative start_pos");
+    const int64_t end = static_cast<int64_t>(s.start_pos) + s.tokens.size();
+    if (end > c.context_length) {
+      return absl::InvalidArgumentError(where + "position " + std::to_string(end) +
+                                        " beyond the context length " +
+                                        std::to_string(c.context_length));
+    }
+    if (static_cast<int64_t>(s.block_table.size()) < layout.BlocksFor(end)) {
+      return absl::InvalidArgumentError(where + "block table too short for " +
+                                        std::to_string(end) + " positions");
+    }
+    for (int32_t b : s.block_table) {
+      if (b < 0 || b >= pool.num_blocks()) {
+        return absl::InvalidArgumentError(where + "block " + std::to_string(b) +
+                                          " outside the pool");
+      }
+    }
+    for (int32_t t : s.tokens) {
+      if (t < 0 || t >= c.vocab_size) {
+        return absl::InvalidArgumentError(where + "token " + std::to_string(t) +
+                                          " outside the vocabulary");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ForwardPass::Linear(const WeightMatrix& w, const float* x, int64_t m, float* y) {
+  adapter::MatMul(w, x, m, y, threads_);
+}
+
+absl::Status ForwardPass::Run(KvPool& pool, std::span<const SequenceStep> batch,
+                              StepLogits* logits, const LayerDoneCallback& on_layer_done) {
+  if (absl::Status s = Check(pool, batch); !s.ok()) return s;
+  const ModelConfig& c = model_->config();
+  rows_ = 0;
+  positions_.clear();
+  for (const SequenceStep& s : batch) {
+    for (size_t i = 0; i < s.tokens.size(); ++i) positions_.push_back(s.start_pos + i);
+    rows_ += s.tokens.size();
+  }
+  x_.resize(rows_ * c.n_embd);
+  xn_.resize(rows_ * c.n_embd);
+  q_.resize(rows_ * c.q_dim());
+  k_.resize(rows_ * c.kv_dim());
+  v_.resize(rows_ * c.kv_dim());
+  attn_.resize(rows_ * c.q_dim());
+  gate_.resize(rows_ * c.n_ff);
+  up_.resize(rows_ * c.n_ff);
+
+  Embed(batch);
+  for (int32_t l = 0; l < c.n_layers; ++l) Layer(pool, batch, l, on_layer_done);
+  if (logits != nullptr) Logits(batch, logits);
+  return absl::OkStatus();
+}
+
+void ForwardPass::Embed(std::span<const SequenceStep> batch) {
+  const int64_t n = model_->config().n_embd;
+  int64_t row = 0;
+  for (const SequenceStep& s : batch) {
+    for (int32_t t : s.tokens) adapter::DequantizeRow(model_->token_embd(), t, &x_[row++ * n]);
+  }
+}
+
+void ForwardPass::Layer(KvPool& pool, std::span<const SequenceStep> batch, int32_t layer,
+                        const LayerDoneCallback& on_layer_done) {
+  const ModelConfig& c = model_->config();
+  const LayerWeights& w = model_->layer(layer);
+  const int64_t n = c.n_embd;
+
+  for (int64_t r = 0; r < rows_; ++r) {
+    ops::RmsNorm(&x_[r * n], w.attn_norm.data(), n, c.norm_eps, &xn_[r * n]);
+  }
+  Linear(w.wq, xn_.data(), rows_, q_.data());
+  Linear(w.wk, xn_.data(), rows_, k_.data());
+  Linear(w.wv, xn_.data(), rows_, v_.data());
+
+  const float* freq_factors =
+      model_->rope_freq_factors().empty() ? nullptr : model_->rope_freq_factors().data();
+  const KvLayout& layout = pool.layout();
+  const int32_t bs = layout.block_size_tokens;
+  int64_t row = 0;
+  for (const SequenceStep& s : batch) {
+    for (size_t i = 0; i < s.tokens.size(); ++i, ++row) {
+      float* q = &q_[row * c.q_dim()];
+      float* k = &k_[row * c.kv_dim()];
+      float* v = &v_[row * c.kv_dim()];
+      if (c.qkv_bias) {
+        for (int32_t j = 0; j < c.q_dim(); ++j) q[j] += w.q_bias[j];
+        for (int32_t j = 0; j < c.kv_dim(); ++j) k[j] += w.k_bias[j];
+        for (int32_t j = 0; j < c.kv_dim(); ++j) v[j] += w.v_bias[j];
+      }
+      if (c.qk_norm) {
+        for (int32_t h = 0; h < c.n_heads; ++h) {
+          ops::RmsNorm(q + h * c.head_dim, w.q_norm.data(), c.head_dim, c.norm_eps,
+                       q + h * c.head_dim);
+        }
+        for (int32_t h = 0; h < c.n_kv_heads; ++h) {
+          ops::RmsNorm(k + h * c.head_dim, w.k_norm.data(), c.head_dim, c.norm_eps,
+                       k + h * c.head_dim);
+        }
+      }
+      const int64_t pos = s.start_pos + static_cast<int64_t>(i);
+      ops::Rope(q, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_base, c.rope_freq_scale,
+                freq_factors, c.rope_neox);
+      ops::Rope(k, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_base, c.rope_freq_scale,
+                freq_factors, c.rope_neox);
+      // Store K and V rows: slab = K[kv_head][token][head_dim] then V[...].
+      const int32_t block = s.block_table[pos / bs];
+      const int32_t slot = static_cast<int32_t>(pos % bs);
+      uint8_t* key_base = pool.KeyData(layer, block);
+      uint8_t* value_base = pool.ValueData(layer, block);
+      const size_t head_bytes = static_cast<size_t>(c.head_dim) * KvDTypeBytes(layout.dtype);
+      for (int32_t h = 0; h < c.n_kv_heads; ++h) {
+        const size_t offset = (static_cast<size_t>(h) * bs + slot) * head_bytes;
+        ops::StoreKvRow(k + h * c.head_dim, c.head_dim, layout.dtype, key_base + offset);
+        ops::StoreKvRow(v + h * c.head_dim, c.head_dim, layout.dtype, value_base + offset);
+      }
+    }
+  }
+  if (on_layer_done) on_layer_done(layer);
+
+  Attention(pool, batch, layer);
+  Linear(w.wo, attn_.data(), rows_, xn_.data());
+  for (int64_t i = 0; i < rows_ * n; ++i) x_[i] += xn_[i];
+
+  for (int64_t r = 0; r < rows_; ++r) {
+    ops::RmsNorm(&x_[r * n], w.ffn_norm.data(), n, c.norm_eps, &xn_[r * n]);
+  }
+  Linear(w.ffn_gate, xn_.data(), rows_, gate_.data());
+  Linear(w.ffn_up, xn_.data(), rows_, up_.data());
+  adapter::ParallelFor(threads_, rows_, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      ops::SiluMul(&gate_[r * c.n_ff], &up_[r * c.n_ff], c.n_ff);
+    }
+  });
+  Linear(w.ffn_down, gate_.data(), rows_, xn_.data());
+  for (int64_t i = 0; i < rows_ * n; ++i) x_[i] += xn_[i];
+}
+
+void ForwardPass::Attention(KvPool& pool, std::span<const SequenceStep> batch, int32_t layer) {
+  const ModelConfig& c = model_->config();
+  const int32_t group = c.n_heads / c.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  // One task per (sequence, kv head): it gathers that head's K/V once for its whole group.
+  std::vector<int64_t> first_row(batch.size());
+  int64_t row = 0;
+  for (size_t e = 0; e < batch.size(); ++e) {
+    first_row[e] = row;
+    row += batch[e].tokens.size();
+  }
+  const int64_t tasks = static_cast<int64_t>(batch.size()) * c.n_kv_heads;
+  adapter::ParallelFor(threads_, tasks, [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> scratch;
+    for (int64_t task = begin; task < end; ++task) {
+      const size_t e = task / c.n_kv_heads;
+      const int32_t kv_head = static_cast<int32_t>(task % c.n_kv_heads);
+      const SequenceStep& s = batch[e];
+      const int64_t n_rows = s.tokens.size();
+      const int64_t n_ctx = s.start_pos + n_rows;
+      scratch.resize(n_ctx * (2 * c.head_dim + 1));
+      ops::PagedKvView view{static_cast<const uint8_t*>(pool.base()), pool.layout(),
+                            pool.num_blocks(), s.block_table, layer};
+      ops::AttendGroup(view, kv_head, group, &q_[first_row[e] * c.q_dim()], c.q_dim(), n_rows,
+                       s.start_pos, scale, &attn_[first_row[e] * c.q_dim()], c.q_dim(),
+                       scratch.data());
+    }
+  });
+}
+
+void ForwardPass::Logits(std::span<const SequenceStep> batch, StepLogits* logits) {
+  const ModelConfig& c = model_->config();
+  const int64_t n = c.n_embd;
+  logits->vocab_size = c.vocab_size;
+  logits->first_row.assign(batch.size(), 0);
+  logits->num_rows.assign(batch.size(), 0);
+  // Gather the rows that want logits into xn_ (normalised), then one MatMul for all of them.
+  int64_t out_rows = 0;
+  int64_t row = 0;
+  for (size_t e = 0; e < batch.size(); ++e) {
+    const SequenceStep& s = batch[e];
+    const int64_t len = s.tokens.size();
+    int64_t from = len;
+    if (s.logits == LogitsMode::kLast) from = len - 1;
+    if (s.logits == LogitsMode::kAll) from = 0;
+    logits->first_row[e] = static_cast<int32_t>(out_rows);
+    logits->num_rows[e] = static_cast<int32_t>(len - from);
+    for (int64_t i = from; i < len; ++i) {
+      ops::RmsNorm(&x_[(row + i) * n], model_->output_norm().data(), n, c.norm_eps,
+                   &xn_[out_rows++ * n]);
+    }
+    row += len;
+  }
+  logits->data.resize(out_rows * c.vocab_size);
+  if (out_rows > 0) Linear(model_->output(), xn_.data(), out_rows, logits->data.data());
+}
+
+}  // namespace baton::engine

@@ -1,0 +1,71 @@
+// A loaded model: its config and its weights bound to tensors of an mmapped GGUF file. Immutable
+// after Load, so one Model is shared (shared_ptr<const Model>) by every engine and thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/gguf/gguf_file.h"
+#include "engine/model/model_config.h"
+#include "engine/tensor/tensor_type.h"
+
+namespace baton::engine {
+
+// A 2-D weight in GGUF order: `rows` rows of `cols` elements (cols = the input dimension), each
+// row RowBytes(type, cols) bytes, stored back to back inside the GGUF mapping.
+struct WeightMatrix {
+  TensorType type = TensorType::kF32;
+  const uint8_t* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t row_bytes() const { return RowBytes(type, cols); }
+};
+
+struct LayerWeights {
+  std::vector<float> attn_norm;
+  WeightMatrix wq, wk, wv, wo;
+  std::vector<float> q_bias, k_bias, v_bias;  // qwen2 only
+  std::vector<float> q_norm, k_norm;          // qwen3 only, head_dim each
+  std::vector<float> ffn_norm;
+  WeightMatrix ffn_gate, ffn_up, ffn_down;
+};
+
+class Model {
+ public:
+  // Maps the GGUF file at `path` and binds every tensor. Errors: the reader's codes for an
+  // unreadable or corrupt file; kInvalidArgument when a tensor is missing or has the wrong
+  // shape; kUnimplemented for an unsupported architecture or tensor type.
+  static absl::StatusOr<std::shared_ptr<const Model>> Load(const std::string& path);
+  // Same over an already opened file (the Model takes ownership).
+  static absl::StatusOr<std::shared_ptr<const Model>> FromGguf(
+      std::unique_ptr<gguf::GgufFile> file);
+
+  const ModelConfig& config() const { return config_; }
+  const gguf::GgufFile& file() const { return *file_; }
+  const WeightMatrix& token_embd() const { return token_embd_; }
+  // The output projection; the token embedding when the model ties them.
+  const WeightMatrix& output() const { return output_; }
+  bool tied_output() const { return tied_output_; }
+  const std::vector<float>& output_norm() const { return output_norm_; }
+  // Llama 3 style per-frequency rope divisors (rope_dim / 2 entries), empty when absent.
+  const std::vector<float>& rope_freq_factors() const { return rope_freqs_; }
+  const LayerWeights& layer(int32_t i) const { return layers_[i]; }
+
+ private:
+  Model() = default;
+  absl::Status Bind();
+
+  std::unique_ptr<gguf::GgufFile> file_;
+  ModelConfig config_;
+  WeightMatrix token_embd_;
+  WeightMatrix output_;
+  bool tied_output_ = false;
+  std::vector<float> output_norm_;
+  std::vector<float> rope_freqs_;
+  std::vector<LayerWeights> layers_;
+};
+
+}  // namespace baton::engine

@@ -1,0 +1,182 @@
+#include "engine/model/ops.h"
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/tensor/fp16.h"
+
+namespace baton::engine::ops {
+
+float Dot(const float* a, const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps();
+  __m256 acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  }
+  acc0 = _mm256_add_ps(acc0, acc1);
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  float sum = _mm_cvtss_f32(s);
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+void Axpy(float a, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + eps));
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+}
+
+void Rope(float* x, int32_t n_heads, int32_t head_dim, int32_t rope_dim, int64_t pos,
+          float base, float freq_scale, const float* freq_factors, bool neox) {
+  const int32_t half = rope_dim / 2;
+  // Angles are shared by all heads; compute them once per call.
+  float cos_t[512];
+  float sin_t[512];
+  for (int32_t i = 0; i < half && i < 512; ++i) {
+    float theta = static_cast<float>(pos) * freq_scale *
+                  std::pow(base, -2.0f * static_cast<float>(i) / static_cast<float>(rope_dim));
+    if (freq_factors != nullptr) theta /= freq_factors[i];
+    cos_t[i] = std::cos(theta);
+    sin_t[i] = std::sin(theta);
+  }
+  for (int32_t h = 0; h < n_heads; ++h) {
+    float* v = x + static_cast<int64_t>(h) * head_dim;
+    for (int32_t i = 0; i < half; ++i) {
+      const int32_t a = neox ? i : 2 * i;
+      const int32_t b = neox ? i + half : 2 * i + 1;
+      const float x0 = v[a];
+      const float x1 = v[b];
+      v[a] = x0 * cos_t[i] - x1 * sin_t[i];
+      v[b] = x0 * sin_t[i] + x1 * cos_t[i];
+    }
+  }
+}
+
+void SiluMul(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void Softmax(float* x, int64_t n) {
+  float max = x[0];
+  for (int64_t i = 1; i < n; ++i) max = std::max(max, x[i]);
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void StoreKvRow(const float* src, int64_t n, KvDType dtype, void* dst) {
+  if (dtype == KvDType::kF32) {
+    std::memcpy(dst, src, n * sizeof(float));
+    return;
+  }
+  auto* out = static_cast<uint16_t*>(dst);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; ++i) out[i] = FloatToFp16(src[i]);
+}
+
+void LoadKvRow(const void* src, int64_t n, KvDType dtype, float* dst) {
+  if (dtype == KvDType::kF32) {
+    std::memcpy(dst, src, n * sizeof(float));
+    return;
+  }
+  const auto* in = static_cast<const uint16_t*>(src);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(dst + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
+  }
+  for (; i < n; ++i) dst[i] = Fp16ToFloat(in[i]);
+}
+
+void RoundToF16(const float* x, int64_t n, float* out) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(h));
+  }
+  for (; i < n; ++i) out[i] = Fp16ToFloat(FloatToFp16(x[i]));
+}
+
+const uint8_t* PagedKvView::Key(int32_t kv_head, int64_t pos) const {
+  const int32_t bs = layout.block_size_tokens;
+  const int32_t block = block_table[pos / bs];
+  const size_t row = static_cast<size_t>(kv_head) * bs + pos % bs;
+  return pool_base + layout.Offset(layer, block, pool_blocks) +
+         row * layout.head_dim * KvDTypeBytes(layout.dtype);
+}
+
+const uint8_t* PagedKvView::Value(int32_t kv_head, int64_t pos) const {
+  return Key(kv_head, pos) + layout.HalfSlabBytes();
+}
+
+void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const float* q,
+                 int64_t q_stride, int64_t n_rows, int64_t first_pos, float scale, float* out,
+                 int64_t out_stride, float* scratch) {
+  const int32_t hd = kv.layout.head_dim;
+  const int32_t bs = kv.layout.block_size_tokens;
+  const int64_t n_ctx = first_pos + n_rows;
+  float* keys = scratch;
+  float* values = keys + n_ctx * hd;
+  float* scores = values + n_ctx * hd;
+  // Gather this head's K and V once (a block holds bs consecutive rows per head), then reuse
+  // them for every query head of the group and every query row.
+  for (int64_t t = 0; t < n_ctx; t += bs) {
+    const int64_t rows = std::min<int64_t>(bs, n_ctx - t);
+    LoadKvRow(kv.Key(kv_head, t), rows * hd, kv.layout.dtype, keys + t * hd);
+    LoadKvRow(kv.Value(kv_head, t), rows * hd, kv.layout.dtype, values + t * hd);
+  }
+  // With an f16 cache the query and the attention weights are rounded to f16 before they meet
+  // K and V, as llama.cpp does (its f16 matmuls convert the f32 operand to f16); this keeps
+  // greedy outputs identical to llama.cpp's with an f16 KV cache.
+  const bool f16 = kv.layout.dtype == KvDType::kF16;
+  float q_rounded[512];
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int64_t n_keys = first_pos + r + 1;
+    for (int32_t g = 0; g < group; ++g) {
+      const int32_t h = kv_head * group + g;
+      const float* qh = q + r * q_stride + static_cast<int64_t>(h) * hd;
+      if (f16 && hd <= 512) {
+        RoundToF16(qh, hd, q_rounded);
+        qh = q_rounded;
+      }
+      for (int64_t t = 0; t < n_keys; ++t) scores[t] = Dot(qh, keys + t * hd, hd) * scale;
+      Softmax(scores, n_keys);
+      if (f16) RoundToF16(scores, n_keys, scores);
+      float* o = out + r * out_stride + static_cast<int64_t>(h) * hd;
+      std::memset(o, 0, hd * sizeof(float));
+      for (int64_t t = 0; t < n_keys; ++t) Axpy(scores[t], values + t * hd, o, hd);
+    }
+  }
+}
+
+}  // namespace baton::engine::ops

@@ -1,0 +1,64 @@
+// The small per-token kernels of the transformer forward pass that are not matrix products:
+// RMSNorm, rotary embedding, SiLU gating, softmax, KV row stores and attention over a paged KV
+// pool with grouped-query heads. Plain functions over caller-owned buffers: thread-safe as long
+// as concurrent calls write disjoint memory.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "engine/kv_cache/kv_layout.h"
+
+namespace baton::engine::ops {
+
+// out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i], for one row of n. `out` may alias `x`.
+void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out);
+
+// Rotates the first `rope_dim` dims of each of `n_heads` heads (each `head_dim` long, packed)
+// in place for position `pos`. `freq_factors` (rope_dim / 2 entries) may be null.
+// neox=false rotates adjacent pairs (x[2i], x[2i+1]); neox=true rotates (x[i], x[i+rope_dim/2]).
+void Rope(float* x, int32_t n_heads, int32_t head_dim, int32_t rope_dim, int64_t pos,
+          float base, float freq_scale, const float* freq_factors, bool neox);
+
+// gate[i] = silu(gate[i]) * up[i].
+void SiluMul(float* gate, const float* up, int64_t n);
+
+// In-place softmax over n values.
+void Softmax(float* x, int64_t n);
+
+float Dot(const float* a, const float* b, int64_t n);
+// y += a * x.
+void Axpy(float a, const float* x, float* y, int64_t n);
+
+// Stores one row of `n` floats as the KV dtype (f32 copy or f16 round-to-nearest-even).
+void StoreKvRow(const float* src, int64_t n, KvDType dtype, void* dst);
+// Loads `n` KV values into floats.
+void LoadKvRow(const void* src, int64_t n, KvDType dtype, float* dst);
+
+// out[i] = x[i] rounded to the nearest f16 value. `out` may alias `x`.
+void RoundToF16(const float* x, int64_t n, float* out);
+
+// Where one sequence's K/V live in a pool: the pool base, its layout and block count, the
+// sequence's block table and the layer.
+struct PagedKvView {
+  const uint8_t* pool_base = nullptr;
+  KvLayout layout;
+  int32_t pool_blocks = 0;
+  std::span<const int32_t> block_table;
+  int32_t layer = 0;
+
+  // Pointer to K (or V) of `kv_head` at token position `pos`.
+  const uint8_t* Key(int32_t kv_head, int64_t pos) const;
+  const uint8_t* Value(int32_t kv_head, int64_t pos) const;
+};
+
+// Causal attention for the query heads of one KV head group and a run of consecutive query
+// positions of one sequence. q rows: q[r * q_stride + h * head_dim], r in [0, n_rows), heads
+// h in [kv_head * group, (kv_head + 1) * group); row r sits at position first_pos + r and attends
+// to positions [0, first_pos + r]. Output goes to out[r * out_stride + h * head_dim].
+// `scratch` must hold 2 * (first_pos + n_rows) * head_dim + (first_pos + n_rows) floats.
+void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const float* q,
+                 int64_t q_stride, int64_t n_rows, int64_t first_pos, float scale, float* out,
+                 int64_t out_stride, float* scratch);
+
+}  // namespace baton::engine::ops
