@@ -1,0 +1,40 @@
+#include "engine/kernels/cpu/activations.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace baton::engine::kernels {
+
+void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,
+                         Q8Activations* out) {
+  out->m = m;
+  out->k = k;
+  out->block = block;
+  out->bias = bias;
+  out->qs.resize(m * k);
+  out->d.resize(m * (k / block));
+  out->corr.resize(m * (k / 4));
+  out->sum32.resize(m * (k / 32));
+  for (int64_t i = 0; i < m * (k / block); ++i) {
+    const float* xb = x + i * block;
+    float amax = 0.0f;
+    for (int j = 0; j < block; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out->d[i] = d;
+    int8_t* q = out->qs.data() + i * block;
+    for (int j = 0; j < block; ++j) q[j] = static_cast<int8_t>(std::nearbyintf(xb[j] * id));
+  }
+  for (int64_t g = 0; g < m * k / 4; ++g) {
+    const int8_t* q = out->qs.data() + 4 * g;
+    out->corr[g] = -bias * (q[0] + q[1] + q[2] + q[3]);
+  }
+  for (int64_t g = 0; g < m * k / 32; ++g) {
+    const int8_t* q = out->qs.data() + 32 * g;
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j) s += q[j];
+    out->sum32[g] = s;
+  }
+}
+
+}  // namespace baton::engine::kernels

@@ -1,0 +1,32 @@
+// Activations prepared once per MatMul for the integer kernels: x quantized to signed 8-bit
+// blocks with one float scale per block, plus the per-block sums the kernels use to fold weight
+// offsets (Q4_0's -8, Q6_K's -32, Q8_0's +128 bias) and minimums into integer dot products.
+// Internal to engine/kernels/cpu. Not thread-safe; built by the MatMul caller, then read-only.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace baton::engine::kernels {
+
+struct Q8Activations {
+  int64_t m = 0;
+  int64_t k = 0;
+  int block = 32;  // elements per scale: 32 for the *_0/_1 types, 256 for the K types
+  int bias = 0;    // corr lanes hold -bias * (sum of each 4 consecutive quants)
+  std::vector<int8_t> qs;     // m * k, x[i][j] ~ d[i][j / block] * qs[i * k + j]
+  std::vector<float> d;       // m * (k / block)
+  std::vector<int32_t> corr;  // m * (k / 4): the lane layout of a vpdpbusd over the same bytes
+  std::vector<int32_t> sum32; // m * (k / 32): sums of each 32 consecutive quants
+
+  const int8_t* row_qs(int64_t i) const { return qs.data() + i * k; }
+  const float* row_d(int64_t i) const { return d.data() + i * (k / block); }
+  const int32_t* row_corr(int64_t i) const { return corr.data() + i * (k / 4); }
+  const int32_t* row_sum32(int64_t i) const { return sum32.data() + i * (k / 32); }
+};
+
+// Fills `out` from m rows of k floats. Precondition: k % block == 0, block % 32 == 0.
+void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,
+                         Q8Activations* out);
+
+}  // namespace baton::engine::kernels

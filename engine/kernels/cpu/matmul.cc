@@ -1,0 +1,131 @@
+#include "engine/kernels/cpu/matmul.h"
+
+#include <atomic>
+#include <vector>
+
+#include "common/logging.h"
+#include "engine/kernels/cpu/activations.h"
+#include "engine/kernels/cpu/quantize.h"
+#include "engine/kernels/cpu/row_kernels.h"
+#include "engine/tensor/fp16.h"
+
+namespace baton::engine::kernels {
+namespace {
+
+std::atomic<bool> force_scalar{false};
+
+// Rows handed to one ParallelFor chunk at a time are contiguous, so each thread streams its own
+// slice of W once.
+float DotScalar(const float* a, const float* b, int64_t k) {
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t j = 0;
+  for (; j + 4 <= k; j += 4) {
+    s0 += a[j] * b[j];
+    s1 += a[j + 1] * b[j + 1];
+    s2 += a[j + 2] * b[j + 2];
+    s3 += a[j + 3] * b[j + 3];
+  }
+  for (; j < k; ++j) s0 += a[j] * b[j];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// Generic kernel: dequantize the row once into a per-thread buffer, then dot it with every
+// activation row. `Dot` is the float dot product to use.
+template <float (*Dot)(const float*, const float*, int64_t)>
+void DequantizeThenDot(TensorType t, const uint8_t* w_row, const RowArgs& a, float* out,
+                       int64_t out_stride) {
+  thread_local std::vector<float> row;
+  row.resize(a.k);
+  const float* wf = reinterpret_cast<const float*>(w_row);
+  if (t != TensorType::kF32) {
+    DequantizeRow(t, w_row, row.data(), a.k);
+    wf = row.data();
+  }
+  for (int64_t i = 0; i < a.m; ++i) out[i * out_stride] = Dot(wf, a.x + i * a.k, a.k);
+}
+
+}  // namespace
+
+void SetForceScalarKernels(bool force) { force_scalar.store(force); }
+
+const char* MatMulKernelName(TensorType t) {
+  if (!force_scalar.load()) {
+    KernelChoice c = Avx512Kernel(t);
+    if (c.kernel != nullptr) return c.name;
+    if (CpuHasAvx512Kernels()) return "dequantize+avx512";
+  }
+  return "scalar";
+}
+
+void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x, int64_t m,
+            float* y, ThreadPool* pool) {
+  CHECK(k > 0 && k % BlockElements(t) == 0) << "MatMul k=" << k << " for " << TensorTypeName(t);
+  CHECK(n_rows >= 0 && m >= 0);
+  if (n_rows == 0 || m == 0) return;
+  const size_t row_bytes = RowBytes(t, k);
+  const uint8_t* wb = static_cast<const uint8_t*>(w);
+
+  const bool scalar = force_scalar.load();
+  const KernelChoice choice = scalar ? KernelChoice{} : Avx512Kernel(t);
+  const bool simd_dot = !scalar && CpuHasAvx512Kernels();
+
+  RowArgs args;
+  args.m = m;
+  args.k = k;
+  args.x = x;
+  // Prepared on the calling thread, read by all workers.
+  Q8Activations q8;
+  std::vector<uint16_t> bf16;
+  if (choice.kernel != nullptr) {
+    switch (choice.form) {
+      case ActivationForm::kQ8Block32:
+      case ActivationForm::kQ8Block256:
+        QuantizeActivations(x, m, k, choice.form == ActivationForm::kQ8Block32 ? 32 : 256,
+                            choice.bias, &q8);
+        args.q8 = &q8;
+        break;
+      case ActivationForm::kBf16:
+        bf16.resize(m * k);
+        for (int64_t j = 0; j < m * k; ++j) bf16[j] = FloatToBf16(x[j]);
+        args.bf16 = bf16.data();
+        break;
+      case ActivationForm::kFloat:
+        break;
+    }
+  }
+
+  auto run_rows = [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const uint8_t* w_row = wb + r * row_bytes;
+      if (choice.kernel != nullptr) {
+        choice.kernel(w_row, args, y + r, n_rows);
+      } else if (simd_dot) {
+        DequantizeThenDot<DotF32Avx512>(t, w_row, args, y + r, n_rows);
+      } else {
+        DequantizeThenDot<DotScalar>(t, w_row, args, y + r, n_rows);
+      }
+    }
+  };
+  if (pool == nullptr) {
+    run_rows(0, n_rows);
+  } else {
+    pool->ParallelFor(n_rows, run_rows);
+  }
+}
+
+void MatMulReference(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x,
+                     int64_t m, float* y) {
+  CHECK(k > 0 && k % BlockElements(t) == 0) << "MatMul k=" << k << " for " << TensorTypeName(t);
+  std::vector<float> row(k);
+  const size_t row_bytes = RowBytes(t, k);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    DequantizeRow(t, static_cast<const uint8_t*>(w) + r * row_bytes, row.data(), k);
+    for (int64_t i = 0; i < m; ++i) {
+      double s = 0;
+      for (int64_t j = 0; j < k; ++j) s += static_cast<double>(row[j]) * x[i * k + j];
+      y[i * n_rows + r] = static_cast<float>(s);
+    }
+  }
+}
+
+}  // namespace baton::engine::kernels

@@ -1,0 +1,38 @@
+// Matrix-vector / matrix-matrix products of a quantized weight matrix with float activations,
+// the hot loop of the forward pass. Picks the fastest kernel the CPU supports at run time
+// (AVX-512 VNNI / BF16 / F16C, else portable scalar code); every kernel is tested against
+// MatMulReference. Thread-safe: concurrent calls may share weights and a pool (the pool
+// serializes them).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/tensor/tensor_type.h"
+#include "engine/threading/thread_pool.h"
+
+namespace baton::engine::kernels {
+
+// y[i * n_rows + r] = dot(W row r, x row i) for r < n_rows, i < m.
+// W: n_rows rows of k elements of type t, row r at w + r * RowBytes(t, k) (any alignment).
+// x: m rows of k floats, row-major. y: m * n_rows floats, must not alias x or w.
+// Preconditions (CHECKed): k > 0 and k % BlockElements(t) == 0; n_rows, m >= 0.
+// Integer-quantized types quantize x to 8-bit blocks once per call (as ggml does), so results
+// differ from MatMulReference by that rounding (relative error ~1e-2 of the row norm product).
+// Work is split over `pool` by weight rows (nullptr: calling thread only); each weight row is
+// read from memory once for all m activation rows.
+void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x, int64_t m,
+            float* y, ThreadPool* pool);
+
+// Same contract, portable scalar code: dequantizes each row to float and accumulates in double.
+// Single-threaded; for tests.
+void MatMulReference(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x,
+                     int64_t m, float* y);
+
+// Name of the kernel family MatMul uses on this CPU for `t` ("avx512vnni", "scalar", ...).
+const char* MatMulKernelName(TensorType t);
+
+// Forces the portable scalar kernels (tests compare them with the SIMD ones). Not thread-safe
+// with concurrent MatMul calls; call once at start-up.
+void SetForceScalarKernels(bool force);
+
+}  // namespace baton::engine::kernels

@@ -1,0 +1,57 @@
+// Matrix-vector throughput at the Llama-3.2-1B projection shapes, per weight type.
+// Reports bytes of weights read per second ("bytes_per_second" = GB/s of W) at batch 1.
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "engine/kernels/cpu/matmul.h"
+#include "engine/threading/thread_pool.h"
+
+namespace baton::engine::kernels {
+namespace {
+
+ThreadPool* Pool(int threads) {
+  static std::unique_ptr<ThreadPool> pools[3];
+  if (!pools[threads]) pools[threads] = *ThreadPool::Create(threads);
+  return pools[threads].get();
+}
+
+// args: type id, n_rows, k, m, threads.
+void BM_MatMul(benchmark::State& state) {
+  const auto t = static_cast<TensorType>(state.range(0));
+  const int64_t n_rows = state.range(1), k = state.range(2), m = state.range(3);
+  const int threads = static_cast<int>(state.range(4));
+  const size_t bytes = RowBytes(t, k) * n_rows;
+  // Speed does not depend on the values; 0x11 bytes are small normal f32/f16/bf16 numbers and
+  // sane block scales.
+  std::vector<uint8_t> w(bytes, 0x11);
+  std::vector<float> x(m * k, 0.5f), y(m * n_rows);
+  for (auto _ : state) {
+    MatMul(t, w.data(), n_rows, k, x.data(), m, y.data(), Pool(threads));
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * bytes);
+  state.SetLabel(std::string(TensorTypeName(t)) + " " + MatMulKernelName(t));
+}
+
+void Shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"type", "rows", "k", "m", "threads"});
+  for (TensorType t : kAllTensorTypes) {
+    for (int64_t rows : {2048, 8192, 128256}) {
+      if (t == TensorType::kF32 && rows == 128256) continue;  // 1 GB of weights
+      for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), rows, 2048, 1, threads});
+    }
+  }
+  // Prefill-style batches at the FFN shape.
+  for (TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kF16}) {
+    b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2});
+  }
+}
+
+BENCHMARK(BM_MatMul)->Apply(Shapes)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace baton::engine::kernels
+
+BENCHMARK_MAIN();

@@ -1,0 +1,106 @@
+#include "engine/kernels/cpu/matmul.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "common/status_matchers.h"
+#include "engine/kernels/cpu/quantize.h"
+#include "engine/threading/thread_pool.h"
+#include "gtest/gtest.h"
+
+namespace baton::engine::kernels {
+namespace {
+
+std::vector<float> Gaussian(int64_t n, uint32_t seed, float mean = 0.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(mean, 1.0f);
+  std::vector<float> v(n);
+  for (float& f : v) f = dist(rng);
+  return v;
+}
+
+struct Shape {
+  int64_t n_rows, k, m;
+};
+
+class MatMulTest : public ::testing::TestWithParam<TensorType> {
+ protected:
+  void TearDown() override { SetForceScalarKernels(false); }
+
+  // Checks MatMul (with and without a pool) against MatMulReference on the same weights.
+  // Error bound: the kernels may quantize x to int8 with one scale per block of <= 256, which
+  // moves each product by at most |w_j| * amax(block) / 254; bf16 activations move x by 2^-9.
+  void Check(const Shape& s, ThreadPool* pool) {
+    const TensorType t = GetParam();
+    const std::vector<float> wf = Gaussian(s.n_rows * s.k, 1 + s.k + s.n_rows);
+    // Mixed signs and an offset so min/offset terms (Q4_1, K types) matter.
+    const std::vector<float> x = Gaussian(s.m * s.k, 99 + s.m, 0.3f);
+    const size_t row_bytes = RowBytes(t, s.k);
+    std::vector<uint8_t> w(row_bytes * s.n_rows);
+    for (int64_t r = 0; r < s.n_rows; ++r) {
+      QuantizeRow(t, wf.data() + r * s.k, w.data() + r * row_bytes, s.k);
+    }
+    std::vector<float> wd(s.n_rows * s.k);
+    for (int64_t r = 0; r < s.n_rows; ++r) {
+      DequantizeRow(t, w.data() + r * row_bytes, wd.data() + r * s.k, s.k);
+    }
+    std::vector<float> want(s.m * s.n_rows), got(s.m * s.n_rows, NAN);
+    MatMulReference(t, w.data(), s.n_rows, s.k, x.data(), s.m, want.data());
+    MatMul(t, w.data(), s.n_rows, s.k, x.data(), s.m, got.data(), pool);
+    for (int64_t i = 0; i < s.m; ++i) {
+      for (int64_t r = 0; r < s.n_rows; ++r) {
+        double q8_bound = 0, abs_sum = 0;
+        for (int64_t j = 0; j < s.k; ++j) {
+          const int64_t blk = j / 256 * 256;
+          float amax = 0;
+          for (int64_t b = blk; b < std::min(blk + 256, s.k); ++b) {
+            amax = std::max(amax, std::fabs(x[i * s.k + b]));
+          }
+          q8_bound += std::fabs(wd[r * s.k + j]) * amax / 254.0;
+          abs_sum += std::fabs(wd[r * s.k + j] * x[i * s.k + j]);
+        }
+        const double bound = q8_bound * 1.01 + abs_sum * 4e-3 + 1e-5;
+        ASSERT_NEAR(got[i * s.n_rows + r], want[i * s.n_rows + r], bound)
+            << TensorTypeName(t) << " kernel " << MatMulKernelName(t) << " n_rows=" << s.n_rows
+            << " k=" << s.k << " m=" << s.m << " at i=" << i << " r=" << r;
+      }
+    }
+  }
+
+  std::vector<Shape> Shapes() const {
+    const int64_t b = BlockElements(GetParam()) == 256 ? 256 : 32;
+    return {{13, b * 7, 1}, {13, b * 3, 3}, {5, b, 17}, {1, b * 5, 2}, {40, b * 2, 1}};
+  }
+};
+
+TEST_P(MatMulTest, MatchesReferenceSingleThreaded) {
+  for (const Shape& s : Shapes()) Check(s, nullptr);
+}
+
+TEST_P(MatMulTest, MatchesReferenceOnAPool) {
+  ASSERT_OK_AND_ASSIGN(auto pool, ThreadPool::Create(2));
+  for (const Shape& s : Shapes()) Check(s, pool.get());
+  ASSERT_OK_AND_ASSIGN(auto pool3, ThreadPool::Create(3));
+  for (const Shape& s : Shapes()) Check(s, pool3.get());
+}
+
+TEST_P(MatMulTest, ScalarKernelsMatchReference) {
+  SetForceScalarKernels(true);
+  EXPECT_STREQ(MatMulKernelName(GetParam()), "scalar");
+  for (const Shape& s : Shapes()) Check(s, nullptr);
+}
+
+TEST_P(MatMulTest, EmptyShapesDoNothing) {
+  float y = 42;
+  MatMul(GetParam(), nullptr, 0, BlockElements(GetParam()), nullptr, 1, &y, nullptr);
+  MatMul(GetParam(), nullptr, 1, BlockElements(GetParam()), nullptr, 0, &y, nullptr);
+  EXPECT_EQ(y, 42);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTest, ::testing::ValuesIn(kAllTensorTypes),
+                         [](const auto& info) { return std::string(TensorTypeName(info.param)); });
+
+}  // namespace
+}  // namespace baton::engine::kernels

@@ -1,0 +1,42 @@
+// The per-weight-row kernels MatMul dispatches to. Internal to engine/kernels/cpu.
+// A kernel computes out[i * out_stride] = dot(weight row, activation row i) for i < a.m.
+// Stateless: thread-safe.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/kernels/cpu/activations.h"
+#include "engine/tensor/tensor_type.h"
+
+namespace baton::engine::kernels {
+
+// How a kernel wants the activations prepared (once per MatMul).
+enum class ActivationForm { kFloat, kQ8Block32, kQ8Block256, kBf16 };
+
+struct RowArgs {
+  int64_t m = 0;
+  int64_t k = 0;
+  const float* x = nullptr;           // m * k floats (always set)
+  const Q8Activations* q8 = nullptr;  // set for kQ8Block32 / kQ8Block256
+  const uint16_t* bf16 = nullptr;     // m * k bfloat16 values, set for kBf16
+};
+
+using RowKernel = void (*)(const uint8_t* w_row, const RowArgs& a, float* out,
+                           int64_t out_stride);
+
+struct KernelChoice {
+  RowKernel kernel = nullptr;
+  ActivationForm form = ActivationForm::kFloat;
+  int bias = 0;  // Q8Activations::bias
+  const char* name = "";
+};
+
+// The AVX-512 kernel for `t`, or kernel == nullptr when there is none for this type or the CPU
+// lacks AVX-512 F/BW/VL/VNNI/BF16 and F16C.
+KernelChoice Avx512Kernel(TensorType t);
+
+// Dot product of two float vectors with AVX-512 (requires the CPU features above).
+float DotF32Avx512(const float* a, const float* b, int64_t k);
+bool CpuHasAvx512Kernels();
+
+}  // namespace baton::engine::kernels
