@@ -1,0 +1,38 @@
+#include "serving/endpoints.h"
+
+#include "common/grpc_server.h"
+#include "common/status_macros.h"
+
+namespace baton::serving {
+
+absl::StatusOr<std::unique_ptr<Endpoints>> Endpoints::Start(
+    const EndpointOptions& options, const std::vector<grpc::Service*>& services,
+    std::shared_ptr<prometheus::Registry> registry, common::HealthCheck healthy) {
+  auto endpoints = std::unique_ptr<Endpoints>(new Endpoints());
+  ASSIGN_OR_RETURN(endpoints->http_,
+                   common::HttpServer::Create({.host = options.host, .port = options.http_port}));
+  common::MountMetricsAndHealth(*endpoints->http_, std::move(registry), std::move(healthy));
+  RETURN_IF_ERROR(endpoints->http_->Start());
+  ASSIGN_OR_RETURN(common::StartedGrpcServer grpc,
+                   common::StartGrpcServer({.host = options.host, .port = options.grpc_port},
+                                           services));
+  endpoints->grpc_ = std::move(grpc.server);
+  endpoints->grpc_port_ = grpc.port;
+  return endpoints;
+}
+
+void Endpoints::SetNotServing() {
+  if (grpc_ != nullptr) common::SetServing(*grpc_, false);
+}
+
+void Endpoints::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (grpc_ != nullptr) {
+    grpc_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    grpc_->Wait();
+  }
+  if (http_ != nullptr) http_->Shutdown();
+}
+
+}  // namespace baton::serving

@@ -1,0 +1,51 @@
+// Starts a worker's two listeners: gRPC (its services plus health and reflection) and HTTP
+// (/metrics and /healthz), and stops them in the right order. Shared by both workers.
+//
+// Threading: Start and Shutdown from one thread (the worker's owner); the servers themselves are
+// thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/http_server.h"
+#include "common/metrics.h"
+#include "grpcpp/grpcpp.h"
+#include "prometheus/registry.h"
+
+namespace baton::serving {
+
+struct EndpointOptions {
+  std::string host = "127.0.0.1";
+  int grpc_port = 0;  // 0 picks a free port
+  int http_port = 0;  // 0 picks a free port
+};
+
+class Endpoints {
+ public:
+  // `services` must outlive the Endpoints. kUnavailable when a port cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Endpoints>> Start(
+      const EndpointOptions& options, const std::vector<grpc::Service*>& services,
+      std::shared_ptr<prometheus::Registry> registry, common::HealthCheck healthy);
+  ~Endpoints() { Shutdown(absl::ZeroDuration()); }
+
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const { return http_->port(); }
+  // Reports NOT_SERVING on grpc.health.v1 (routers stop sending work).
+  void SetNotServing();
+  // Stops gRPC (calls still open after `grace` are cancelled) and HTTP. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  Endpoints() = default;
+
+  std::unique_ptr<grpc::Server> grpc_;
+  int grpc_port_ = 0;
+  std::unique_ptr<common::HttpServer> http_;
+  bool shut_down_ = false;
+};
+
+}  // namespace baton::serving

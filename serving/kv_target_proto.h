@@ -1,0 +1,34 @@
+// Conversion between kvtransfer::KvTarget (protobuf-free) and the KvTarget proto of
+// proto/baton/internal/v1/kv.proto that travels D -> router -> P, plus the two fields only the
+// proto carries (the lease deadline and the prompt length).
+//
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kvtransfer/kv_target.h"
+#include "proto/baton/internal/v1/kv.pb.h"
+
+namespace baton::serving {
+
+struct WireKvTarget {
+  kvtransfer::KvTarget target;
+  // When the receiver stops holding the blocks.
+  absl::Time lease_deadline = absl::InfiniteFuture();
+  // Prompt tokens whose KV the sender must write.
+  int32_t num_tokens = 0;
+};
+
+baton::internal::v1::KvTarget ToProto(const WireKvTarget& wire);
+
+// kInvalidArgument for a malformed transfer id, an unknown dtype, a prompt length the blocks
+// cannot hold, or anything kvtransfer::ValidateTarget rejects.
+absl::StatusOr<WireKvTarget> FromProto(const baton::internal::v1::KvTarget& proto);
+
+baton::internal::v1::KvLayout ToProto(const engine::KvLayout& layout);
+absl::StatusOr<engine::KvLayout> FromProto(const baton::internal::v1::KvLayout& proto);
+
+}  // namespace baton::serving

@@ -1,0 +1,158 @@
+#include <thread>
+
+#include "common/status_matchers.h"
+#include "gtest/gtest.h"
+#include "serving/event_queue.h"
+#include "serving/flags.h"
+#include "serving/kv_target_proto.h"
+#include "serving/prompt.h"
+#include "serving/sampling.h"
+#include "serving/transport.h"
+
+namespace baton::serving {
+namespace {
+
+using ::baton::testing::StatusIs;
+
+TEST(SamplingTest, AppliesDocumentedDefaults) {
+  baton::v1::SamplingParams proto;
+  proto.set_seed(7);
+  ASSERT_OK_AND_ASSIGN(RequestSampling s, FromProto(proto));
+  EXPECT_EQ(s.params.temperature, 1.0f);
+  EXPECT_EQ(s.params.top_p, 1.0f);
+  EXPECT_EQ(s.params.repetition_penalty, 1.0f);
+  EXPECT_EQ(s.params.seed, 7u);
+  EXPECT_EQ(s.max_tokens, kDefaultMaxTokens);
+  EXPECT_FALSE(s.logprobs);
+}
+
+TEST(SamplingTest, KeepsExplicitValues) {
+  baton::v1::SamplingParams proto;
+  proto.set_temperature(0.0f);
+  proto.set_top_k(5);
+  proto.set_max_tokens(3);
+  proto.set_top_logprobs(2);
+  proto.set_ignore_eos(true);
+  ASSERT_OK_AND_ASSIGN(RequestSampling s, FromProto(proto));
+  EXPECT_EQ(s.params.temperature, 0.0f);
+  EXPECT_EQ(s.params.top_k, 5);
+  EXPECT_EQ(s.max_tokens, 3);
+  EXPECT_TRUE(s.logprobs);
+  EXPECT_EQ(s.params.top_logprobs, 2);
+  EXPECT_TRUE(s.ignore_eos);
+}
+
+TEST(SamplingTest, RejectsOutOfRangeValues) {
+  baton::v1::SamplingParams proto;
+  proto.set_max_tokens(-1);
+  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  proto.set_max_tokens(1);
+  proto.set_top_logprobs(21);
+  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  proto.set_top_logprobs(0);
+  proto.set_temperature(-1.0f);
+  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(SamplingTest, LogprobsConversion) {
+  engine::SampleResult r;
+  r.token = 4;
+  r.logprob = -0.5f;
+  r.top = {{4, -0.5f}, {9, -1.5f}};
+  baton::v1::PositionLogprobs p = ToPositionLogprobs(r);
+  EXPECT_EQ(p.chosen().token_id(), 4);
+  EXPECT_FLOAT_EQ(p.chosen().logprob(), -0.5f);
+  ASSERT_EQ(p.top_size(), 2);
+  EXPECT_EQ(p.top(1).token_id(), 9);
+}
+
+TEST(PromptTest, Validates) {
+  engine::ModelConfig config;
+  config.vocab_size = 10;
+  config.context_length = 4;
+  const std::vector<int32_t> ok = {1, 2, 3};
+  const std::vector<int32_t> empty;
+  const std::vector<int32_t> too_long = {1, 2, 3, 4};
+  const std::vector<int32_t> bad_id = {1, 10};
+  const std::vector<int32_t> negative = {-1};
+  EXPECT_OK(ValidatePrompt(ok, config));
+  EXPECT_THAT(ValidatePrompt(empty, config), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidatePrompt(too_long, config), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidatePrompt(bad_id, config), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidatePrompt(negative, config), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+WireKvTarget SampleTarget() {
+  WireKvTarget wire;
+  wire.target.transport = "ucx";
+  wire.target.worker_address = std::string("\x01\x00\x02", 3);
+  wire.target.base_address = 0x7f0000001000;
+  wire.target.pool_num_blocks = 64;
+  wire.target.block_ids = {5, 9, 2};
+  wire.target.layout = {.num_layers = 5, .num_kv_heads = 4, .head_dim = 8,
+                        .block_size_tokens = 16, .dtype = engine::KvDType::kF16};
+  wire.target.transfer_id = 0xfeedbeef12345ull;
+  wire.lease_deadline = absl::FromUnixMicros(1700000000123456);
+  wire.num_tokens = 40;
+  return wire;
+}
+
+TEST(KvTargetProtoTest, RoundTrips) {
+  const WireKvTarget wire = SampleTarget();
+  ASSERT_OK_AND_ASSIGN(WireKvTarget back, FromProto(ToProto(wire)));
+  EXPECT_EQ(back.target.transport, wire.target.transport);
+  EXPECT_EQ(back.target.worker_address, wire.target.worker_address);
+  EXPECT_EQ(back.target.base_address, wire.target.base_address);
+  EXPECT_EQ(back.target.pool_num_blocks, 64);
+  EXPECT_EQ(back.target.block_ids, wire.target.block_ids);
+  EXPECT_EQ(back.target.layout, wire.target.layout);
+  EXPECT_EQ(back.target.transfer_id, wire.target.transfer_id);
+  EXPECT_EQ(back.lease_deadline, wire.lease_deadline);
+  EXPECT_EQ(back.num_tokens, 40);
+}
+
+TEST(KvTargetProtoTest, RejectsMalformedTargets) {
+  baton::internal::v1::KvTarget proto = ToProto(SampleTarget());
+  proto.set_transfer_id("12x");
+  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  proto = ToProto(SampleTarget());
+  proto.set_num_tokens(49);  // needs 4 blocks, target has 3
+  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  proto = ToProto(SampleTarget());
+  proto.add_block_ids(64);  // outside the pool
+  proto.set_num_tokens(60);
+  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  proto = ToProto(SampleTarget());
+  proto.mutable_layout()->set_dtype(static_cast<baton::internal::v1::KvDType>(7));
+  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(FlagsTest, ParsesDTypeAndUcxSettings) {
+  EXPECT_EQ(*ParseKvDType("f16"), engine::KvDType::kF16);
+  EXPECT_THAT(ParseKvDType("q8").status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(auto ucx, ParseUcxConfig("TLS=tcp,NET_DEVICES=lo"));
+  ASSERT_EQ(ucx.size(), 2u);
+  EXPECT_EQ(ucx[1].first, "NET_DEVICES");
+  EXPECT_EQ(ucx[1].second, "lo");
+  EXPECT_THAT(ParseUcxConfig("TLS").status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(ReadyLine(1, 2), "READY grpc_port=1 http_port=2");
+}
+
+TEST(TransportTest, UnknownKindIsInvalidArgument) {
+  EXPECT_THAT(CreateTransport({.kind = "carrier-pigeon"}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_OK(CreateTransport({.kind = "inprocess"}).status());
+}
+
+TEST(EventQueueTest, PopWaitsForPush) {
+  EventQueue<int> queue;
+  EXPECT_FALSE(queue.PopWithTimeout(absl::Milliseconds(1)).has_value());
+  std::thread producer([&] { queue.Push(3); });
+  std::optional<int> v = queue.PopWithTimeout(absl::Seconds(10));
+  producer.join();
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(*v, 3);
+}
+
+}  // namespace
+}  // namespace baton::serving
