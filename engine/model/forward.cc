@@ -10,7 +10,7 @@
 
 namespace baton::engine {
 
-ForwardPass::ForwardPass(std::shared_ptr<const Model> model, threading::ThreadPool* threads)
+ForwardPass::ForwardPass(std::shared_ptr<const Model> model, ThreadPool* threads)
     : model_(std::move(model)), threads_(threads) {}
 
 absl::Status ForwardPass::Check(const KvPool& pool, std::span<const SequenceStep> batch) const {

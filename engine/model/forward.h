@@ -19,12 +19,9 @@
 #include "absl/status/status.h"
 #include "engine/kv_cache/kv_pool.h"
 #include "engine/model/model.h"
+#include "engine/threading/thread_pool.h"
 
 namespace baton::engine {
-
-namespace threading {
-class ThreadPool;
-}  // namespace threading
 
 enum class LogitsMode : uint8_t {
   kNone = 0,  // no logits (e.g. a non-final prefill chunk)
@@ -68,7 +65,7 @@ using LayerDoneCallback = std::function<void(int32_t layer)>;
 class ForwardPass {
  public:
   // `threads` may be null (single-threaded); it must outlive the ForwardPass.
-  ForwardPass(std::shared_ptr<const Model> model, threading::ThreadPool* threads);
+  ForwardPass(std::shared_ptr<const Model> model, ThreadPool* threads);
 
   // Runs one batch step. Errors (nothing written to the pool): kInvalidArgument when the pool's
   // layout does not match the model (layers, kv heads, head dim), a token id is outside the
@@ -91,7 +88,7 @@ class ForwardPass {
   void Linear(const WeightMatrix& w, const float* x, int64_t m, float* y);
 
   std::shared_ptr<const Model> model_;
-  threading::ThreadPool* threads_;
+  ThreadPool* threads_;
   // Per-row scratch, sized for the current batch's total row count.
   int64_t rows_ = 0;
   std::vector<int64_t> positions_;  // position of each row
