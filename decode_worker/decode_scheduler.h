@@ -1,0 +1,179 @@
+// The decode worker's scheduler: admits sequences (remote-prefilled or local), runs them in a
+// continuous-batching loop over the engine and streams their tokens.
+//
+// Life of a sequence:
+//   Submit ──► reserve prompt blocks (kResourceExhausted at once when short)
+//     remote: ExpectTransfer ─► event kv_target ─► KV lands ─► on_complete ─► ready ─► running
+//     local:  waiting (chunked prefill, prefill_chunk_tokens per step, between decode steps)
+//   running: one token per step; a block is added when the sequence crosses a block boundary.
+//   ends: stop token, max_tokens / context full, Cancel, or an error status.
+// Out of blocks mid-generation, the youngest running sequence is preempted: its blocks are
+// freed and it re-enters the waiting queue, to be recomputed (prompt + generated tokens) when
+// blocks are free again. A sequence that cannot fit even alone ends with kResourceExhausted.
+//
+// Leases: a remote reservation ends at its deadline; the receiver then reports
+// kDeadlineExceeded and the request fails with kUnavailable. Blocks of a remote reservation are
+// only freed after the receiver's on_complete ran (cancel calls KvReceiver::Abort and waits for
+// it), so no block is reused while a write into it may still land.
+//
+// Threading: one scheduler thread owns every sequence, the engine and block growth; Submit,
+// Cancel, Load and Shutdown are thread-safe and only post to it. Events for a request are pushed
+// to its EventQueue from the scheduler thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "decode_worker/decode_metrics.h"
+#include "engine/kv_cache/kv_pool.h"
+#include "engine/runtime/engine.h"
+#include "kvtransfer/kv_transport.h"
+#include "proto/baton/internal/v1/decode.pb.h"
+#include "serving/event_queue.h"
+#include "serving/sampling.h"
+
+namespace baton::decode_worker {
+
+struct DecodeSchedulerOptions {
+  // Most sequences in one engine step (decode and prefill chunks together). >= 1.
+  int32_t max_batch_size = 32;
+  // Most prompt tokens computed locally per step (colocated prefill and recompute). >= 1.
+  int32_t prefill_chunk_tokens = 256;
+  // Lease on reserved blocks when the request names none.
+  absl::Duration default_lease = absl::Seconds(30);
+  // Token that ends generation (unless ignore_eos); -1 for none.
+  int32_t eos_token_id = -1;
+};
+
+// One message for a request's stream. A non-OK status ends the stream with that status;
+// `last` marks the final (finished) message.
+struct DecodeEvent {
+  absl::Status status;
+  baton::internal::v1::DecodeResponse response;
+  bool last = false;
+};
+
+using DecodeEventQueue = serving::EventQueue<DecodeEvent>;
+
+struct DecodeJob {
+  std::string request_id;
+  // Validated by the caller (serving::ValidatePrompt).
+  std::vector<int32_t> prompt;
+  serving::RequestSampling sampling;
+  bool local_prefill = false;
+  // Zero: DecodeSchedulerOptions::default_lease.
+  absl::Duration lease = absl::ZeroDuration();
+  std::shared_ptr<DecodeEventQueue> events;
+};
+
+struct DecodeLoad {
+  int32_t free_blocks = 0;
+  int32_t total_blocks = 0;
+  int32_t running = 0;
+  int32_t waiting = 0;
+  int32_t pending_transfers = 0;
+  int64_t queued_prompt_tokens = 0;
+};
+
+class DecodeScheduler {
+ public:
+  // `engine`, `pool` and `metrics` must outlive the scheduler; `receiver` too, and may be null
+  // when only local prefill is served (remote requests then fail with kFailedPrecondition).
+  // kInvalidArgument for bad options.
+  static absl::StatusOr<std::unique_ptr<DecodeScheduler>> Create(
+      engine::Engine* engine, engine::KvPool* pool, kvtransfer::KvReceiver* receiver,
+      DecodeMetrics* metrics, const DecodeSchedulerOptions& options);
+  // Cancels whatever still runs (Shutdown with zero grace) and joins the thread.
+  ~DecodeScheduler();
+
+  // Queues a request and returns its id (also the transfer id of its KV handoff). Every
+  // outcome, errors included, arrives as events on job.events. After Shutdown began, the job
+  // fails with kUnavailable.
+  uint64_t Submit(DecodeJob job);
+  // Ends request `id` with FINISH_REASON_CANCELLED (its blocks are freed, a transfer in flight is
+  // aborted). Unknown or finished ids are ignored.
+  void Cancel(uint64_t id);
+  // A snapshot, refreshed between steps.
+  DecodeLoad Load() const;
+  // Stops admitting new requests, lets running ones finish for up to `grace`, then cancels the
+  // rest and waits until every sequence is gone and every transfer's on_complete ran.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  struct Sequence;
+  struct SubmitCmd {
+    uint64_t id;
+    DecodeJob job;
+  };
+  struct CancelCmd {
+    uint64_t id;
+  };
+  struct KvArrivedCmd {
+    uint64_t id;
+    absl::StatusOr<kvtransfer::ReceiveResult> result;
+  };
+  using Command = std::variant<SubmitCmd, CancelCmd, KvArrivedCmd>;
+
+  DecodeScheduler(engine::Engine* engine, engine::KvPool* pool, kvtransfer::KvReceiver* receiver,
+                  DecodeMetrics* metrics, const DecodeSchedulerOptions& options);
+
+  void Post(Command command);
+  void Loop();
+  void Handle(SubmitCmd& cmd);
+  void Handle(CancelCmd& cmd);
+  void Handle(KvArrivedCmd& cmd);
+  // Moves ready and waiting sequences into the batch, grows blocks, preempts when short, runs
+  // one engine step and samples. Returns false when there was nothing to run.
+  bool RunStep();
+  // Makes the table of `seq` cover `num_tokens`, preempting running sequences younger than
+  // `seq` when the pool is short. False when it still does not fit.
+  bool GrowOrPreempt(Sequence& seq, int64_t num_tokens);
+  void Preempt(Sequence& seq);
+  // Appends a sampled token, streams it, and ends the sequence when a stop condition holds.
+  // Returns true when the sequence ended.
+  bool AcceptToken(Sequence& seq, const engine::SampleResult& sample, bool with_logprobs);
+  void Finish(Sequence& seq, baton::v1::FinishReason reason);
+  void Fail(Sequence& seq, absl::Status status);
+  // Frees the sequence's blocks and forgets it.
+  void Remove(uint64_t id);
+  bool HasWork() const;
+  void PublishLoad();
+
+  engine::Engine* const engine_;
+  engine::KvPool* const pool_;
+  kvtransfer::KvReceiver* const receiver_;
+  DecodeMetrics* const metrics_;
+  const DecodeSchedulerOptions options_;
+  const int32_t context_length_;
+
+  mutable absl::Mutex mu_;
+  std::vector<Command> commands_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // cancel everything left
+  DecodeLoad load_ ABSL_GUARDED_BY(mu_);
+
+  // Scheduler-thread state.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Sequence>> sequences_;
+  std::vector<uint64_t> running_;  // admission order, at most max_batch_size
+  std::deque<uint64_t> ready_;     // KV complete, waiting for a batch slot
+  std::deque<uint64_t> waiting_;   // to compute locally (colocated prefill or recompute)
+  int32_t pending_transfers_ = 0;
+  double max_batch_seen_ = 0;
+  engine::StepLogits logits_;
+
+  std::thread thread_;
+};
+
+}  // namespace baton::decode_worker

@@ -1,0 +1,260 @@
+#include "decode_worker/decode_scheduler.h"
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "common/status_matchers.h"
+#include "engine/model/random_model.h"
+#include "engine/runtime/generate.h"
+#include "gtest/gtest.h"
+#include "kvtransfer/inprocess/inprocess_kv_transport.h"
+
+namespace baton::decode_worker {
+namespace {
+
+namespace v1 = ::baton::internal::v1;
+
+struct Outcome {
+  absl::Status status;
+  bool got_target = false;
+  std::vector<int32_t> tokens;
+  baton::v1::FinishReason reason = baton::v1::FINISH_REASON_UNSPECIFIED;
+};
+
+// Reads events until the stream ends.
+Outcome Collect(DecodeEventQueue& events) {
+  Outcome out;
+  while (true) {
+    std::optional<DecodeEvent> event = events.PopWithTimeout(absl::Seconds(60));
+    if (!event.has_value()) {
+      out.status = absl::DeadlineExceededError("no event within 60 s");
+      return out;
+    }
+    if (!event->status.ok()) {
+      out.status = event->status;
+      return out;
+    }
+    if (event->response.has_kv_target()) out.got_target = true;
+    for (int32_t t : event->response.tokens().token_ids()) out.tokens.push_back(t);
+    if (event->last) {
+      out.reason = event->response.finished().finish_reason();
+      return out;
+    }
+  }
+}
+
+class DecodeSchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/tiny.gguf";
+    engine::RandomModelSpec spec;
+    spec.seed = 11;
+    spec.weight_std = 0.08f;  // varied tokens rather than one repeated argmax
+    ASSERT_OK(engine::WriteRandomModel(spec, path));
+    ASSERT_OK_AND_ASSIGN(model_, engine::Model::Load(path));
+    ASSERT_OK_AND_ASSIGN(engine_, engine::Engine::Create(model_, {.num_threads = 1}));
+    ASSERT_OK_AND_ASSIGN(reference_engine_, engine::Engine::Create(model_, {.num_threads = 1}));
+    ASSERT_OK_AND_ASSIGN(transport_, kvtransfer::InProcessKvTransport::Create());
+    registry_ = std::make_shared<prometheus::Registry>();
+    metrics_ = DecodeMetrics::Create(*registry_);
+  }
+
+  void StartScheduler(int32_t num_blocks, DecodeSchedulerOptions options = {}) {
+    ASSERT_OK_AND_ASSIGN(pool_, engine_->CreateKvPool(engine::KvDType::kF32, 16, num_blocks));
+    ASSERT_OK_AND_ASSIGN(receiver_, transport_->CreateReceiver(pool_->base(), pool_->num_blocks(),
+                                                               pool_->layout()));
+    ASSERT_OK_AND_ASSIGN(scheduler_, DecodeScheduler::Create(engine_.get(), pool_.get(),
+                                                             receiver_.get(), metrics_.get(),
+                                                             options));
+  }
+
+  void TearDown() override {
+    scheduler_.reset();
+    receiver_.reset();
+  }
+
+  static std::vector<int32_t> Prompt(int32_t length, int32_t seed) {
+    std::vector<int32_t> prompt;
+    for (int32_t i = 0; i < length; ++i) prompt.push_back(3 + (seed * 31 + i * 17) % 500);
+    return prompt;
+  }
+
+  std::shared_ptr<DecodeEventQueue> Submit(const std::vector<int32_t>& prompt,
+                                           int32_t max_tokens, bool local = true,
+                                           absl::Duration lease = absl::ZeroDuration(),
+                                           uint64_t* id = nullptr) {
+    DecodeJob job;
+    job.request_id = "r";
+    job.prompt = prompt;
+    job.sampling.params.temperature = 0.0f;
+    job.sampling.max_tokens = max_tokens;
+    job.sampling.ignore_eos = true;
+    job.local_prefill = local;
+    job.lease = lease;
+    job.events = std::make_shared<DecodeEventQueue>();
+    auto events = job.events;
+    const uint64_t assigned = scheduler_->Submit(std::move(job));
+    if (id != nullptr) *id = assigned;
+    return events;
+  }
+
+  std::vector<int32_t> Reference(const std::vector<int32_t>& prompt, int32_t max_tokens) {
+    engine::GenerateOptions options;
+    options.max_tokens = max_tokens;
+    options.sampling.temperature = 0.0f;
+    options.kv_dtype = engine::KvDType::kF32;
+    absl::StatusOr<engine::GenerateResult> result =
+        engine::Generate(*reference_engine_, prompt, options);
+    EXPECT_OK(result.status());
+    return result.ok() ? result->tokens : std::vector<int32_t>{};
+  }
+
+  void WaitUntilAllFree() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      DecodeLoad load = scheduler_->Load();
+      if (load.free_blocks == load.total_blocks && load.running == 0 && load.waiting == 0) return;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ADD_FAILURE() << "blocks not all free: " << scheduler_->Load().free_blocks << " of "
+                  << scheduler_->Load().total_blocks;
+  }
+
+  std::shared_ptr<const engine::Model> model_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<engine::Engine> reference_engine_;
+  std::unique_ptr<kvtransfer::KvTransport> transport_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<DecodeMetrics> metrics_;
+  std::unique_ptr<engine::KvPool> pool_;
+  std::unique_ptr<kvtransfer::KvReceiver> receiver_;
+  std::unique_ptr<DecodeScheduler> scheduler_;
+};
+
+TEST_F(DecodeSchedulerTest, LocalPrefillMatchesSingleSequenceGeneration) {
+  StartScheduler(64, {.prefill_chunk_tokens = 16});
+  for (int32_t length : {1, 5, 16, 41}) {
+    const std::vector<int32_t> prompt = Prompt(length, length);
+    auto events = Submit(prompt, 20);
+    Outcome out = Collect(*events);
+    ASSERT_OK(out.status);
+    EXPECT_EQ(out.reason, baton::v1::FINISH_REASON_LENGTH);
+    EXPECT_EQ(out.tokens, Reference(prompt, 20)) << "prompt length " << length;
+  }
+  WaitUntilAllFree();
+}
+
+TEST_F(DecodeSchedulerTest, ConcurrentSequencesBatchTogetherAndMatch) {
+  StartScheduler(256, {.max_batch_size = 8, .prefill_chunk_tokens = 32});
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<int32_t> lengths;
+  std::vector<std::shared_ptr<DecodeEventQueue>> streams;
+  for (int32_t i = 0; i < 12; ++i) {
+    prompts.push_back(Prompt(1 + (i * 7) % 37, i));
+    lengths.push_back(5 + (i * 11) % 30);
+    streams.push_back(Submit(prompts.back(), lengths.back()));
+  }
+  for (int32_t i = 0; i < 12; ++i) {
+    Outcome out = Collect(*streams[i]);
+    ASSERT_OK(out.status);
+    EXPECT_EQ(out.tokens, Reference(prompts[i], lengths[i])) << "request " << i;
+  }
+  EXPECT_GT(metrics_->max_batch_size->Value(), 1.0);
+  EXPECT_LE(metrics_->max_batch_size->Value(), 8.0);
+  WaitUntilAllFree();
+}
+
+TEST_F(DecodeSchedulerTest, PreemptsWhenThePoolRunsOutAndStillMatches) {
+  // 4 sequences of up to 10 + 50 tokens need 4 blocks each; 10 blocks force preemption.
+  StartScheduler(10, {.max_batch_size = 4, .prefill_chunk_tokens = 64});
+  std::vector<std::shared_ptr<DecodeEventQueue>> streams;
+  std::vector<std::vector<int32_t>> prompts;
+  for (int32_t i = 0; i < 4; ++i) {
+    prompts.push_back(Prompt(10, 100 + i));
+    streams.push_back(Submit(prompts.back(), 50));
+  }
+  for (int32_t i = 0; i < 4; ++i) {
+    Outcome out = Collect(*streams[i]);
+    ASSERT_OK(out.status);
+    EXPECT_EQ(out.tokens, Reference(prompts[i], 50)) << "request " << i;
+  }
+  EXPECT_GT(metrics_->preemptions->Value(), 0.0);
+  WaitUntilAllFree();
+}
+
+TEST_F(DecodeSchedulerTest, SequenceThatCannotFitAloneEndsWithResourceExhausted) {
+  StartScheduler(2);  // 32 positions
+  auto events = Submit(Prompt(20, 1), 100);
+  Outcome out = Collect(*events);
+  EXPECT_THAT(out.status, ::baton::testing::StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(out.tokens.size(), 13u);  // positions 20..31 computed, the 13th token has no room
+  WaitUntilAllFree();
+}
+
+TEST_F(DecodeSchedulerTest, PromptLargerThanPoolOrNoFreeBlocksIsResourceExhausted) {
+  StartScheduler(4);
+  Outcome too_big = Collect(*Submit(Prompt(100, 1), 5));
+  EXPECT_THAT(too_big.status, ::baton::testing::StatusIs(absl::StatusCode::kResourceExhausted));
+  // A remote reservation of all 4 blocks, then a second request finds none free.
+  auto holder = Submit(Prompt(60, 2), 5, /*local=*/false, absl::Seconds(30));
+  auto second = Submit(Prompt(3, 3), 5);
+  Outcome out = Collect(*second);
+  EXPECT_THAT(out.status, ::baton::testing::StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_GT(metrics_->rejected_no_blocks->Value(), 1.0);
+}
+
+TEST_F(DecodeSchedulerTest, ExpiredLeaseFailsWithUnavailableAndFreesBlocks) {
+  StartScheduler(16);
+  auto events = Submit(Prompt(30, 1), 5, /*local=*/false, absl::Milliseconds(100));
+  std::optional<DecodeEvent> first = events->PopWithTimeout(absl::Seconds(10));
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(first->response.has_kv_target());
+  EXPECT_EQ(first->response.kv_target().block_ids_size(), 2);
+  EXPECT_EQ(scheduler_->Load().pending_transfers, 1);
+  Outcome out = Collect(*events);
+  EXPECT_THAT(out.status, ::baton::testing::StatusIs(absl::StatusCode::kUnavailable));
+  WaitUntilAllFree();
+  EXPECT_EQ(scheduler_->Load().pending_transfers, 0);
+}
+
+TEST_F(DecodeSchedulerTest, CancelFreesEveryBlock) {
+  StartScheduler(64);
+  uint64_t id = 0;
+  auto events = Submit(Prompt(10, 1), 400, /*local=*/true, absl::ZeroDuration(), &id);
+  // Wait for a few tokens, then cancel mid-stream.
+  int tokens = 0;
+  while (tokens < 3) {
+    std::optional<DecodeEvent> event = events->PopWithTimeout(absl::Seconds(10));
+    ASSERT_TRUE(event.has_value());
+    ASSERT_FALSE(event->last);
+    tokens += event->response.tokens().token_ids_size();
+  }
+  scheduler_->Cancel(id);
+  Outcome out = Collect(*events);
+  ASSERT_OK(out.status);
+  EXPECT_EQ(out.reason, baton::v1::FINISH_REASON_CANCELLED);
+  // A cancelled remote reservation is freed once the receiver confirms the abort.
+  auto remote = Submit(Prompt(10, 2), 5, /*local=*/false, absl::Seconds(30), &id);
+  std::optional<DecodeEvent> target = remote->PopWithTimeout(absl::Seconds(10));
+  ASSERT_TRUE(target.has_value() && target->response.has_kv_target());
+  scheduler_->Cancel(id);
+  Outcome cancelled = Collect(*remote);
+  EXPECT_EQ(cancelled.reason, baton::v1::FINISH_REASON_CANCELLED);
+  WaitUntilAllFree();
+  EXPECT_EQ(metrics_->cancelled->Value(), 2.0);
+}
+
+TEST_F(DecodeSchedulerTest, ShutdownRejectsNewWorkAndCancelsTheRest) {
+  StartScheduler(64);
+  auto running = Submit(Prompt(4, 1), 400);
+  scheduler_->Shutdown(absl::Milliseconds(50));
+  Outcome out = Collect(*running);
+  EXPECT_TRUE(out.reason == baton::v1::FINISH_REASON_CANCELLED ||
+              out.reason == baton::v1::FINISH_REASON_LENGTH);
+  Outcome late = Collect(*Submit(Prompt(4, 2), 4));
+  EXPECT_THAT(late.status, ::baton::testing::StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace baton::decode_worker

@@ -1,0 +1,75 @@
+// The decode worker's object graph: model, engine, KV pool, KV receiver, scheduler, the
+// DecodeService and WorkerService, and the gRPC and HTTP listeners. main.cc only fills the
+// Options from flags, creates the worker and waits for SIGTERM.
+//
+// Threading: Create and Shutdown from one thread; everything else is served by the gRPC and HTTP
+// threads and the scheduler thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "decode_worker/decode_metrics.h"
+#include "decode_worker/decode_scheduler.h"
+#include "decode_worker/decode_service.h"
+#include "engine/runtime/engine.h"
+#include "kvtransfer/kv_transport.h"
+#include "proto/baton/internal/v1/worker.pb.h"
+#include "serving/endpoints.h"
+#include "serving/transport.h"
+#include "serving/worker_load_service.h"
+
+namespace baton::decode_worker {
+
+struct DecodeWorkerOptions {
+  std::string model_path;
+  int32_t num_threads = 1;
+  serving::EndpointOptions endpoints;
+  // The paged KV pool.
+  int32_t kv_blocks = 1024;
+  int32_t block_size_tokens = 16;
+  engine::KvDType kv_dtype = engine::KvDType::kF32;
+  DecodeSchedulerOptions scheduler;  // eos_token_id is taken from the model
+  serving::TransportOptions transport;
+  // On Shutdown: how long in-flight requests may run before they are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+class DecodeWorker {
+ public:
+  // Loads the model and starts serving. Errors from the model loader, kInvalidArgument for bad
+  // options, the transport's errors, kUnavailable when a port cannot be bound.
+  static absl::StatusOr<std::unique_ptr<DecodeWorker>> Create(const DecodeWorkerOptions& options);
+  ~DecodeWorker() { Shutdown(); }
+
+  int grpc_port() const { return endpoints_->grpc_port(); }
+  int http_port() const { return endpoints_->http_port(); }
+  baton::internal::v1::WorkerLoad Load() const;
+
+  // Stops taking requests (health NOT_SERVING, new Decode calls fail with UNAVAILABLE), lets
+  // in-flight ones finish for up to shutdown_grace, cancels the rest, then stops listening.
+  // Idempotent.
+  void Shutdown();
+
+ private:
+  explicit DecodeWorker(const DecodeWorkerOptions& options) : options_(options) {}
+
+  DecodeWorkerOptions options_;
+  std::string model_name_;
+  std::unique_ptr<kvtransfer::KvTransport> transport_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<engine::KvPool> pool_;
+  std::unique_ptr<kvtransfer::KvReceiver> receiver_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<DecodeMetrics> metrics_;
+  std::unique_ptr<DecodeScheduler> scheduler_;
+  std::unique_ptr<DecodeServiceImpl> decode_service_;
+  std::unique_ptr<serving::WorkerLoadService> load_service_;
+  std::unique_ptr<serving::Endpoints> endpoints_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace baton::decode_worker
