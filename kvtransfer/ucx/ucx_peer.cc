@@ -1,0 +1,158 @@
+// Test peer for the cross-process UCX tests and for kv_bench's receiving side: one process
+// holding a UcxKvTransport, driven by lines on stdin, answering on stdout.
+//
+//   ucx_peer --role=sender --tls=tcp
+//     stdin:  WRITE <seed> <source blocks, comma separated> <KvTarget line (kv_pattern.h)>
+//     stdout: RESULT <absl status code name> after Finish's done (first token = seed)
+//   ucx_peer --role=receiver --tls=tcp --blocks=64
+//     stdin:  EXPECT <transfer id> <blocks, comma separated> <deadline ms> <checksum 0|1>
+//     stdout: TARGET <KvTarget line>, later DONE <transfer id> <status code name> <first token>
+//     stdin:  VERIFY <transfer id> <seed> <source blocks>  ->  VERIFIED <ok|bad>
+//             STATS  ->  STATS <live registrations> <receiving transfers> <landings>
+// Both roles exit at end of input. Single-threaded apart from the transport's callbacks, which
+// print under a lock.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "kvtransfer/testing/kv_pattern.h"
+#include "kvtransfer/testing/waiters.h"
+#include "kvtransfer/ucx/ucx_kv_transport.h"
+
+ABSL_FLAG(std::string, role, "receiver", "sender or receiver");
+ABSL_FLAG(std::string, tls, "tcp", "UCX_TLS for this process");
+ABSL_FLAG(int32_t, blocks, 64, "receiver: pool size in blocks (1B-shape layout)");
+
+namespace baton::kvtransfer {
+namespace {
+
+absl::Mutex out_mu;
+
+void Say(const std::string& line) {
+  absl::MutexLock lock(&out_mu);
+  std::fputs((line + "\n").c_str(), stdout);
+  std::fflush(stdout);
+}
+
+std::vector<int32_t> ParseBlocks(absl::string_view csv) {
+  std::vector<int32_t> blocks;
+  for (absl::string_view b : absl::StrSplit(csv, ',')) {
+    int32_t v = 0;
+    if (absl::SimpleAtoi(b, &v)) blocks.push_back(v);
+  }
+  return blocks;
+}
+
+int RunSender(KvTransport& transport) {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits(' ', 3));
+    if (parts.size() != 4 || parts[0] != "WRITE") continue;
+    uint64_t seed = 0;
+    absl::SimpleAtoi(parts[1], &seed);
+    std::vector<int32_t> src_blocks = ParseBlocks(parts[2]);
+    absl::StatusOr<KvTarget> target = testing::TargetFromLine(parts[3]);
+    if (!target.ok()) {
+      Say(absl::StrCat("RESULT ", absl::StatusCodeToString(target.status().code())));
+      continue;
+    }
+    int32_t max_block = 0;
+    for (int32_t b : src_blocks) max_block = std::max(max_block, b);
+    testing::HostPool pool(target->layout, max_block + 1);
+    pool.FillPattern(src_blocks, seed);
+    auto stream = transport.StartWrite(
+        *target, {pool.data(), max_block + 1, target->layout, src_blocks},
+        absl::Now() + absl::Seconds(20));
+    if (!stream.ok()) {
+      Say(absl::StrCat("RESULT ", absl::StatusCodeToString(stream.status().code())));
+      continue;
+    }
+    std::vector<testing::StatusWaiter> layers(target->layout.num_layers);
+    for (int32_t layer = 0; layer < target->layout.num_layers; ++layer) {
+      (*stream)->WriteLayer(layer, layers[layer].Callback());
+    }
+    testing::StatusWaiter finish;
+    (*stream)->Finish(Completion{static_cast<int32_t>(seed)}, finish.Callback());
+    absl::Status status = finish.Wait(absl::Seconds(30));
+    for (auto& waiter : layers) waiter.Wait(absl::Seconds(30));  // Pool outlives every write.
+    Say(absl::StrCat("RESULT ", absl::StatusCodeToString(status.code())));
+  }
+  return 0;
+}
+
+int RunReceiver(KvTransport& transport) {
+  const engine::KvLayout layout = testing::OneBLayout();
+  const int32_t num_blocks = absl::GetFlag(FLAGS_blocks);
+  testing::HostPool pool(layout, num_blocks);
+  auto receiver = transport.CreateReceiver(pool.data(), num_blocks, layout);
+  CHECK_OK(receiver.status());
+  absl::flat_hash_map<TransferId, std::vector<int32_t>> expected;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (f.empty()) continue;
+    if (f[0] == "EXPECT" && f.size() == 5) {
+      TransferId id = 0;
+      int64_t deadline_ms = 0;
+      absl::SimpleAtoi(f[1], &id);
+      absl::SimpleAtoi(f[3], &deadline_ms);
+      std::vector<int32_t> blocks = ParseBlocks(f[2]);
+      expected[id] = blocks;
+      auto target = (*receiver)->ExpectTransfer(
+          id, blocks, {absl::Now() + absl::Milliseconds(deadline_ms), f[4] == "1"},
+          [id](absl::StatusOr<ReceiveResult> result) {
+            Say(absl::StrCat("DONE ", id, " ", absl::StatusCodeToString(result.status().code()),
+                             " ", result.ok() ? result->completion.first_token : -1));
+          });
+      Say(target.ok() ? absl::StrCat("TARGET ", testing::TargetToLine(*target))
+                      : absl::StrCat("ERROR ", target.status().ToString()));
+    } else if (f[0] == "VERIFY" && f.size() == 4) {
+      TransferId id = 0;
+      uint64_t seed = 0;
+      absl::SimpleAtoi(f[1], &id);
+      absl::SimpleAtoi(f[2], &seed);
+      std::vector<int32_t> src = ParseBlocks(f[3]);
+      const std::vector<int32_t>& dst = expected[id];
+      bool ok = src.size() == dst.size();
+      for (int32_t layer = 0; ok && layer < layout.num_layers; ++layer) {
+        for (size_t i = 0; ok && i < dst.size(); ++i) {
+          ok = pool.SlabHasPattern(layer, dst[i], seed, src[i]);
+        }
+      }
+      Say(absl::StrCat("VERIFIED ", ok ? "ok" : "bad"));
+    } else if (f[0] == "STATS") {
+      TransportStats stats = transport.Stats();
+      Say(absl::StrCat("STATS ", stats.live_registrations, " ", stats.receiving_transfers, " ",
+                       stats.landings_in_flight));
+    }
+  }
+  receiver->reset();
+  return 0;
+}
+
+}  // namespace
+}  // namespace baton::kvtransfer
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  baton::kvtransfer::UcxKvTransport::Options options;
+  options.ucx_config = {{"TLS", absl::GetFlag(FLAGS_tls)}, {"NET_DEVICES", "lo"}};
+  auto transport = baton::kvtransfer::UcxKvTransport::Create(options);
+  if (!transport.ok()) {
+    std::fprintf(stderr, "ucx_peer: %s\n", transport.status().ToString().c_str());
+    return 1;
+  }
+  return absl::GetFlag(FLAGS_role) == "sender" ? baton::kvtransfer::RunSender(**transport)
+                                               : baton::kvtransfer::RunReceiver(**transport);
+}
