@@ -58,10 +58,13 @@ TEST_P(GoldenTest, GreedyMatchesLlamaCpp) {
     seq.Advance(prompt.size());
     // Top-5 of the first position.
     std::span<const float> first = logits.Row(0);
+    float max_diff = 0;
     for (const auto& top : c["top5_first"]) {
+      max_diff = std::max(max_diff, std::fabs(first[top["id"].get<int>()] - top["logit"].get<float>()));
       EXPECT_NEAR(first[top["id"].get<int>()], top["logit"].get<float>(), gc.logit_tolerance)
           << "token " << top["id"];
     }
+    std::cerr << gc.golden << ": top-5 first logits within " << max_diff << "\n";
     std::vector<int32_t> got;
     int diverged = 0;
     for (int i = 0; i < n_gen; ++i) {
