@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "engine/kv_cache/kv_layout.h"
 
 namespace baton::kvtransfer {
@@ -40,6 +41,11 @@ struct KvTarget {
   TransferId transfer_id = 0;
   // When set, the sender attaches a checksum per written run and the receiver verifies it.
   bool checksum = false;
+  // Prompt tokens whose KV is written (informational; the blocks are what moves).
+  int32_t num_tokens = 0;
+  // End of the receiver's lease on the blocks: writes after it are refused. A sender normally
+  // uses it as its StartWrite deadline.
+  absl::Time lease_deadline = absl::InfiniteFuture();
 };
 
 // Structural checks on a target received from a peer: non-empty transport and address, a

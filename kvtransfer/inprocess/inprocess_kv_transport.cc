@@ -90,6 +90,7 @@ class InProcessReceiver : public KvReceiver {
     target.layout = tracker_->layout();
     target.transfer_id = id;
     target.checksum = options.checksum;
+    target.lease_deadline = options.deadline;
     RETURN_IF_ERROR(tracker_->Expect(id, std::move(block_ids), options, std::move(on_complete)));
     return target;
   }
