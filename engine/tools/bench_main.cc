@@ -1,0 +1,34 @@
+// bench: llama-bench style throughput (pp = prompt tokens/s, tg = generated tokens/s).
+//   bazel run //engine/tools:bench -- --model /tmp/llama1b-q4_0.gguf -p 512 -n 128 --threads 2
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "engine/tools/bench_tool.h"
+
+ABSL_FLAG(std::string, model, "", "GGUF model path");
+ABSL_FLAG(int32_t, p, 512, "prompt tokens (0 = skip pp)");
+ABSL_FLAG(int32_t, n, 128, "generated tokens (0 = skip tg)");
+ABSL_FLAG(int32_t, threads, 2, "threads");
+ABSL_FLAG(int32_t, r, 3, "repetitions");
+ABSL_FLAG(std::string, kv_type, "f16", "KV cache type: f16 or f32");
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  baton::engine::tools::BenchOptions options;
+  options.model_path = absl::GetFlag(FLAGS_model);
+  options.n_prompt = absl::GetFlag(FLAGS_p);
+  options.n_gen = absl::GetFlag(FLAGS_n);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  options.repetitions = absl::GetFlag(FLAGS_r);
+  options.kv_dtype = absl::GetFlag(FLAGS_kv_type) == "f32" ? baton::engine::KvDType::kF32
+                                                           : baton::engine::KvDType::kF16;
+  auto result = baton::engine::tools::RunBench(options);
+  if (!result.ok()) {
+    std::cerr << "bench: " << result.status() << "\n";
+    return 1;
+  }
+  std::cout << baton::engine::tools::FormatBench(options, *result);
+  return 0;
+}
