@@ -73,15 +73,17 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   args.m = m;
   args.k = k;
   args.x = x;
-  // Prepared on the calling thread, read by all workers.
-  Q8Activations q8;
-  std::vector<uint16_t> bf16;
+  // Prepared on the calling thread, read by all workers; kept per calling thread so decode
+  // steps reuse the buffers instead of allocating.
+  thread_local Q8Activations q8;
+  thread_local std::vector<uint16_t> bf16;
   if (choice.kernel != nullptr) {
     switch (choice.form) {
       case ActivationForm::kQ8Block32:
       case ActivationForm::kQ8Block256:
-        QuantizeActivations(x, m, k, choice.form == ActivationForm::kQ8Block32 ? 32 : 256,
-                            choice.bias, &q8);
+        QuantizeActivationsAvx512(x, m, k,
+                                  choice.form == ActivationForm::kQ8Block32 ? 32 : 256,
+                                  choice.bias, &q8);
         args.q8 = &q8;
         break;
       case ActivationForm::kBf16:

@@ -133,18 +133,82 @@ struct Q8_0Decoder {
   }
 };
 
+// Quants of blocks b and b + 1 in one register (lanes 0-7 block b, 8-15 block b + 1).
 template <typename D>
-BATON_AVX512 inline __m256 Block32Step(const typename D::Block* blk, int64_t b, const int8_t* xq,
-                                       const float* xd, const int32_t* corr,
-                                       const int32_t* sum32, __m256 acc, float* min_acc) {
-  const __m256i s = _mm256_dpbusd_epi32(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr + 8 * b)), D::Quants(blk + b),
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b)));
-  if constexpr (D::kHasMin) {
-    *min_acc += _cvtsh_ss(blk[b].m) * xd[b] * static_cast<float>(sum32[b]);
+BATON_AVX512 inline __m512i PairQuants(const typename D::Block* blk) {
+  if constexpr (std::is_same_v<D, Q4_0Decoder>) {
+    const __m256i t = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[0].qs))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[1].qs)), 1);
+    // [lo0, lo1, hi0, hi1] -> [lo0, hi0, lo1, hi1]
+    const __m512i z = _mm512_and_si512(
+        _mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1),
+        _mm512_set1_epi8(0x0F));
+    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+  } else {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(D::Quants(blk)), D::Quants(blk + 1), 1);
   }
-  const float scale = _cvtsh_ss(blk[b].d) * xd[b];
-  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), acc);
+}
+
+// Per-lane float scales d_w * d_x for blocks b and b + 1: [s0 x 8 lanes, s1 x 8 lanes].
+BATON_AVX512 inline __m512 PairScales(uint16_t dw0, uint16_t dw1, const float* xd) {
+  const __m128 w = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dw0 | (uint32_t{dw1} << 16))));
+  const __m128 x = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(xd)));
+  const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_mul_ps(w, x)));
+}
+
+// Dots one weight row with NR activation rows at once, two blocks per step, so each decoded
+// block feeds NR vpdpbusd.
+template <typename D, int NR>
+BATON_AVX512 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8Activations& q8,
+                              int64_t i0, float* out, int64_t out_stride) {
+  __m512 acc[NR][2];
+  float min_acc[NR];
+  for (int r = 0; r < NR; ++r) {
+    acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    min_acc[r] = 0.0f;
+  }
+  const int8_t* xq[NR];
+  const float* xd[NR];
+  const int32_t* corr[NR];
+  const int32_t* sum32[NR];
+  for (int r = 0; r < NR; ++r) {
+    xq[r] = q8.row_qs(i0 + r);
+    xd[r] = q8.row_d(i0 + r);
+    corr[r] = q8.row_corr(i0 + r);
+    sum32[r] = q8.row_sum32(i0 + r);
+  }
+  auto step = [&](int64_t b, int u, __m512i q, __mmask16 lanes) BATON_AVX512 {
+    const uint16_t dw0 = blk[b].d;
+    const uint16_t dw1 = lanes == 0xffff ? blk[b + 1].d : 0;
+    const __mmask64 bytes = lanes == 0xffff ? ~0ull : 0xffffffffull;
+    for (int r = 0; r < NR; ++r) {
+      const __m512i s = _mm512_dpbusd_epi32(_mm512_maskz_loadu_epi32(lanes, corr[r] + 8 * b), q,
+                                            _mm512_maskz_loadu_epi8(bytes, xq[r] + 32 * b));
+      float xd_pair[2] = {xd[r][b], lanes == 0xffff ? xd[r][b + 1] : 0.0f};
+      acc[r][u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), PairScales(dw0, dw1, xd_pair), acc[r][u]);
+      if constexpr (D::kHasMin) {
+        min_acc[r] += _cvtsh_ss(blk[b].m) * xd[r][b] * static_cast<float>(sum32[r][b]);
+        if (lanes == 0xffff) {
+          min_acc[r] += _cvtsh_ss(blk[b + 1].m) * xd[r][b + 1] * static_cast<float>(sum32[r][b + 1]);
+        }
+      }
+    }
+  };
+  int64_t b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    step(b, 0, PairQuants<D>(blk + b), 0xffff);
+    step(b + 2, 1, PairQuants<D>(blk + b + 2), 0xffff);
+  }
+  if (b + 2 <= nb) {
+    step(b, 0, PairQuants<D>(blk + b), 0xffff);
+    b += 2;
+  }
+  if (b < nb) step(b, 1, _mm512_zextsi256_si512(D::Quants(blk + b)), 0x00ff);
+  for (int r = 0; r < NR; ++r) {
+    out[(i0 + r) * out_stride] = Reduce(_mm512_add_ps(acc[r][0], acc[r][1])) + min_acc[r];
+  }
 }
 
 template <typename D>
@@ -152,24 +216,12 @@ BATON_AVX512 void Block32Kernel(const uint8_t* w_row, const RowArgs& a, float* o
                                 int64_t out_stride) {
   const auto* blk = reinterpret_cast<const typename D::Block*>(w_row);
   const int64_t nb = a.k / 32;
-  for (int64_t i = 0; i < a.m; ++i) {
-    const int8_t* xq = a.q8->row_qs(i);
-    const float* xd = a.q8->row_d(i);
-    const int32_t* corr = a.q8->row_corr(i);
-    const int32_t* sum32 = a.q8->row_sum32(i);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
-    float min_acc = 0.0f;
-    int64_t b = 0;
-    for (; b + 4 <= nb; b += 4) {
-      acc0 = Block32Step<D>(blk, b, xq, xd, corr, sum32, acc0, &min_acc);
-      acc1 = Block32Step<D>(blk, b + 1, xq, xd, corr, sum32, acc1, &min_acc);
-      acc2 = Block32Step<D>(blk, b + 2, xq, xd, corr, sum32, acc2, &min_acc);
-      acc3 = Block32Step<D>(blk, b + 3, xq, xd, corr, sum32, acc3, &min_acc);
-    }
-    for (; b < nb; ++b) acc0 = Block32Step<D>(blk, b, xq, xd, corr, sum32, acc0, &min_acc);
-    const __m256 acc = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
-    out[i * out_stride] = Reduce(_mm512_castps256_ps512(acc)) + min_acc;
+  int64_t i = 0;
+  for (; i + 4 <= a.m; i += 4) Block32Rows<D, 4>(blk, nb, *a.q8, i, out, out_stride);
+  switch (a.m - i) {
+    case 3: return Block32Rows<D, 3>(blk, nb, *a.q8, i, out, out_stride);
+    case 2: return Block32Rows<D, 2>(blk, nb, *a.q8, i, out, out_stride);
+    case 1: return Block32Rows<D, 1>(blk, nb, *a.q8, i, out, out_stride);
   }
 }
 
@@ -274,6 +326,48 @@ BATON_AVX512 void Q6_KKernel(const uint8_t* w_row, const RowArgs& a, float* out,
 }
 
 }  // namespace
+
+BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k, int block,
+                                            int bias, Q8Activations* out) {
+  out->m = m;
+  out->k = k;
+  out->block = block;
+  out->bias = bias;
+  out->qs.resize(m * k);
+  out->d.resize(m * (k / block));
+  out->corr.resize(m * (k / 4));
+  out->sum32.resize(m * (k / 32));
+  const __m512 sign_off = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  const __m512i ones = _mm512_set1_epi8(1);
+  const __m512i neg_bias = _mm512_set1_epi32(-bias);
+  for (int64_t b = 0; b < m * (k / block); ++b) {
+    const float* xb = x + b * block;
+    __m512 amax = _mm512_setzero_ps();
+    for (int j = 0; j < block; j += 16) {
+      amax = _mm512_max_ps(amax, _mm512_and_ps(_mm512_loadu_ps(xb + j), sign_off));
+    }
+    const float d = _mm512_reduce_max_ps(amax) / 127.0f;
+    const __m512 id = _mm512_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+    out->d[b] = d;
+    int8_t* q = out->qs.data() + b * block;
+    for (int j = 0; j < block; j += 16) {
+      // Round to nearest even (the default MXCSR mode), as the scalar std::nearbyint does.
+      const __m512i qi = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + j), id));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), _mm512_cvtsepi32_epi8(qi));
+    }
+  }
+  // Sums of 4 consecutive quants are exactly what vpdpbusd against all-ones bytes produces.
+  const int64_t total = m * k;
+  for (int64_t j = 0; j < total; j += 64) {
+    const bool full = total - j >= 64;  // total is a multiple of 32
+    const __m512i q = _mm512_maskz_loadu_epi8(full ? ~0ull : 0xffffffffull, out->qs.data() + j);
+    const __m512i sum4 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, q);
+    _mm512_mask_storeu_epi32(out->corr.data() + j / 4, full ? 0xffff : 0x00ff,
+                             _mm512_mullo_epi32(sum4, neg_bias));
+    out->sum32[j / 32] = _mm512_mask_reduce_add_epi32(0x00ff, sum4);
+    if (full) out->sum32[j / 32 + 1] = _mm512_mask_reduce_add_epi32(0xff00, sum4);
+  }
+}
 
 KernelChoice Avx512Kernel(TensorType t) {
   if (!CpuHasAvx512Kernels()) return {};

@@ -43,6 +43,8 @@ void Shapes(benchmark::internal::Benchmark* b) {
       for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), rows, 2048, 1, threads});
     }
   }
+  // L2-resident weights (256 rows): the kernels' compute throughput without DRAM limits.
+  for (TensorType t : kAllTensorTypes) b->Args({static_cast<int64_t>(t), 256, 2048, 1, 1});
   // Prefill-style batches at the FFN shape.
   for (TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kF16}) {
     b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2});

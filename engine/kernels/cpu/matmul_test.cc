@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "common/status_matchers.h"
+#include "engine/kernels/cpu/activations.h"
 #include "engine/kernels/cpu/quantize.h"
+#include "engine/kernels/cpu/row_kernels.h"
 #include "engine/threading/thread_pool.h"
 #include "gtest/gtest.h"
 
@@ -97,6 +99,25 @@ TEST_P(MatMulTest, EmptyShapesDoNothing) {
   MatMul(GetParam(), nullptr, 0, BlockElements(GetParam()), nullptr, 1, &y, nullptr);
   MatMul(GetParam(), nullptr, 1, BlockElements(GetParam()), nullptr, 0, &y, nullptr);
   EXPECT_EQ(y, 42);
+}
+
+TEST(ActivationsTest, SimdQuantizerMatchesScalar) {
+  if (!CpuHasAvx512Kernels()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  for (int block : {32, 256}) {
+    for (int64_t m : {1, 3}) {
+      const int64_t k = block == 32 ? 32 * 7 : 256 * 3;
+      std::vector<float> x = Gaussian(m * k, 5, 0.1f);
+      x[3] = 0.5f * 127 / 127;  // exact ties after scaling are rounded the same way
+      std::fill(x.begin() + 32, x.begin() + 64, 0.0f);  // an all-zero block
+      Q8Activations a, b;
+      QuantizeActivations(x.data(), m, k, block, 32, &a);
+      QuantizeActivationsAvx512(x.data(), m, k, block, 32, &b);
+      EXPECT_EQ(a.qs, b.qs);
+      EXPECT_EQ(a.d, b.d);
+      EXPECT_EQ(a.corr, b.corr);
+      EXPECT_EQ(a.sum32, b.sum32);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTest, ::testing::ValuesIn(kAllTensorTypes),

@@ -39,4 +39,8 @@ KernelChoice Avx512Kernel(TensorType t);
 float DotF32Avx512(const float* a, const float* b, int64_t k);
 bool CpuHasAvx512Kernels();
 
+// QuantizeActivations (activations.h) with AVX-512; identical results.
+void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k, int block, int bias,
+                               Q8Activations* out);
+
 }  // namespace baton::engine::kernels
