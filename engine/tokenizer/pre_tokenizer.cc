@@ -3,6 +3,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -35,9 +37,7 @@ PreTokenizerSpec Spec(std::vector<std::string> regexes, bool ignore_merges = fal
   return PreTokenizerSpec{std::move(regexes), ignore_merges};
 }
 
-}  // namespace
-
-absl::StatusOr<PreTokenizerSpec> PreTokenizerSpecFor(std::string_view pre_name) {
+const absl::flat_hash_map<std::string, PreTokenizerSpec>& Specs() {
   static const auto* specs = new absl::flat_hash_map<std::string, PreTokenizerSpec>([] {
     absl::flat_hash_map<std::string, PreTokenizerSpec> m;
     const PreTokenizerSpec llama3 = Spec({kLlama3}, /*ignore_merges=*/true);
@@ -79,8 +79,21 @@ absl::StatusOr<PreTokenizerSpec> PreTokenizerSpecFor(std::string_view pre_name) 
     m["default"] = generic;
     return m;
   }());
-  auto it = specs->find(std::string(pre_name));
-  if (it == specs->end()) {
+  return *specs;
+}
+
+}  // namespace
+
+std::vector<std::string> SupportedPreTokenizers() {
+  std::vector<std::string> names;
+  for (const auto& [name, spec] : Specs()) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<PreTokenizerSpec> PreTokenizerSpecFor(std::string_view pre_name) {
+  auto it = Specs().find(std::string(pre_name));
+  if (it == Specs().end()) {
     return absl::UnimplementedError(
         absl::StrCat("unsupported BPE pre-tokenizer tokenizer.ggml.pre=\"", std::string(pre_name), "\""));
   }

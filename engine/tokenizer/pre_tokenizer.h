@@ -26,6 +26,9 @@ struct PreTokenizerSpec {
 // split. Unknown names -> kUnimplemented naming the value.
 absl::StatusOr<PreTokenizerSpec> PreTokenizerSpecFor(std::string_view pre_name);
 
+// Every `tokenizer.ggml.pre` value PreTokenizerSpecFor accepts, sorted.
+std::vector<std::string> SupportedPreTokenizers();
+
 class PreTokenizer {
  public:
   // Compiles the regexes (with JIT when available). kInvalidArgument if one does not compile.
