@@ -18,7 +18,7 @@ struct DecodeMetrics {
   // Registers every family on `registry` (which must outlive the metrics).
   static std::unique_ptr<DecodeMetrics> Create(prometheus::Registry& registry);
 
-  prometheus::Counter* requests = nullptr;           // Decode calls accepted
+  prometheus::Counter* requests = nullptr;            // Decode calls accepted
   prometheus::Counter* rejected_no_blocks = nullptr;  // kResourceExhausted at reservation
   prometheus::Counter* failed = nullptr;              // ended with an error status
   prometheus::Counter* cancelled = nullptr;           // cancelled by the client
@@ -27,8 +27,8 @@ struct DecodeMetrics {
   prometheus::Counter* prefill_tokens = nullptr;      // prompt tokens computed locally
   prometheus::Counter* steps = nullptr;
   prometheus::Histogram* step_seconds = nullptr;
-  prometheus::Histogram* batch_size = nullptr;        // sequences per step
-  prometheus::Gauge* max_batch_size = nullptr;        // largest batch seen since start
+  prometheus::Histogram* batch_size = nullptr;  // sequences per step
+  prometheus::Gauge* max_batch_size = nullptr;  // largest batch seen since start
   prometheus::Gauge* running = nullptr;
   prometheus::Gauge* waiting = nullptr;
   prometheus::Gauge* pending_transfers = nullptr;

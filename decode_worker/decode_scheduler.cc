@@ -107,11 +107,14 @@ bool DecodeScheduler::HasWork() const {
 
 void DecodeScheduler::Loop() {
   bool stop_seen = false;
+  // False when the last step could not run anything (e.g. waiting for free blocks): then wait
+  // for a command instead of spinning.
+  bool progressed = false;
   while (true) {
     std::vector<Command> commands;
     bool stopping;
     {
-      const bool idle = !HasWork();
+      const bool idle = !HasWork() || !progressed;
       absl::MutexLock lock(&mu_);
       if (idle) {
         auto wake = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -137,7 +140,7 @@ void DecodeScheduler::Loop() {
       if (sequences_.empty()) return;
       continue;
     }
-    RunStep();
+    progressed = RunStep();
     PublishLoad();
   }
 }
@@ -148,9 +151,7 @@ void DecodeScheduler::Handle(SubmitCmd& cmd) {
   seq->job = std::move(cmd.job);
   seq->tokens = seq->job.prompt;
   seq->prompt_len = static_cast<int32_t>(seq->tokens.size());
-  auto reject = [&](absl::Status status) {
-    seq->job.events->Push({std::move(status), {}, true});
-  };
+  auto reject = [&](absl::Status status) { seq->job.events->Push({std::move(status), {}, true}); };
   absl::StatusOr<std::unique_ptr<engine::Sampler>> sampler =
       engine::Sampler::Create(seq->job.sampling.params);
   if (!sampler.ok()) return reject(sampler.status());
@@ -189,11 +190,11 @@ void DecodeScheduler::Handle(SubmitCmd& cmd) {
       seq->job.lease > absl::ZeroDuration() ? seq->job.lease : options_.default_lease;
   const absl::Time deadline = seq->reserved_at + lease;
   const uint64_t id = seq->id;
-  absl::StatusOr<kvtransfer::KvTarget> target = receiver_->ExpectTransfer(
-      id, *blocks, {.deadline = deadline, .checksum = false},
-      [this, id](absl::StatusOr<kvtransfer::ReceiveResult> result) {
-        Post(KvArrivedCmd{id, std::move(result)});
-      });
+  absl::StatusOr<kvtransfer::KvTarget> target =
+      receiver_->ExpectTransfer(id, *blocks, {.deadline = deadline, .checksum = false},
+                                [this, id](absl::StatusOr<kvtransfer::ReceiveResult> result) {
+                                  Post(KvArrivedCmd{id, std::move(result)});
+                                });
   if (!target.ok()) {
     CHECK_OK(pool_->Free(*blocks));
     return reject(target.status());
@@ -243,9 +244,9 @@ void DecodeScheduler::Handle(KvArrivedCmd& cmd) {
                              "KV of request ", seq.job.request_id,
                              " did not arrive before the lease deadline: ", status.message())));
       case absl::StatusCode::kAborted:
-        return Fail(seq, absl::UnavailableError(absl::StrCat(
-                             "KV transfer of request ", seq.job.request_id,
-                             " was aborted by the prefill side: ", status.message())));
+        return Fail(seq, absl::UnavailableError(
+                             absl::StrCat("KV transfer of request ", seq.job.request_id,
+                                          " was aborted by the prefill side: ", status.message())));
       default:
         return Fail(seq, status);
     }
@@ -255,8 +256,8 @@ void DecodeScheduler::Handle(KvArrivedCmd& cmd) {
   const int32_t first = cmd.result->completion.first_token;
   if (first < 0 || first >= engine_->config().vocab_size) {
     metrics_->transfer_failures->Increment();
-    return Fail(seq, absl::DataLossError(
-                         absl::StrCat("prefill sent first token ", first, " outside the vocabulary")));
+    return Fail(seq, absl::DataLossError(absl::StrCat("prefill sent first token ", first,
+                                                      " outside the vocabulary")));
   }
   seq.table.Advance(seq.prompt_len);
   seq.decode_started = absl::Now();
@@ -364,9 +365,9 @@ bool DecodeScheduler::RunStep() {
     const int64_t positions = static_cast<int64_t>(seq.tokens.size());
     if (!GrowOrPreempt(seq, positions)) {
       if (pool_->num_allocated() == static_cast<int32_t>(seq.table.blocks().size())) {
-        Fail(seq, absl::ResourceExhaustedError(absl::StrCat(
-                      "the KV pool (", pool_->num_blocks(), " blocks) cannot hold a sequence of ",
-                      positions, " tokens")));
+        Fail(seq, absl::ResourceExhaustedError(absl::StrCat("the KV pool (", pool_->num_blocks(),
+                                                            " blocks) cannot hold a sequence of ",
+                                                            positions, " tokens")));
       } else {
         Preempt(seq);
       }
@@ -386,9 +387,9 @@ bool DecodeScheduler::RunStep() {
     const int64_t positions = static_cast<int64_t>(seq.tokens.size());
     if (!seq.table.Reserve(*pool_, positions).ok()) {
       if (pool_->num_allocated() == static_cast<int32_t>(seq.table.blocks().size())) {
-        Fail(seq, absl::ResourceExhaustedError(absl::StrCat(
-                      "the KV pool (", pool_->num_blocks(), " blocks) cannot hold a sequence of ",
-                      positions, " tokens")));
+        Fail(seq, absl::ResourceExhaustedError(absl::StrCat("the KV pool (", pool_->num_blocks(),
+                                                            " blocks) cannot hold a sequence of ",
+                                                            positions, " tokens")));
         continue;
       }
       break;  // wait for blocks, keeping arrival order
@@ -459,8 +460,7 @@ void DecodeScheduler::PublishLoad() {
   load.waiting = static_cast<int32_t>(ready_.size() + waiting_.size()) + pending_transfers_;
   for (uint64_t id : waiting_) {
     const Sequence& seq = *sequences_.at(id);
-    load.queued_prompt_tokens +=
-        static_cast<int64_t>(seq.tokens.size()) - seq.table.num_tokens();
+    load.queued_prompt_tokens += static_cast<int64_t>(seq.tokens.size()) - seq.table.num_tokens();
   }
   metrics_->running->Set(load.running);
   metrics_->waiting->Set(load.waiting);

@@ -40,6 +40,7 @@
 #include "engine/runtime/engine.h"
 #include "kvtransfer/kv_transport.h"
 #include "proto/baton/internal/v1/decode.pb.h"
+#include "serving/engine_setup.h"
 #include "serving/event_queue.h"
 #include "serving/sampling.h"
 
@@ -77,14 +78,7 @@ struct DecodeJob {
   std::shared_ptr<DecodeEventQueue> events;
 };
 
-struct DecodeLoad {
-  int32_t free_blocks = 0;
-  int32_t total_blocks = 0;
-  int32_t running = 0;
-  int32_t waiting = 0;
-  int32_t pending_transfers = 0;
-  int64_t queued_prompt_tokens = 0;
-};
+using DecodeLoad = serving::LoadCounts;
 
 class DecodeScheduler {
  public:

@@ -62,11 +62,11 @@ class DecodeSchedulerTest : public ::testing::Test {
 
   void StartScheduler(int32_t num_blocks, DecodeSchedulerOptions options = {}) {
     ASSERT_OK_AND_ASSIGN(pool_, engine_->CreateKvPool(engine::KvDType::kF32, 16, num_blocks));
-    ASSERT_OK_AND_ASSIGN(receiver_, transport_->CreateReceiver(pool_->base(), pool_->num_blocks(),
-                                                               pool_->layout()));
-    ASSERT_OK_AND_ASSIGN(scheduler_, DecodeScheduler::Create(engine_.get(), pool_.get(),
-                                                             receiver_.get(), metrics_.get(),
-                                                             options));
+    ASSERT_OK_AND_ASSIGN(
+        receiver_, transport_->CreateReceiver(pool_->base(), pool_->num_blocks(), pool_->layout()));
+    ASSERT_OK_AND_ASSIGN(scheduler_,
+                         DecodeScheduler::Create(engine_.get(), pool_.get(), receiver_.get(),
+                                                 metrics_.get(), options));
   }
 
   void TearDown() override {
@@ -80,8 +80,8 @@ class DecodeSchedulerTest : public ::testing::Test {
     return prompt;
   }
 
-  std::shared_ptr<DecodeEventQueue> Submit(const std::vector<int32_t>& prompt,
-                                           int32_t max_tokens, bool local = true,
+  std::shared_ptr<DecodeEventQueue> Submit(const std::vector<int32_t>& prompt, int32_t max_tokens,
+                                           bool local = true,
                                            absl::Duration lease = absl::ZeroDuration(),
                                            uint64_t* id = nullptr) {
     DecodeJob job;

@@ -19,19 +19,16 @@
 #include "kvtransfer/kv_transport.h"
 #include "proto/baton/internal/v1/worker.pb.h"
 #include "serving/endpoints.h"
+#include "serving/engine_setup.h"
 #include "serving/transport.h"
 #include "serving/worker_load_service.h"
 
 namespace baton::decode_worker {
 
 struct DecodeWorkerOptions {
-  std::string model_path;
-  int32_t num_threads = 1;
+  // Model, threads and the paged KV pool.
+  serving::EngineSetup engine;
   serving::EndpointOptions endpoints;
-  // The paged KV pool.
-  int32_t kv_blocks = 1024;
-  int32_t block_size_tokens = 16;
-  engine::KvDType kv_dtype = engine::KvDType::kF32;
   DecodeSchedulerOptions scheduler;  // eos_token_id is taken from the model
   serving::TransportOptions transport;
   // On Shutdown: how long in-flight requests may run before they are cancelled.
@@ -58,10 +55,8 @@ class DecodeWorker {
   explicit DecodeWorker(const DecodeWorkerOptions& options) : options_(options) {}
 
   DecodeWorkerOptions options_;
-  std::string model_name_;
   std::unique_ptr<kvtransfer::KvTransport> transport_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<engine::KvPool> pool_;
+  serving::LoadedEngine loaded_;
   std::unique_ptr<kvtransfer::KvReceiver> receiver_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<DecodeMetrics> metrics_;

@@ -22,7 +22,8 @@ ABSL_FLAG(int32_t, max_batch, 32, "Most sequences per engine step.");
 ABSL_FLAG(int32_t, prefill_chunk, 256, "Most local prompt tokens per step (colocated mode).");
 ABSL_FLAG(int32_t, lease_ms, 30000, "Default lease on blocks reserved for remote KV.");
 ABSL_FLAG(std::string, transport, "ucx", "KV transport: ucx or inprocess.");
-ABSL_FLAG(std::string, ucx, "", "UCX settings without the UCX_ prefix, e.g. TLS=tcp,NET_DEVICES=lo.");
+ABSL_FLAG(std::string, ucx, "",
+          "UCX settings without the UCX_ prefix, e.g. TLS=tcp,NET_DEVICES=lo.");
 ABSL_FLAG(int32_t, shutdown_grace_ms, 10000, "On SIGTERM, time in-flight requests get to finish.");
 
 int main(int argc, char** argv) {
@@ -30,20 +31,20 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   namespace dw = baton::decode_worker;
   dw::DecodeWorkerOptions options;
-  options.model_path = absl::GetFlag(FLAGS_model);
-  options.num_threads = absl::GetFlag(FLAGS_threads);
+  options.engine.model_path = absl::GetFlag(FLAGS_model);
+  options.engine.num_threads = absl::GetFlag(FLAGS_threads);
   options.endpoints = {.host = absl::GetFlag(FLAGS_host),
                        .grpc_port = absl::GetFlag(FLAGS_grpc_port),
                        .http_port = absl::GetFlag(FLAGS_http_port)};
-  options.kv_blocks = absl::GetFlag(FLAGS_kv_blocks);
-  options.block_size_tokens = absl::GetFlag(FLAGS_block_size);
+  options.engine.kv_blocks = absl::GetFlag(FLAGS_kv_blocks);
+  options.engine.block_size_tokens = absl::GetFlag(FLAGS_block_size);
   absl::StatusOr<baton::engine::KvDType> dtype =
       baton::serving::ParseKvDType(absl::GetFlag(FLAGS_kv_dtype));
   if (!dtype.ok()) {
     LOG(ERROR) << "decode_worker: " << dtype.status();
     return 2;
   }
-  options.kv_dtype = *dtype;
+  options.engine.kv_dtype = *dtype;
   options.scheduler.max_batch_size = absl::GetFlag(FLAGS_max_batch);
   options.scheduler.prefill_chunk_tokens = absl::GetFlag(FLAGS_prefill_chunk);
   options.scheduler.default_lease = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ms));

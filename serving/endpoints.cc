@@ -13,9 +13,9 @@ absl::StatusOr<std::unique_ptr<Endpoints>> Endpoints::Start(
                    common::HttpServer::Create({.host = options.host, .port = options.http_port}));
   common::MountMetricsAndHealth(*endpoints->http_, std::move(registry), std::move(healthy));
   RETURN_IF_ERROR(endpoints->http_->Start());
-  ASSIGN_OR_RETURN(common::StartedGrpcServer grpc,
-                   common::StartGrpcServer({.host = options.host, .port = options.grpc_port},
-                                           services));
+  ASSIGN_OR_RETURN(
+      common::StartedGrpcServer grpc,
+      common::StartGrpcServer({.host = options.host, .port = options.grpc_port}, services));
   endpoints->grpc_ = std::move(grpc.server);
   endpoints->grpc_port_ = grpc.port;
   return endpoints;

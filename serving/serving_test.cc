@@ -89,8 +89,11 @@ WireKvTarget SampleTarget() {
   wire.target.base_address = 0x7f0000001000;
   wire.target.pool_num_blocks = 64;
   wire.target.block_ids = {5, 9, 2};
-  wire.target.layout = {.num_layers = 5, .num_kv_heads = 4, .head_dim = 8,
-                        .block_size_tokens = 16, .dtype = engine::KvDType::kF16};
+  wire.target.layout = {.num_layers = 5,
+                        .num_kv_heads = 4,
+                        .head_dim = 8,
+                        .block_size_tokens = 16,
+                        .dtype = engine::KvDType::kF16};
   wire.target.transfer_id = 0xfeedbeef12345ull;
   wire.lease_deadline = absl::FromUnixMicros(1700000000123456);
   wire.num_tokens = 40;

@@ -16,8 +16,7 @@ constexpr absl::Duration kPollPeriod = absl::Milliseconds(20);
 bool Changed(const v1::WorkerLoad& a, const v1::WorkerLoad& b) {
   return a.running_sequences() != b.running_sequences() ||
          a.waiting_sequences() != b.waiting_sequences() ||
-         a.free_kv_blocks() != b.free_kv_blocks() ||
-         a.pending_transfers() != b.pending_transfers();
+         a.free_kv_blocks() != b.free_kv_blocks() || a.pending_transfers() != b.pending_transfers();
 }
 
 }  // namespace

@@ -1,0 +1,152 @@
+// The prefill worker's scheduler: queues prompts, batches them up to a token budget (long
+// prompts in chunks), computes them in a scratch KV pool and writes each layer's KV into the
+// decode worker's blocks as soon as the layer is computed (Engine::Step's per-layer callback),
+// then samples the first token and sends the transfer's completion.
+//
+// Life of a request:
+//   Submit ─► queue ─► computing (one or more chunks; the stream opens with the first chunk)
+//     final chunk: WriteLayer(l) from the layer callback for every layer, sample, Finish
+//     ─► transferring ─► Finish's done: reply (first token, timings) or the transfer's error.
+// Scratch blocks are freed only after every WriteLayer/Finish callback of the request ran (the
+// transport may read them until then). A cancelled request is dropped from the queue, or its
+// stream is cancelled (the decode worker then sees an aborted transfer). A request whose lease
+// deadline passed before compute started fails with kDeadlineExceeded without computing.
+//
+// Threading: one scheduler thread owns the queue, the engine and the scratch pool. Submit,
+// Cancel, Load and Shutdown are thread-safe and post to it; transport callbacks post to it too.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "engine/kv_cache/kv_pool.h"
+#include "engine/runtime/engine.h"
+#include "kvtransfer/kv_transport.h"
+#include "prefill_worker/prefill_metrics.h"
+#include "proto/baton/internal/v1/prefill.pb.h"
+#include "serving/engine_setup.h"
+#include "serving/event_queue.h"
+#include "serving/kv_target_proto.h"
+#include "serving/sampling.h"
+
+namespace baton::prefill_worker {
+
+struct PrefillSchedulerOptions {
+  // Most prompt tokens per engine step (over all sequences). >= 1.
+  int32_t max_batch_tokens = 512;
+  // Most sequences per engine step. >= 1.
+  int32_t max_batch_size = 16;
+  // Most requests waiting; beyond it Submit fails with kResourceExhausted. >= 1.
+  int32_t max_queue = 1024;
+  // Testing seam: sleep this long in each layer callback (slows prefill down so tests can kill
+  // or cancel mid-prefill). Zero in production.
+  absl::Duration testing_layer_delay = absl::ZeroDuration();
+};
+
+using PrefillResultQueue =
+    serving::EventQueue<absl::StatusOr<baton::internal::v1::PrefillResponse>>;
+
+struct PrefillJob {
+  std::string request_id;
+  // Validated by the caller (serving::ValidatePrompt); equal in length to target.num_tokens.
+  std::vector<int32_t> prompt;
+  serving::RequestSampling sampling;
+  // Validated and layout-checked by the caller.
+  serving::WireKvTarget target;
+  // Receives exactly one result.
+  std::shared_ptr<PrefillResultQueue> result;
+};
+
+using PrefillLoad = serving::LoadCounts;  // pending_transfers unused
+
+class PrefillScheduler {
+ public:
+  // `engine`, `pool`, `transport` and `metrics` must outlive the scheduler. kInvalidArgument for
+  // bad options.
+  static absl::StatusOr<std::unique_ptr<PrefillScheduler>> Create(
+      engine::Engine* engine, engine::KvPool* pool, kvtransfer::KvTransport* transport,
+      PrefillMetrics* metrics, const PrefillSchedulerOptions& options);
+  // Shutdown with zero grace, then joins the thread.
+  ~PrefillScheduler();
+
+  // Queues the job and returns its id for Cancel. Errors arrive on job.result: kResourceExhausted
+  // (queue full, prompt larger than the scratch pool), kUnavailable (shutting down), the
+  // transport's errors (kFailedPrecondition, kUnavailable, kDeadlineExceeded, kAborted).
+  uint64_t Submit(PrefillJob job);
+  // Drops a queued request or cancels its transfer; its result becomes kCancelled (or the
+  // transfer's error). Unknown ids are ignored.
+  void Cancel(uint64_t id);
+  PrefillLoad Load() const;
+  // Stops admitting, lets queued and running requests finish for up to `grace`, then cancels
+  // the rest and waits for every transfer callback.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  struct Request;
+  struct SubmitCmd {
+    uint64_t id;
+    PrefillJob job;
+  };
+  struct CancelCmd {
+    uint64_t id;
+  };
+  // A WriteLayer (finish = false) or Finish (finish = true) callback ran.
+  struct TransferDoneCmd {
+    uint64_t id;
+    bool finish;
+    absl::Status status;
+  };
+  using Command = std::variant<SubmitCmd, CancelCmd, TransferDoneCmd>;
+
+  PrefillScheduler(engine::Engine* engine, engine::KvPool* pool, kvtransfer::KvTransport* transport,
+                   PrefillMetrics* metrics, const PrefillSchedulerOptions& options);
+
+  void Post(Command command);
+  void Loop();
+  void Handle(SubmitCmd& cmd);
+  void Handle(CancelCmd& cmd);
+  void Handle(TransferDoneCmd& cmd);
+  // Picks the batch, runs one step with layer writes, samples and finishes completed prompts.
+  // False when no step could run (nothing to do, or no free scratch blocks).
+  bool RunStep();
+  // Opens the transfer stream and takes scratch blocks. False (request answered) on failure.
+  bool Start(Request& request);
+  // Answers the request (once) and forgets it as soon as no transport callback is outstanding.
+  void Reply(Request& request, absl::StatusOr<baton::internal::v1::PrefillResponse> result);
+  void MaybeForget(Request& request);
+  void PublishLoad();
+
+  engine::Engine* const engine_;
+  engine::KvPool* const pool_;
+  kvtransfer::KvTransport* const transport_;
+  PrefillMetrics* const metrics_;
+  const PrefillSchedulerOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::vector<Command> commands_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  PrefillLoad load_ ABSL_GUARDED_BY(mu_);
+
+  // Scheduler-thread state.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Request>> requests_;
+  std::deque<uint64_t> queue_;       // not started
+  std::vector<uint64_t> computing_;  // started, chunks left
+  engine::StepLogits logits_;
+
+  std::thread thread_;
+};
+
+}  // namespace baton::prefill_worker

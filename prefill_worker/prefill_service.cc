@@ -1,0 +1,60 @@
+#include "prefill_worker/prefill_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "serving/kv_target_proto.h"
+#include "serving/prompt.h"
+#include "serving/sampling.h"
+
+namespace baton::prefill_worker {
+
+namespace v1 = ::baton::internal::v1;
+
+namespace {
+
+constexpr absl::Duration kCancelPollPeriod = absl::Milliseconds(20);
+
+}  // namespace
+
+grpc::Status PrefillServiceImpl::Prefill(grpc::ServerContext* context,
+                                         const v1::PrefillRequest* request,
+                                         v1::PrefillResponse* response) {
+  PrefillJob job;
+  job.request_id = request->request_id();
+  job.prompt.assign(request->prompt_token_ids().begin(), request->prompt_token_ids().end());
+  if (absl::Status status = serving::ValidatePrompt(job.prompt, config_); !status.ok()) {
+    return common::ToGrpcStatus(status);
+  }
+  absl::StatusOr<serving::RequestSampling> sampling = serving::FromProto(request->sampling());
+  if (!sampling.ok()) return common::ToGrpcStatus(sampling.status());
+  job.sampling = *std::move(sampling);
+  absl::StatusOr<serving::WireKvTarget> target = serving::FromProto(request->kv_target());
+  if (!target.ok()) return common::ToGrpcStatus(target.status());
+  if (target->num_tokens != static_cast<int32_t>(job.prompt.size())) {
+    return common::ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "target holds ", target->num_tokens, " tokens, the prompt has ", job.prompt.size())));
+  }
+  if (absl::Status status = kvtransfer::CheckLayoutCompatible(layout_, target->target);
+      !status.ok()) {
+    return common::ToGrpcStatus(status);
+  }
+  job.target = *std::move(target);
+  auto result = std::make_shared<PrefillResultQueue>();
+  job.result = result;
+  const uint64_t id = scheduler_->Submit(std::move(job));
+  while (true) {
+    std::optional<absl::StatusOr<v1::PrefillResponse>> done =
+        result->PopWithTimeout(kCancelPollPeriod);
+    if (done.has_value()) {
+      if (!done->ok()) return common::ToGrpcStatus(done->status());
+      *response = **std::move(done);
+      return grpc::Status::OK;
+    }
+    if (context->IsCancelled()) {
+      scheduler_->Cancel(id);
+      return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
+    }
+  }
+}
+
+}  // namespace baton::prefill_worker

@@ -1,0 +1,48 @@
+#include "prefill_worker/prefill_worker.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace baton::prefill_worker {
+
+absl::StatusOr<std::unique_ptr<PrefillWorker>> PrefillWorker::Create(
+    const PrefillWorkerOptions& options) {
+  auto worker = std::unique_ptr<PrefillWorker>(new PrefillWorker(options));
+  ASSIGN_OR_RETURN(worker->loaded_, serving::LoadEngine(options.engine));
+  ASSIGN_OR_RETURN(worker->transport_, serving::CreateTransport(options.transport));
+  worker->registry_ = std::make_shared<prometheus::Registry>();
+  worker->metrics_ = PrefillMetrics::Create(*worker->registry_);
+  ASSIGN_OR_RETURN(worker->scheduler_,
+                   PrefillScheduler::Create(worker->loaded_.engine.get(),
+                                            worker->loaded_.pool.get(), worker->transport_.get(),
+                                            worker->metrics_.get(), options.scheduler));
+  worker->prefill_service_ = std::make_unique<PrefillServiceImpl>(
+      worker->scheduler_.get(), worker->loaded_.model->config(), worker->loaded_.pool->layout());
+  PrefillWorker* raw = worker.get();
+  worker->load_service_ =
+      std::make_unique<serving::WorkerLoadService>([raw] { return raw->Load(); });
+  ASSIGN_OR_RETURN(
+      worker->endpoints_,
+      serving::Endpoints::Start(options.endpoints,
+                                {worker->prefill_service_.get(), worker->load_service_.get()},
+                                worker->registry_, [raw] { return !raw->shut_down_; }));
+  return worker;
+}
+
+baton::internal::v1::WorkerLoad PrefillWorker::Load() const {
+  const std::string address =
+      endpoints_ == nullptr ? ""
+                            : absl::StrCat(options_.endpoints.host, ":", endpoints_->grpc_port());
+  return serving::MakeWorkerLoad(baton::internal::v1::WORKER_ROLE_PREFILL, loaded_.model_name,
+                                 loaded_.pool->layout(), address, scheduler_->Load());
+}
+
+void PrefillWorker::Shutdown() {
+  if (endpoints_ == nullptr || shut_down_.exchange(true)) return;
+  endpoints_->SetNotServing();
+  load_service_->Stop();
+  scheduler_->Shutdown(options_.shutdown_grace);
+  endpoints_->Shutdown(absl::Seconds(1));
+}
+
+}  // namespace baton::prefill_worker

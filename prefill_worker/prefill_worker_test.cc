@@ -1,0 +1,222 @@
+// Both workers in one process (in-process KV transport), driven over gRPC on loopback by the
+// router's DisaggClient, against single-sequence engine::Generate.
+#include "prefill_worker/prefill_worker.h"
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status_matchers.h"
+#include "common/testing/http_client.h"
+#include "decode_worker/decode_worker.h"
+#include "engine/model/random_model.h"
+#include "engine/runtime/generate.h"
+#include "gtest/gtest.h"
+#include "router/disagg_client.h"
+
+namespace baton::prefill_worker {
+namespace {
+
+using ::baton::testing::StatusIs;
+namespace v1 = ::baton::internal::v1;
+
+class PrefillWorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_path_ = std::string(std::getenv("TEST_TMPDIR")) + "/tiny.gguf";
+    engine::RandomModelSpec spec;
+    spec.seed = 5;
+    spec.weight_std = 0.08f;
+    ASSERT_OK(engine::WriteRandomModel(spec, model_path_));
+  }
+
+  void StartWorkers(int32_t decode_blocks = 256, absl::Duration layer_delay = {}) {
+    decode_worker::DecodeWorkerOptions d;
+    d.engine = {.model_path = model_path_, .kv_blocks = decode_blocks};
+    d.transport.kind = "inprocess";
+    d.scheduler.max_batch_size = 8;
+    d.shutdown_grace = absl::Seconds(2);
+    ASSERT_OK_AND_ASSIGN(decode_, decode_worker::DecodeWorker::Create(d));
+    PrefillWorkerOptions p;
+    p.engine = {.model_path = model_path_, .kv_blocks = 64};
+    p.transport.kind = "inprocess";
+    p.scheduler.max_batch_tokens = 32;  // long prompts go in chunks
+    p.scheduler.testing_layer_delay = layer_delay;
+    p.shutdown_grace = absl::Seconds(2);
+    ASSERT_OK_AND_ASSIGN(prefill_, PrefillWorker::Create(p));
+    client_ = std::make_unique<router::DisaggClient>(Channel(decode_->grpc_port()),
+                                                     Channel(prefill_->grpc_port()));
+  }
+
+  static std::shared_ptr<grpc::Channel> Channel(int port) {
+    return grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                               grpc::InsecureChannelCredentials());
+  }
+
+  static std::vector<int32_t> Prompt(int32_t length, int32_t seed) {
+    std::vector<int32_t> prompt;
+    for (int32_t i = 0; i < length; ++i) prompt.push_back(3 + (seed * 37 + i * 13) % 500);
+    return prompt;
+  }
+
+  static router::DisaggRequest Request(std::vector<int32_t> prompt, int32_t max_tokens,
+                                       bool local = false) {
+    router::DisaggRequest request;
+    request.request_id = "test";
+    request.prompt = std::move(prompt);
+    request.sampling.set_temperature(0.0f);
+    request.sampling.set_max_tokens(max_tokens);
+    request.sampling.set_ignore_eos(true);
+    request.local_prefill = local;
+    request.timeout = absl::Seconds(60);
+    return request;
+  }
+
+  std::vector<int32_t> Reference(const std::vector<int32_t>& prompt, int32_t max_tokens) {
+    if (reference_ == nullptr) {
+      auto model = engine::Model::Load(model_path_);
+      EXPECT_OK(model.status());
+      reference_ = *engine::Engine::Create(*model, {.num_threads = 1});
+    }
+    engine::GenerateOptions options;
+    options.max_tokens = max_tokens;
+    options.sampling.temperature = 0.0f;
+    options.kv_dtype = engine::KvDType::kF32;
+    auto result = engine::Generate(*reference_, prompt, options);
+    EXPECT_OK(result.status());
+    return result.ok() ? result->tokens : std::vector<int32_t>{};
+  }
+
+  void ExpectDecodeIdle() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    v1::WorkerLoad load;
+    while (absl::Now() < deadline) {
+      load = decode_->Load();
+      if (load.free_kv_blocks() == load.total_kv_blocks() && load.running_sequences() == 0 &&
+          load.waiting_sequences() == 0 && load.pending_transfers() == 0) {
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ADD_FAILURE() << "decode worker not idle: " << load.DebugString();
+  }
+
+  std::string model_path_;
+  std::unique_ptr<engine::Engine> reference_;
+  std::unique_ptr<decode_worker::DecodeWorker> decode_;
+  std::unique_ptr<PrefillWorker> prefill_;
+  std::unique_ptr<router::DisaggClient> client_;
+};
+
+TEST_F(PrefillWorkerTest, DisaggregatedAndColocatedMatchSingleSequenceGeneration) {
+  StartWorkers();
+  for (int32_t length : {1, 7, 16, 33, 70}) {
+    const std::vector<int32_t> prompt = Prompt(length, length);
+    const std::vector<int32_t> expected = Reference(prompt, 24);
+    ASSERT_OK_AND_ASSIGN(router::DisaggResult remote, client_->Generate(Request(prompt, 24)));
+    EXPECT_EQ(remote.tokens, expected) << "disaggregated, prompt length " << length;
+    EXPECT_EQ(remote.finished.finish_reason(), baton::v1::FINISH_REASON_LENGTH);
+    EXPECT_EQ(remote.finished.completion_tokens(), 24);
+    EXPECT_EQ(remote.prefill.first_token_id(), expected[0]);
+    EXPECT_GT(remote.prefill.kv_bytes(), 0u);
+    EXPECT_GT(remote.prefill.timings().compute_seconds(), 0.0);
+    ASSERT_OK_AND_ASSIGN(router::DisaggResult local,
+                         client_->Generate(Request(prompt, 24, /*local=*/true)));
+    EXPECT_EQ(local.tokens, expected) << "colocated, prompt length " << length;
+  }
+  ExpectDecodeIdle();
+}
+
+TEST_F(PrefillWorkerTest, ConcurrentRequestsAllMatchAndBatch) {
+  StartWorkers();
+  constexpr int kRequests = 16;
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<int32_t> lengths;
+  for (int i = 0; i < kRequests; ++i) {
+    prompts.push_back(Prompt(1 + (i * 13) % 50, 100 + i));
+    lengths.push_back(4 + (i * 7) % 40);
+  }
+  std::vector<absl::StatusOr<router::DisaggResult>> results(kRequests);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRequests; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = client_->Generate(Request(prompts[i], lengths[i], /*local=*/i % 4 == 3));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_OK(results[i].status()) << "request " << i;
+    EXPECT_EQ(results[i]->tokens, Reference(prompts[i], lengths[i])) << "request " << i;
+  }
+  ASSERT_OK_AND_ASSIGN(auto metrics,
+                       ::baton::testing::HttpCall(decode_->http_port(), "GET", "/metrics"));
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("baton_decode_max_batch_size"), std::string::npos);
+  EXPECT_EQ(metrics.body.find("baton_decode_max_batch_size 1\n"), std::string::npos)
+      << "no step ran more than one sequence";
+  ExpectDecodeIdle();
+}
+
+TEST_F(PrefillWorkerTest, CallerCancellingMidStreamFreesEveryBlock) {
+  StartWorkers();
+  int seen = 0;
+  absl::StatusOr<router::DisaggResult> result =
+      client_->Generate(Request(Prompt(20, 1), 400), [&](const v1::DecodedTokens& tokens) {
+        seen += tokens.token_ids_size();
+        return seen < 5;
+      });
+  EXPECT_THAT(result.status(), StatusIs(absl::StatusCode::kCancelled));
+  ExpectDecodeIdle();
+}
+
+TEST_F(PrefillWorkerTest, CancellingDuringSlowPrefillAbortsBothSides) {
+  StartWorkers(256, absl::Milliseconds(200));
+  router::DisaggRequest request = Request(Prompt(20, 2), 10);
+  request.timeout = absl::Milliseconds(150);  // expires while layer 0 sleeps
+  absl::StatusOr<router::DisaggResult> result = client_->Generate(request);
+  EXPECT_THAT(result.status(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  ExpectDecodeIdle();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline && prefill_->Load().free_kv_blocks() != 64) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(prefill_->Load().free_kv_blocks(), 64);
+  EXPECT_EQ(prefill_->Load().running_sequences(), 0);
+}
+
+TEST_F(PrefillWorkerTest, PoolTooSmallIsResourceExhausted) {
+  StartWorkers(/*decode_blocks=*/2);
+  EXPECT_THAT(client_->Generate(Request(Prompt(100, 3), 5)).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(client_->Generate(Request(Prompt(100, 3), 5, /*local=*/true)).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_F(PrefillWorkerTest, BadRequestsAreInvalidArgument) {
+  StartWorkers();
+  EXPECT_THAT(client_->Generate(Request({}, 5)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(client_->Generate(Request({1, 100000}, 5)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  router::DisaggRequest request = Request({1, 2}, 5);
+  request.sampling.set_top_p(2.0f);
+  EXPECT_THAT(client_->Generate(request).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(PrefillWorkerTest, ShutdownFinishesInFlightAndRefusesNewWork) {
+  StartWorkers();
+  std::thread shutdown;
+  absl::StatusOr<router::DisaggResult> result =
+      client_->Generate(Request(Prompt(10, 4), 30), [&](const v1::DecodedTokens&) {
+        if (!shutdown.joinable()) shutdown = std::thread([&] { decode_->Shutdown(); });
+        return true;
+      });
+  shutdown.join();
+  ASSERT_OK(result.status());
+  EXPECT_EQ(result->tokens.size(), 30u);
+  EXPECT_FALSE(client_->Generate(Request(Prompt(10, 4), 30)).ok());
+}
+
+}  // namespace
+}  // namespace baton::prefill_worker

@@ -1,0 +1,74 @@
+// The router's core handoff: runs one request on a (prefill, decode) worker pair.
+//
+//   1. open DecodeService.Decode on D; its first message is the KvTarget (D reserved blocks)
+//   2. call PrefillService.Prefill on P with the prompt, sampling and that KvTarget
+//      (on its own thread, while 3. reads the stream)
+//   3. relay D's token messages to the caller until D's final message
+// In colocated mode (local_prefill) step 2 is skipped: D prefills itself.
+//
+// Failure handling: when Prefill fails, the Decode call is cancelled (D frees the blocks) and
+// the prefill's status is returned; when Decode fails or the caller stops (TokenCallback returns
+// false), the Prefill call is cancelled (P drops or aborts the transfer).
+//
+// Threading: a DisaggClient is thread-safe (gRPC stubs are); each Generate call blocks its
+// caller and uses one extra thread for the Prefill call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/baton/internal/v1/decode.grpc.pb.h"
+#include "proto/baton/internal/v1/prefill.grpc.pb.h"
+
+namespace baton::router {
+
+struct DisaggRequest {
+  std::string request_id;
+  std::vector<int32_t> prompt;
+  baton::v1::SamplingParams sampling;
+  // Prefill on the decode worker instead of a prefill worker.
+  bool local_prefill = false;
+  // Lease on D's reserved blocks; 0 uses D's default.
+  int64_t lease_millis = 0;
+  // Deadline of the whole request (both calls).
+  absl::Duration timeout = absl::InfiniteDuration();
+};
+
+struct DisaggResult {
+  // Every generated token, the first (sampled by P in disaggregated mode) included.
+  std::vector<int32_t> tokens;
+  // Per token when logprobs were requested; the first token's come from P's response.
+  std::vector<baton::v1::PositionLogprobs> logprobs;
+  baton::internal::v1::DecodeFinished finished;
+  // P's answer (first token, KV bytes, timings); empty in colocated mode.
+  baton::internal::v1::PrefillResponse prefill;
+};
+
+// Sees each token message as it arrives. Returning false cancels the request (Generate then
+// returns kCancelled).
+using TokenCallback = std::function<bool(const baton::internal::v1::DecodedTokens&)>;
+
+class DisaggClient {
+ public:
+  // `prefill` may be null when only colocated requests are sent.
+  DisaggClient(std::shared_ptr<grpc::Channel> decode, std::shared_ptr<grpc::Channel> prefill);
+
+  // Runs the request to its end. Errors: the workers' statuses (kInvalidArgument,
+  // kResourceExhausted from D's reservation, kUnavailable, kDeadlineExceeded, ...); kCancelled
+  // when `on_tokens` asked to stop; kFailedPrecondition when a remote prefill is asked of a
+  // client without a prefill channel; kInternal when D breaks the protocol.
+  absl::StatusOr<DisaggResult> Generate(const DisaggRequest& request,
+                                        const TokenCallback& on_tokens = nullptr);
+
+ private:
+  std::unique_ptr<baton::internal::v1::DecodeService::Stub> decode_;
+  std::unique_ptr<baton::internal::v1::PrefillService::Stub> prefill_;
+};
+
+}  // namespace baton::router

@@ -1,0 +1,42 @@
+#include "serving/engine_setup.h"
+
+#include "common/status_macros.h"
+#include "serving/kv_target_proto.h"
+#include "serving/model_info.h"
+
+namespace baton::serving {
+
+absl::StatusOr<LoadedEngine> LoadEngine(const EngineSetup& setup) {
+  if (setup.kv_blocks < 1 || setup.block_size_tokens < 1) {
+    return absl::InvalidArgumentError("kv_blocks and block_size_tokens must be positive");
+  }
+  LoadedEngine out;
+  ASSIGN_OR_RETURN(out.model, engine::Model::Load(setup.model_path));
+  out.model_name = ModelName(*out.model, setup.model_path);
+  ASSIGN_OR_RETURN(out.engine,
+                   engine::Engine::Create(out.model, {.num_threads = setup.num_threads}));
+  ASSIGN_OR_RETURN(
+      out.pool, out.engine->CreateKvPool(setup.kv_dtype, setup.block_size_tokens, setup.kv_blocks));
+  return out;
+}
+
+baton::internal::v1::WorkerLoad MakeWorkerLoad(baton::internal::v1::WorkerRole role,
+                                               const std::string& model_name,
+                                               const engine::KvLayout& layout,
+                                               const std::string& address,
+                                               const LoadCounts& counts) {
+  baton::internal::v1::WorkerLoad out;
+  out.set_role(role);
+  out.set_model(model_name);
+  out.set_free_kv_blocks(counts.free_blocks);
+  out.set_total_kv_blocks(counts.total_blocks);
+  out.set_running_sequences(counts.running);
+  out.set_waiting_sequences(counts.waiting);
+  out.set_queued_prompt_tokens(counts.queued_prompt_tokens);
+  out.set_pending_transfers(counts.pending_transfers);
+  *out.mutable_kv_layout() = ToProto(layout);
+  out.set_address(address);
+  return out;
+}
+
+}  // namespace baton::serving
