@@ -1,0 +1,279 @@
+// kv_bench: moves the KV of the 1B-shape model (16 layers x 8 KV heads x 64 head_dim, F16,
+// 16-token blocks: 32 KiB per token) between two processes on loopback with UcxKvTransport,
+// layer by layer as a prefill worker would, for each UCX transport and prompt length; then runs
+// ucx_perftest tag_bw the same way (same UCX_TLS, same message size) and prints both side by
+// side as a Markdown table.
+//
+//   bazel run -c opt //kvtransfer:kv_bench -- --tls='tcp;posix;sysv;cma,posix'
+//
+// The receiving side is //kvtransfer/ucx:ucx_peer in a child process; this process sends.
+// Bandwidth = KV bytes / (first WriteLayer -> Finish done, i.e. everything flushed to the
+// receiver). Per-layer latency = WriteLayer -> its done, one layer at a time.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "kvtransfer/testing/child_process.h"
+#include "kvtransfer/testing/kv_pattern.h"
+#include "kvtransfer/testing/waiters.h"
+#include "kvtransfer/ucx/ucx_kv_transport.h"
+
+ABSL_FLAG(std::string, tls, "tcp;posix;sysv;cma,posix", "UCX_TLS values, ';'-separated");
+ABSL_FLAG(std::string, prompts, "512,2048", "prompt lengths in tokens");
+ABSL_FLAG(int32_t, iterations, 10, "timed transfers per case (after 2 warm-up ones)");
+ABSL_FLAG(std::string, peer, "", "path of ucx_peer (default: next to this binary's runfiles)");
+ABSL_FLAG(bool, perftest, true, "also run ucx_perftest tag_bw for comparison");
+ABSL_FLAG(int32_t, max_run_blocks, 32, "largest message, in 32 KiB blocks");
+ABSL_FLAG(int32_t, perftest_runs, 3, "ucx_perftest runs per case (best is kept)");
+
+namespace baton::kvtransfer {
+namespace {
+
+struct Options {
+  std::vector<std::string> tls;
+  std::vector<int32_t> prompts;
+  int32_t iterations = 10;
+  std::string peer;
+  bool perftest = true;
+  int32_t max_run_blocks = 32;
+  int32_t perftest_runs = 3;
+};
+
+struct CaseResult {
+  double median_mbps = 0;  // MB/s as ucx_perftest counts them (2^20 bytes).
+  double best_mbps = 0;
+  double layer_latency_us = 0;
+  size_t message_bytes = 0;
+  double perftest_mbps = 0;           // Best tag_bw at message_bytes.
+  double perftest_transfer_mbps = 0;  // Best tag_bw with one message of the whole KV.
+};
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// ucx_perftest tag_bw over `tls` with `size`-byte messages: overall MB/s, or 0 on failure.
+double RunPerftest(const std::string& tls, size_t size, int iterations) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::string port = absl::StrCat(FreePort());
+    auto server = testing::ChildProcess::Start({"/usr/bin/env", "UCX_TLS=" + tls,
+                                                "UCX_NET_DEVICES=lo", "ucx_perftest", "-p",
+                                                port});
+    if (!server.ok()) return 0;
+    absl::SleepFor(absl::Milliseconds(500));
+    auto client = testing::ChildProcess::Start(
+        {"/usr/bin/env", "UCX_TLS=" + tls, "UCX_NET_DEVICES=lo", "ucx_perftest", "127.0.0.1",
+         "-p", port, "-t", "tag_bw", "-s", absl::StrCat(size), "-n", absl::StrCat(iterations)});
+    if (!client.ok()) return 0;
+    std::optional<std::string> line =
+        (*client)->ReadLineStartingWith("Final:", absl::Seconds(120));
+    (*client)->CloseAndWait();
+    (*server)->CloseAndWait();
+    if (!line.has_value()) continue;
+    std::vector<std::string> f = absl::StrSplit(*line, ' ', absl::SkipEmpty());
+    double mbps = 0;
+    // Final: iterations p50 avg overall bw_avg bw_overall rate_avg rate_overall
+    if (f.size() >= 7 && absl::SimpleAtod(f[6], &mbps)) return mbps;
+  }
+  return 0;
+}
+
+absl::StatusOr<CaseResult> RunCase(const Options& options, const std::string& tls,
+                                   int32_t prompt_tokens, KvTransport& transport,
+                                   testing::ChildProcess& peer, TransferId& next_id) {
+  const engine::KvLayout layout = testing::OneBLayout();
+  const int32_t blocks = layout.BlocksFor(prompt_tokens);
+  std::vector<int32_t> block_ids;
+  for (int32_t b = 0; b < blocks; ++b) block_ids.push_back(b);
+  testing::HostPool source(layout, blocks);
+  source.FillPattern(block_ids, 1);
+  const size_t bytes = layout.PoolBytes(blocks);
+  CaseResult result;
+  result.message_bytes =
+      static_cast<size_t>(std::min(blocks, options.max_run_blocks)) * layout.LayerBlockBytes();
+
+  auto start_transfer = [&]() -> absl::StatusOr<std::unique_ptr<KvWriteStream>> {
+    const TransferId id = next_id++;
+    peer.WriteLine(absl::StrCat("EXPECT ", id, " ", absl::StrJoin(block_ids, ","), " 60000 0"));
+    std::optional<std::string> line = peer.ReadLineStartingWith("TARGET ", absl::Seconds(30));
+    if (!line.has_value()) return absl::UnavailableError("receiver gave no target");
+    absl::StatusOr<KvTarget> target = testing::TargetFromLine(line->substr(7));
+    if (!target.ok()) return target.status();
+    return transport.StartWrite(*target, {source.data(), blocks, layout, block_ids},
+                                absl::Now() + absl::Seconds(60));
+  };
+  auto await_done = [&]() -> absl::Status {
+    std::optional<std::string> done = peer.ReadLineStartingWith("DONE ", absl::Seconds(60));
+    if (!done.has_value() || done->find(" OK ") == std::string::npos) {
+      return absl::DataLossError(absl::StrCat("receiver: ", done.value_or("no DONE")));
+    }
+    return absl::OkStatus();
+  };
+
+  // Rounds interleave this transport's transfers with ucx_perftest runs, so that both see the
+  // same machine load (this host is shared and noisy); the best of each is compared.
+  std::vector<double> mbps;
+  for (int32_t round = 0; round < options.perftest_runs; ++round) {
+  for (int32_t i = 0; i < options.iterations + (round == 0 ? 2 : 0); ++i) {
+    absl::StatusOr<std::unique_ptr<KvWriteStream>> stream = start_transfer();
+    if (!stream.ok()) return stream.status();
+    std::vector<testing::StatusWaiter> layers(layout.num_layers);
+    testing::StatusWaiter finish;
+    const absl::Time t0 = absl::Now();
+    for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
+      (*stream)->WriteLayer(layer, layers[layer].Callback());
+    }
+    (*stream)->Finish(Completion{1}, finish.Callback());
+    absl::Status status = finish.Wait(absl::Seconds(60));
+    const absl::Duration elapsed = absl::Now() - t0;
+    if (!status.ok()) return status;
+    if (absl::Status s = await_done(); !s.ok()) return s;
+    if (round > 0 || i >= 2) mbps.push_back(bytes / kMiB / absl::ToDoubleSeconds(elapsed));
+  }
+  if (options.perftest) {
+    const int iterations =
+        static_cast<int>(std::max<size_t>(50, (256u << 20) / result.message_bytes));
+    result.perftest_mbps =
+        std::max(result.perftest_mbps, RunPerftest(tls, result.message_bytes, iterations));
+    result.perftest_transfer_mbps =
+        std::max(result.perftest_transfer_mbps, RunPerftest(tls, bytes, 20));
+  }
+  }
+  result.median_mbps = Median(mbps);
+  result.best_mbps = *std::max_element(mbps.begin(), mbps.end());
+
+  std::vector<double> latencies;
+  for (int32_t i = 0; i < 3; ++i) {
+    absl::StatusOr<std::unique_ptr<KvWriteStream>> stream = start_transfer();
+    if (!stream.ok()) return stream.status();
+    for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
+      testing::StatusWaiter done;
+      const absl::Time t0 = absl::Now();
+      (*stream)->WriteLayer(layer, done.Callback());
+      if (absl::Status s = done.Wait(absl::Seconds(60)); !s.ok()) return s;
+      latencies.push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
+    }
+    testing::StatusWaiter finish;
+    (*stream)->Finish(Completion{1}, finish.Callback());
+    if (absl::Status s = finish.Wait(absl::Seconds(60)); !s.ok()) return s;
+    if (absl::Status s = await_done(); !s.ok()) return s;
+  }
+  result.layer_latency_us = Median(latencies);
+  return result;
+}
+
+int Run(const Options& options) {
+  std::printf(
+      "| UCX_TLS | prompt tokens | KV bytes | message bytes | kv_bench MB/s best (median) | "
+      "per-layer latency us | perftest tag_bw MB/s at message size | ratio | "
+      "perftest tag_bw MB/s at KV size | ratio |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n");
+  std::fflush(stdout);
+  int failures = 0;
+  for (const std::string& tls : options.tls) {
+    UcxKvTransport::Options transport_options;
+    transport_options.ucx_config = {{"TLS", tls}, {"NET_DEVICES", "lo"}};
+    transport_options.max_run_blocks = options.max_run_blocks;
+    auto transport = UcxKvTransport::Create(transport_options);
+    if (!transport.ok()) {
+      std::fprintf(stderr, "%s: %s\n", tls.c_str(), transport.status().ToString().c_str());
+      ++failures;
+      continue;
+    }
+    int32_t max_blocks = 0;
+    for (int32_t p : options.prompts) {
+      max_blocks = std::max(max_blocks, testing::OneBLayout().BlocksFor(p));
+    }
+    auto peer = testing::ChildProcess::Start({options.peer, "--role=receiver", "--tls=" + tls,
+                                              absl::StrCat("--blocks=", max_blocks)});
+    if (!peer.ok()) {
+      std::fprintf(stderr, "%s\n", peer.status().ToString().c_str());
+      return 1;
+    }
+    TransferId next_id = 1;
+    for (int32_t prompt : options.prompts) {
+      absl::StatusOr<CaseResult> r = RunCase(options, tls, prompt, **transport, **peer, next_id);
+      if (!r.ok()) {
+        std::printf("| %s | %d | - | - | failed: %s | | | |\n", tls.c_str(), prompt,
+                    r.status().ToString().c_str());
+        ++failures;
+        continue;
+      }
+      const size_t bytes = testing::OneBLayout().BytesPerToken() * static_cast<size_t>(prompt);
+      auto ratio = [](double ours, double theirs) {
+        return theirs > 0 ? absl::StrFormat("%.2f", ours / theirs) : std::string("-");
+      };
+      std::printf("| %s | %d | %s | %s | %.0f (%.0f) | %.0f | %.0f | %s | %.0f | %s |\n",
+                  tls.c_str(), prompt, absl::StrCat(bytes / (1 << 20), " MiB").c_str(),
+                  absl::StrCat(r->message_bytes / 1024, " KiB").c_str(), r->best_mbps,
+                  r->median_mbps, r->layer_latency_us, r->perftest_mbps,
+                  ratio(r->best_mbps, r->perftest_mbps).c_str(), r->perftest_transfer_mbps,
+                  ratio(r->best_mbps, r->perftest_transfer_mbps).c_str());
+      std::fflush(stdout);
+    }
+    (*peer)->CloseAndWait();
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+std::string DefaultPeerPath(const char* argv0) {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  std::string exe = n > 0 ? std::string(self, n) : std::string(argv0);
+  for (const std::string& candidate :
+       {exe + ".runfiles/baton/kvtransfer/ucx/ucx_peer",
+        exe.substr(0, exe.rfind('/')) + "/ucx/ucx_peer"}) {
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "kvtransfer/ucx/ucx_peer";
+}
+
+}  // namespace
+}  // namespace baton::kvtransfer
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  baton::kvtransfer::Options options;
+  options.tls = absl::StrSplit(absl::GetFlag(FLAGS_tls), ';', absl::SkipEmpty());
+  for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_prompts), ',')) {
+    int32_t v = 0;
+    if (absl::SimpleAtoi(p, &v) && v > 0) options.prompts.push_back(v);
+  }
+  options.iterations = std::max(1, absl::GetFlag(FLAGS_iterations));
+  options.peer = absl::GetFlag(FLAGS_peer).empty()
+                     ? baton::kvtransfer::DefaultPeerPath(argv[0])
+                     : absl::GetFlag(FLAGS_peer);
+  options.perftest = absl::GetFlag(FLAGS_perftest);
+  options.max_run_blocks = std::max(1, absl::GetFlag(FLAGS_max_run_blocks));
+  options.perftest_runs = std::max(1, absl::GetFlag(FLAGS_perftest_runs));
+  return baton::kvtransfer::Run(options);
+}
