@@ -9,6 +9,12 @@
 #include "engine/model/ops.h"
 
 namespace baton::engine {
+namespace {
+
+// Below this many element operations a loop runs on the calling thread.
+constexpr int64_t kMinParallelElements = 32 * 1024;
+
+}  // namespace
 
 ForwardPass::ForwardPass(std::shared_ptr<const Model> model, ThreadPool* threads)
     : model_(std::move(model)), threads_(threads) {}
@@ -156,11 +162,13 @@ void ForwardPass::Layer(KvPool& pool, std::span<const SequenceStep> batch, int32
   }
   Linear(w.ffn_gate, xn_.data(), rows_, gate_.data());
   Linear(w.ffn_up, xn_.data(), rows_, up_.data());
-  adapter::ParallelFor(threads_, rows_, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      ops::SiluMul(&gate_[r * c.n_ff], &up_[r * c.n_ff], c.n_ff);
-    }
-  });
+  // Waking the pool costs more than a few thousand SiLUs: stay inline for small steps.
+  adapter::ParallelFor(rows_ * c.n_ff >= kMinParallelElements ? threads_ : nullptr, rows_,
+                       [&](int64_t begin, int64_t end) {
+                         for (int64_t r = begin; r < end; ++r) {
+                           ops::SiluMul(&gate_[r * c.n_ff], &up_[r * c.n_ff], c.n_ff);
+                         }
+                       });
   Linear(w.ffn_down, gate_.data(), rows_, xn_.data());
   for (int64_t i = 0; i < rows_ * n; ++i) x_[i] += xn_[i];
 }
@@ -177,7 +185,14 @@ void ForwardPass::Attention(KvPool& pool, std::span<const SequenceStep> batch, i
     row += batch[e].tokens.size();
   }
   const int64_t tasks = static_cast<int64_t>(batch.size()) * c.n_kv_heads;
-  adapter::ParallelFor(threads_, tasks, [&](int64_t begin, int64_t end) {
+  // Rough work estimate (query rows x context x head dims) to skip the pool for tiny steps.
+  int64_t work = 0;
+  for (const SequenceStep& s : batch) {
+    work += static_cast<int64_t>(s.tokens.size()) * (s.start_pos + s.tokens.size());
+  }
+  work *= c.n_heads * c.head_dim;
+  adapter::ParallelFor(work >= kMinParallelElements ? threads_ : nullptr, tasks,
+                       [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scratch;
     for (int64_t task = begin; task < end; ++task) {
       const size_t e = task / c.n_kv_heads;

@@ -1,0 +1,156 @@
+#include "engine/model/ops.h"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "engine/tensor/fp16.h"
+#include "gtest/gtest.h"
+
+namespace baton::engine::ops {
+namespace {
+
+std::vector<float> Random(int64_t n, int seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(gen);
+  return v;
+}
+
+TEST(OpsTest, DotAndAxpyOddLengths) {
+  for (int64_t n : {1, 7, 8, 15, 16, 17, 33, 100}) {
+    auto a = Random(n, 1);
+    auto b = Random(n, 2);
+    double want = 0;
+    for (int64_t i = 0; i < n; ++i) want += static_cast<double>(a[i]) * b[i];
+    EXPECT_NEAR(Dot(a.data(), b.data(), n), want, 1e-4) << n;
+    std::vector<float> y = b;
+    Axpy(0.5f, a.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i) EXPECT_FLOAT_EQ(y[i], b[i] + 0.5f * a[i]);
+  }
+}
+
+TEST(OpsTest, RmsNorm) {
+  std::vector<float> x = {1, 2, 3, 4, 5};
+  std::vector<float> w = {1, 1, 2, 1, 0.5f};
+  std::vector<float> out(5);
+  RmsNorm(x.data(), w.data(), 5, 1e-5f, out.data());
+  const float rms = std::sqrt((1 + 4 + 9 + 16 + 25) / 5.0f + 1e-5f);
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(out[i], x[i] / rms * w[i], 1e-6);
+}
+
+TEST(OpsTest, RopeNormalAndNeoxPairs) {
+  const int32_t hd = 8;
+  const int64_t pos = 3;
+  const float base = 10000.0f;
+  auto x = Random(2 * hd, 3);
+  for (bool neox : {false, true}) {
+    std::vector<float> y = x;
+    const float factors[] = {1.0f, 2.0f, 1.0f, 4.0f};
+    Rope(y.data(), 2, hd, hd, pos, base, 0.5f, factors, neox);
+    for (int h = 0; h < 2; ++h) {
+      for (int i = 0; i < hd / 2; ++i) {
+        const int a = h * hd + (neox ? i : 2 * i);
+        const int b = h * hd + (neox ? i + hd / 2 : 2 * i + 1);
+        const float theta = pos * 0.5f * std::pow(base, -2.0f * i / hd) / factors[i];
+        EXPECT_NEAR(y[a], x[a] * std::cos(theta) - x[b] * std::sin(theta), 1e-5);
+        EXPECT_NEAR(y[b], x[a] * std::sin(theta) + x[b] * std::cos(theta), 1e-5);
+      }
+    }
+  }
+  // Partial rotary: dims past rope_dim are untouched.
+  std::vector<float> y = x;
+  Rope(y.data(), 1, hd, 4, pos, base, 1.0f, nullptr, false);
+  for (int i = 4; i < hd; ++i) EXPECT_EQ(y[i], x[i]);
+}
+
+TEST(OpsTest, SoftmaxAndSilu) {
+  std::vector<float> v = {1, 2, 3};
+  Softmax(v.data(), 3);
+  const float z = std::exp(1.f) + std::exp(2.f) + std::exp(3.f);
+  EXPECT_NEAR(v[2], std::exp(3.f) / z, 1e-6);
+  std::vector<float> g = {-1, 0, 2};
+  std::vector<float> u = {2, 3, 0.5f};
+  SiluMul(g.data(), u.data(), 3);
+  EXPECT_NEAR(g[0], -1 / (1 + std::exp(1.f)) * 2, 1e-6);
+  EXPECT_EQ(g[1], 0);
+  EXPECT_NEAR(g[2], 2 / (1 + std::exp(-2.f)) * 0.5f, 1e-6);
+}
+
+TEST(OpsTest, KvRowsRoundTrip) {
+  auto x = Random(13, 4);
+  std::vector<uint16_t> h(13);
+  std::vector<float> back(13);
+  StoreKvRow(x.data(), 13, KvDType::kF16, h.data());
+  LoadKvRow(h.data(), 13, KvDType::kF16, back.data());
+  for (int i = 0; i < 13; ++i) EXPECT_EQ(back[i], Fp16ToFloat(FloatToFp16(x[i])));
+  std::vector<float> f(13);
+  StoreKvRow(x.data(), 13, KvDType::kF32, f.data());
+  LoadKvRow(f.data(), 13, KvDType::kF32, back.data());
+  EXPECT_EQ(back, x);
+}
+
+// AttendGroup over a scattered block table against plain causal GQA attention.
+TEST(OpsTest, AttendGroupMatchesNaiveAttention) {
+  for (KvDType dtype : {KvDType::kF32, KvDType::kF16}) {
+    KvLayout layout{.num_layers = 2, .num_kv_heads = 2, .head_dim = 12, .block_size_tokens = 3,
+                    .dtype = dtype};
+    const int32_t pool_blocks = 6;
+    const int32_t group = 3;  // 6 query heads
+    const int32_t n_heads = layout.num_kv_heads * group;
+    const int32_t hd = layout.head_dim;
+    const int64_t n_ctx = 7;  // 5 cached + 2 new rows
+    const int64_t first = 5;
+    std::vector<uint8_t> pool(layout.PoolBytes(pool_blocks));
+    const std::vector<int32_t> table = {4, 0, 2};
+    auto keys = Random(n_ctx * layout.num_kv_heads * hd, 5);
+    auto values = Random(n_ctx * layout.num_kv_heads * hd, 6);
+    const int32_t layer = 1;
+    const size_t elem = KvDTypeBytes(dtype);
+    for (int64_t t = 0; t < n_ctx; ++t) {
+      for (int32_t g = 0; g < layout.num_kv_heads; ++g) {
+        uint8_t* slab = pool.data() + layout.Offset(layer, table[t / 3], pool_blocks);
+        const size_t off = (static_cast<size_t>(g) * 3 + t % 3) * hd * elem;
+        StoreKvRow(&keys[(t * layout.num_kv_heads + g) * hd], hd, dtype, slab + off);
+        StoreKvRow(&values[(t * layout.num_kv_heads + g) * hd], hd, dtype,
+                   slab + layout.HalfSlabBytes() + off);
+      }
+    }
+    auto q = Random(2 * n_heads * hd, 7);
+    std::vector<float> out(2 * n_heads * hd, 0.0f);
+    std::vector<float> scratch(2 * n_ctx * hd + n_ctx);
+    PagedKvView view{pool.data(), layout, pool_blocks, table, layer};
+    const float scale = 0.3f;
+    for (int32_t g = 0; g < layout.num_kv_heads; ++g) {
+      AttendGroup(view, g, group, q.data(), n_heads * hd, 2, first, scale, out.data(),
+                  n_heads * hd, scratch.data());
+    }
+    const float tol = dtype == KvDType::kF32 ? 1e-5f : 5e-3f;
+    for (int r = 0; r < 2; ++r) {
+      for (int h = 0; h < n_heads; ++h) {
+        const int g = h / group;
+        const float* qh = &q[(r * n_heads + h) * hd];
+        std::vector<double> p(first + r + 1);
+        double z = 0, mx = -1e30;
+        for (int64_t t = 0; t <= first + r; ++t) {
+          double s = 0;
+          for (int d = 0; d < hd; ++d) s += qh[d] * keys[(t * layout.num_kv_heads + g) * hd + d];
+          p[t] = s * scale;
+          mx = std::max(mx, p[t]);
+        }
+        for (double& v : p) z += (v = std::exp(v - mx));
+        for (int d = 0; d < hd; ++d) {
+          double want = 0;
+          for (int64_t t = 0; t <= first + r; ++t) {
+            want += p[t] / z * values[(t * layout.num_kv_heads + g) * hd + d];
+          }
+          EXPECT_NEAR(out[(r * n_heads + h) * hd + d], want, tol) << r << " " << h << " " << d;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace baton::engine::ops
