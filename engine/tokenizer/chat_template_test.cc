@@ -1,0 +1,209 @@
+#include "engine/tokenizer/chat_template.h"
+
+#include <string>
+#include <vector>
+
+#include "common/status_matchers.h"
+#include "gtest/gtest.h"
+
+namespace baton::engine::tokenizer {
+namespace {
+
+using ::baton::testing::StatusIs;
+
+// Template texts with the shape of the ones the model families ship (abridged: the renderer
+// keys on their markers, so only those matter).
+constexpr char kQwen2[] =
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
+    "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+constexpr char kChatMl[] =
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+    "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|im_start|>assistant\\n' }}{% endif %}";
+constexpr char kLlama2[] =
+    "{% if messages[0]['role'] == 'system' %}{% set system_message = messages[0]['content'] %}"
+    "{% endif %}{% for message in loop_messages %}{% if loop.index0 == 0 and system_message %}"
+    "{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}"
+    "{% endif %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + "
+    "' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' ' + content.strip() + ' ' + "
+    "eos_token }}{% endif %}{% endfor %}";
+constexpr char kLlama3[] =
+    "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
+    "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | "
+    "trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}"
+    "{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
+constexpr char kLlama31[] =
+    "{{- bos_token }}{%- set date_string = \"26 Jul 2024\" %}{{- \"<|start_header_id|>system"
+    "<|end_header_id|>\\n\\n\" }}{{- \"Cutting Knowledge Date: December 2023\\n\" }}"
+    "{%- for message in messages %}{{- '<|start_header_id|>' + message['role'] + "
+    "'<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' }}{%- endfor %}";
+constexpr char kMistral[] =
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
+    "{{ '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'assistant' %}"
+    "{{ message['content'] + eos_token}}{% endif %}{% endfor %}";
+constexpr char kMistralV7[] =
+    "{{- bos_token }}{%- if system_message is defined %}{{- '[SYSTEM_PROMPT]' + system_message "
+    "+ '[/SYSTEM_PROMPT]' }}{%- endif %}{%- for message in loop_messages %}{%- if "
+    "message['role'] == 'user' %}{{- '[INST]' + message['content'] + '[/INST]' }}{%- endif %}";
+constexpr char kPhi3[] =
+    "{% for message in messages %}{% if message['role'] == 'system' and message['content'] %}"
+    "{{'<|system|>\\n' + message['content'] + '<|end|>\\n'}}{% elif message['role'] == 'user' %}"
+    "{{'<|user|>\\n' + message['content'] + '<|end|>\\n'}}{% elif message['role'] == "
+    "'assistant' %}{{'<|assistant|>\\n' + message['content'] + '<|end|>\\n'}}{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% else %}"
+    "{{ eos_token }}{% endif %}";
+constexpr char kZephyr[] =
+    "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\\n' + "
+    "message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n"
+    "{{ '<|assistant|>\\n'  + message['content'] + eos_token }}\n{% endif %}\n{% endfor %}";
+constexpr char kGemma[] =
+    "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'assistant') %}"
+    "{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}"
+    "{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}";
+constexpr char kDeepSeek[] =
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
+    "{{ 'User: ' + message['content'] + '\\n\\n' }}{% elif message['role'] == 'assistant' %}"
+    "{{ 'Assistant: ' + message['content'] + eos_token }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
+constexpr char kDeepSeek3[] =
+    "{{ bos_token }}{{ ns.system_prompt }}{%- for message in messages %}{%- if message['role'] "
+    "== 'user' %}{{'<｜User｜>' + message['content']}}{%- endif %}{%- endfor -%}"
+    "{% if add_generation_prompt %}{{'<｜Assistant｜>'}}{% endif %}";
+
+const std::vector<ChatMessage> kConversation = {
+    {"system", "Be brief."},
+    {"user", "Hi"},
+    {"assistant", "Hello!"},
+    {"user", "2+2?"},
+};
+
+std::string Render(const char* tmpl, std::vector<ChatMessage> messages, bool gen = true,
+                   std::string bos = "<s>", std::string eos = "</s>") {
+  auto t = ChatTemplate::Create(tmpl, bos, eos);
+  EXPECT_TRUE(t.ok()) << t.status();
+  if (!t.ok()) return "";
+  auto out = (*t)->Render(messages, gen);
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? *out : "";
+}
+
+TEST(ChatTemplateTest, RecognizesFamilies) {
+  const std::pair<const char*, ChatTemplateFamily> cases[] = {
+      {kQwen2, ChatTemplateFamily::kChatMl},     {kChatMl, ChatTemplateFamily::kChatMl},
+      {kLlama2, ChatTemplateFamily::kLlama2},    {kLlama3, ChatTemplateFamily::kLlama3},
+      {kLlama31, ChatTemplateFamily::kLlama31},  {kMistral, ChatTemplateFamily::kMistral},
+      {kMistralV7, ChatTemplateFamily::kMistralV7}, {kPhi3, ChatTemplateFamily::kPhi3},
+      {kZephyr, ChatTemplateFamily::kZephyr},    {kGemma, ChatTemplateFamily::kGemma},
+      {kDeepSeek, ChatTemplateFamily::kDeepSeek}, {kDeepSeek3, ChatTemplateFamily::kDeepSeek3}};
+  for (const auto& [tmpl, family] : cases) {
+    ASSERT_OK_AND_ASSIGN(auto t, ChatTemplate::Create(tmpl, "<s>", "</s>"));
+    EXPECT_EQ(t->family(), family) << ChatTemplateFamilyName(family);
+  }
+}
+
+TEST(ChatTemplateTest, ChatMl) {
+  EXPECT_EQ(Render(kChatMl, kConversation),
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+            "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n"
+            "<|im_start|>assistant\n");
+  EXPECT_EQ(Render(kChatMl, {{"user", "Hi"}}, /*gen=*/false), "<|im_start|>user\nHi<|im_end|>\n");
+}
+
+TEST(ChatTemplateTest, QwenInsertsDefaultSystemOnlyWhenMissing) {
+  EXPECT_EQ(Render(kQwen2, {{"user", "Hi"}}),
+            "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(Render(kQwen2, {{"system", "S"}, {"user", "Hi"}}),
+            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+            "<|im_start|>assistant\n");
+}
+
+TEST(ChatTemplateTest, Llama2) {
+  EXPECT_EQ(Render(kLlama2, kConversation),
+            "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello! </s>"
+            "<s>[INST] 2+2? [/INST]");
+}
+
+TEST(ChatTemplateTest, Llama3) {
+  EXPECT_EQ(Render(kLlama3, kConversation, true, "<|begin_of_text|>", "<|eot_id|>"),
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+            "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>"
+            "<|start_header_id|>user<|end_header_id|>\n\n2+2?<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n");
+}
+
+TEST(ChatTemplateTest, Llama31AddsKnowledgeDatePreamble) {
+  EXPECT_EQ(Render(kLlama31, {{"user", " Hi "}}, true, "<|begin_of_text|>"),
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+            "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>"
+            "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n");
+}
+
+TEST(ChatTemplateTest, Mistral) {
+  EXPECT_EQ(Render(kMistral, {{"user", "Hi"}, {"assistant", "Hello!"}, {"user", "2+2?"}}),
+            "<s>[INST] Hi [/INST]Hello!</s>[INST] 2+2? [/INST]");
+  EXPECT_EQ(Render(kMistral, {{"system", "S"}, {"user", "Hi"}}), "<s>[INST] S\n\nHi [/INST]");
+}
+
+TEST(ChatTemplateTest, MistralV7) {
+  EXPECT_EQ(Render(kMistralV7, kConversation),
+            "<s>[SYSTEM_PROMPT]Be brief.[/SYSTEM_PROMPT][INST]Hi[/INST]Hello!</s>[INST]2+2?[/INST]");
+}
+
+TEST(ChatTemplateTest, Phi3) {
+  EXPECT_EQ(Render(kPhi3, kConversation, true, "<s>", "<|endoftext|>"),
+            "<|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello!<|end|>\n"
+            "<|user|>\n2+2?<|end|>\n<|assistant|>\n");
+  EXPECT_EQ(Render(kPhi3, {{"user", "Hi"}}, false, "<s>", "<|endoftext|>"),
+            "<|user|>\nHi<|end|>\n<|endoftext|>");
+}
+
+TEST(ChatTemplateTest, Zephyr) {
+  EXPECT_EQ(Render(kZephyr, kConversation),
+            "<|system|>\nBe brief.</s>\n<|user|>\nHi</s>\n<|assistant|>\nHello!</s>\n"
+            "<|user|>\n2+2?</s>\n<|assistant|>\n");
+}
+
+TEST(ChatTemplateTest, GemmaFoldsSystemIntoFirstUserTurn) {
+  EXPECT_EQ(Render(kGemma, kConversation, true, "<bos>", "<eos>"),
+            "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
+            "<start_of_turn>model\nHello!<end_of_turn>\n<start_of_turn>user\n2+2?<end_of_turn>\n"
+            "<start_of_turn>model\n");
+}
+
+TEST(ChatTemplateTest, DeepSeek) {
+  EXPECT_EQ(Render(kDeepSeek, kConversation, true, "<｜begin▁of▁sentence｜>",
+                   "<｜end▁of▁sentence｜>"),
+            "<｜begin▁of▁sentence｜>Be brief.\n\nUser: Hi\n\nAssistant: Hello!"
+            "<｜end▁of▁sentence｜>User: 2+2?\n\nAssistant:");
+}
+
+TEST(ChatTemplateTest, DeepSeek3) {
+  EXPECT_EQ(Render(kDeepSeek3, kConversation, true, "<｜begin▁of▁sentence｜>",
+                   "<｜end▁of▁sentence｜>"),
+            "<｜begin▁of▁sentence｜>Be brief.<｜User｜>Hi<｜Assistant｜>Hello!"
+            "<｜end▁of▁sentence｜><｜User｜>2+2?<｜Assistant｜>");
+}
+
+TEST(ChatTemplateTest, Errors) {
+  EXPECT_THAT(ChatTemplate::Create("", "<s>", "</s>"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ChatTemplate::Create("{% for m in messages %}{{ m.content }}{% endfor %}", "",
+                                   ""),
+              StatusIs(absl::StatusCode::kUnimplemented));
+  ASSERT_OK_AND_ASSIGN(auto llama2, ChatTemplate::Create(kLlama2, "<s>", "</s>"));
+  const std::vector<ChatMessage> two_users = {{"user", "a"}, {"user", "b"}};
+  EXPECT_THAT(llama2->Render(two_users, true), StatusIs(absl::StatusCode::kInvalidArgument));
+  const std::vector<ChatMessage> tool = {{"tool", "x"}};
+  EXPECT_THAT(llama2->Render(tool, true), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(llama2->Render({}, true), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace baton::engine::tokenizer
