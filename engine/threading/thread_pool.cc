@@ -2,14 +2,17 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 
 namespace baton::engine {
 namespace {
 
-// Spin iterations (each a pause instruction, tens of ns) before a worker sleeps; long enough to
-// bridge the gap between consecutive matmuls of one decode step.
+// Spin iterations (each a pause instruction) before a worker sleeps; long enough to bridge the
+// gap between consecutive matmuls of one decode step.
 constexpr int kSpinIterations = 20000;
+constexpr int kChunksPerThread = 4;
 
 thread_local bool in_parallel_for = false;
 
@@ -24,48 +27,57 @@ absl::StatusOr<std::unique_ptr<ThreadPool>> ThreadPool::Create(int num_threads) 
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads) {
   workers_.reserve(num_threads - 1);
-  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(sleep_mu_);
     stop_.store(true);
-    generation_.fetch_add(1, std::memory_order_release);
+    wake_gen_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
 }
 
-// Every participant decrements pending_ even without a chunk, so a loop's fields are never
-// rewritten by the next ParallelFor while a late worker may still read them.
-void ThreadPool::RunChunk(int index) {
-  if (index < chunks_) {
-    const int64_t begin = n_ * index / chunks_;
-    const int64_t end = n_ * (index + 1) / chunks_;
+void ThreadPool::Participate(uint32_t loop_id) {
+  uint64_t w = work_.load(std::memory_order_acquire);
+  while (true) {
+    if (static_cast<uint32_t>(w >> 32) != loop_id) return;
+    const uint32_t chunk = static_cast<uint32_t>(w);
+    // chunks_ may already belong to a newer loop if this one finished; then the CAS below fails
+    // (work_ changed), so a wrong read here is harmless.
+    if (chunk >= chunks_) return;
+    if (!work_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      continue;  // w reloaded
+    }
+    const int64_t begin = n_ * chunk / chunks_;
+    const int64_t end = n_ * (chunk + 1) / chunks_;
     in_parallel_for = true;
     (*fn_)(begin, end);
     in_parallel_for = false;
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    w = work_.load(std::memory_order_acquire);
   }
-  pending_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
-void ThreadPool::WorkerLoop(int index) {
+void ThreadPool::WorkerLoop() {
   uint64_t seen = 0;
   while (true) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
+    uint64_t gen = wake_gen_.load(std::memory_order_acquire);
     for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
       _mm_pause();
-      gen = generation_.load(std::memory_order_acquire);
+      gen = wake_gen_.load(std::memory_order_acquire);
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(sleep_mu_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      gen = generation_.load(std::memory_order_acquire);
+      wake_.wait(lock, [&] { return wake_gen_.load(std::memory_order_acquire) != seen; });
+      gen = wake_gen_.load(std::memory_order_acquire);
     }
     seen = gen;
     if (stop_.load()) return;
-    RunChunk(index);
+    Participate(static_cast<uint32_t>(work_.load(std::memory_order_acquire) >> 32));
   }
 }
 
@@ -76,19 +88,22 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
     return;
   }
   std::lock_guard<std::mutex> submit(submit_mu_);
-  const int chunks = static_cast<int>(std::min<int64_t>(n, num_threads_));
+  const uint32_t chunks =
+      static_cast<uint32_t>(std::min<int64_t>(n, int64_t{num_threads_} * kChunksPerThread));
   fn_ = &fn;
   n_ = n;
   chunks_ = chunks;
-  pending_.store(num_threads_, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  const uint32_t loop_id = ++loop_id_;
+  work_.store(uint64_t{loop_id} << 32, std::memory_order_release);
   {
     // Taking sleep_mu_ orders the bump against a worker that is about to wait.
     std::lock_guard<std::mutex> lock(sleep_mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    wake_gen_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  RunChunk(0);
-  while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
+  Participate(loop_id);
+  while (done_.load(std::memory_order_acquire) != chunks) _mm_pause();
 }
 
 }  // namespace baton::engine
