@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "engine/model/kernel_adapter.h"
 #include "engine/model/ops.h"
 
@@ -27,6 +28,9 @@ absl::Status ForwardPass::Check(const KvPool& pool, std::span<const SequenceStep
     return absl::InvalidArgumentError("KV pool layout " + layout.DebugString() +
                                       " does not fit model " + c.DebugString());
   }
+  // Blocks this step writes, to catch two sequences writing the same block (a scheduler bug
+  // that would silently corrupt both). Blocks that are only read may be shared.
+  absl::flat_hash_map<int32_t, size_t> writers;
   for (size_t e = 0; e < batch.size(); ++e) {
     const SequenceStep& s = batch[e];
     const std::string where = "batch entry " + std::to_string(e) + ": ";
@@ -48,6 +52,16 @@ absl::Status ForwardPass::Check(const KvPool& pool, std::span<const SequenceStep
                                           " outside the pool");
       }
     }
+    const int32_t bs = layout.block_size_tokens;
+    for (int64_t i = s.start_pos / bs; i < layout.BlocksFor(end); ++i) {
+      auto [it, inserted] = writers.emplace(s.block_table[i], e);
+      if (!inserted && it->second != e) {
+        return absl::InvalidArgumentError(where + "writes block " +
+                                          std::to_string(s.block_table[i]) +
+                                          ", which batch entry " + std::to_string(it->second) +
+                                          " also writes");
+      }
+    }
     for (int32_t t : s.tokens) {
       if (t < 0 || t >= c.vocab_size) {
         return absl::InvalidArgumentError(where + "token " + std::to_string(t) +
@@ -67,11 +81,7 @@ absl::Status ForwardPass::Run(KvPool& pool, std::span<const SequenceStep> batch,
   if (absl::Status s = Check(pool, batch); !s.ok()) return s;
   const ModelConfig& c = model_->config();
   rows_ = 0;
-  positions_.clear();
-  for (const SequenceStep& s : batch) {
-    for (size_t i = 0; i < s.tokens.size(); ++i) positions_.push_back(s.start_pos + i);
-    rows_ += s.tokens.size();
-  }
+  for (const SequenceStep& s : batch) rows_ += s.tokens.size();
   x_.resize(rows_ * c.n_embd);
   xn_.resize(rows_ * c.n_embd);
   q_.resize(rows_ * c.q_dim());

@@ -70,8 +70,8 @@ class ForwardPass {
   // Runs one batch step. Errors (nothing written to the pool): kInvalidArgument when the pool's
   // layout does not match the model (layers, kv heads, head dim), a token id is outside the
   // vocabulary, a sequence has no tokens, a negative start_pos, a block table that does not
-  // cover its positions or names a block outside the pool, or positions beyond the model's
-  // context length.
+  // cover its positions or names a block outside the pool, positions beyond the model's
+  // context length, or two entries that write into the same block.
   absl::Status Run(KvPool& pool, std::span<const SequenceStep> batch, StepLogits* logits,
                    const LayerDoneCallback& on_layer_done = nullptr);
 
@@ -91,7 +91,6 @@ class ForwardPass {
   ThreadPool* threads_;
   // Per-row scratch, sized for the current batch's total row count.
   int64_t rows_ = 0;
-  std::vector<int64_t> positions_;  // position of each row
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_;
 };
 

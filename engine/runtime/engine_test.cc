@@ -210,6 +210,14 @@ TEST(EngineTest, RejectsBadSteps) {
   SequenceStep s{blocks, ok_tokens, 0};
   EXPECT_THAT(engine->Step(*wrong_pool, {&s, 1}, &logits),
               StatusIs(absl::StatusCode::kInvalidArgument));
+  // Two sequences appending into the same block.
+  std::vector<int32_t> other_blocks = {3, 1};
+  std::vector<SequenceStep> clash = {{blocks, ok_tokens, 4}, {other_blocks, ok_tokens, 4}};
+  EXPECT_THAT(engine->Step(*pool, clash, &logits), StatusIs(absl::StatusCode::kInvalidArgument));
+  // ... while sharing a block that both only read is fine (block 0 here).
+  std::vector<int32_t> fork = {0, 2};
+  std::vector<SequenceStep> shared_prefix = {{blocks, ok_tokens, 4}, {fork, ok_tokens, 4}};
+  EXPECT_OK(engine->Step(*pool, shared_prefix, &logits));
   EXPECT_OK(run({blocks, ok_tokens, 0}));
   EXPECT_THAT(Engine::Create(nullptr, {}).status(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
