@@ -414,6 +414,7 @@ bool DecodeScheduler::RunStep() {
         .start_pos = start,
         .logits = completes ? engine::LogitsMode::kLast : engine::LogitsMode::kNone});
   }
+  PublishLoad();  // admissions are visible while the step runs
   const absl::Time started = absl::Now();
   const absl::Status status = engine_->Step(*pool_, steps, &logits_);
   metrics_->step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));

@@ -290,6 +290,7 @@ bool PrefillScheduler::RunStep() {
       absl::SleepFor(options_.testing_layer_delay);
     }
   };
+  PublishLoad();  // admissions are visible while the step runs
   const absl::Time started = absl::Now();
   const absl::Status status = engine_->Step(*pool_, steps, &logits_, on_layer_done);
   metrics_->step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));
