@@ -208,6 +208,19 @@ absl::Status Tokenizer::Init() {
     return vocab_.tokens[a].size() > vocab_.tokens[b].size();
   });
 
+  spm_split_at_spaces_ = !bpe;
+  for (size_t i = 0; i < n && spm_split_at_spaces_; ++i) {
+    const std::string& text = vocab_.tokens[i];
+    for (size_t pos = text.find(kSpmSpace, 1); pos != std::string::npos;
+         pos = text.find(kSpmSpace, pos + 1)) {
+      if (pos < kSpmSpace.size() ||
+          text.compare(pos - kSpmSpace.size(), kSpmSpace.size(), kSpmSpace) != 0) {
+        spm_split_at_spaces_ = false;
+        break;
+      }
+    }
+  }
+
   // End-of-generation set: EOS, EOT and well-known end-of-turn tokens.
   for (std::string_view text :
        {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>",
@@ -332,12 +345,28 @@ absl::Status Tokenizer::PushByte(uint8_t byte, std::vector<int32_t>* out) const 
 
 absl::Status Tokenizer::EncodeSentencePiece(std::string_view text,
                                             std::vector<int32_t>* out) const {
+  if (!spm_split_at_spaces_) return EncodeSentencePieceWord(text, out);
+  // Cut before every "▁" that follows another character; runs of "▁" stay with the next word.
+  size_t start = 0;
+  for (size_t pos = 1; pos < text.size(); ++pos) {
+    if (text.compare(pos, kSpmSpace.size(), kSpmSpace) != 0) continue;
+    if (pos >= kSpmSpace.size() &&
+        text.compare(pos - kSpmSpace.size(), kSpmSpace.size(), kSpmSpace) == 0) {
+      continue;
+    }
+    RETURN_IF_ERROR(EncodeSentencePieceWord(text.substr(start, pos - start), out));
+    start = pos;
+  }
+  return EncodeSentencePieceWord(text.substr(start), out);
+}
+
+absl::Status Tokenizer::EncodeSentencePieceWord(std::string_view text,
+                                                std::vector<int32_t>* out) const {
   std::vector<Symbol> symbols;
   InitSymbols(text, &symbols);
-  MergeSymbols(text, &symbols, [this](std::string_view a, std::string_view b) {
-    std::string joined;
-    joined.reserve(a.size() + b.size());
-    joined.append(a).append(b);
+  std::string joined;
+  MergeSymbols(text, &symbols, [this, &joined](std::string_view a, std::string_view b) {
+    joined.assign(a).append(b);
     const int32_t id = FindToken(joined);
     return id == kNoToken ? std::nullopt : std::optional<float>(vocab_.scores[id]);
   });

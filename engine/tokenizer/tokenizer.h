@@ -92,6 +92,7 @@ class Tokenizer {
   absl::Status EncodeRaw(std::string_view text, bool after_special,
                          std::vector<int32_t>* out) const;
   absl::Status EncodeSentencePiece(std::string_view text, std::vector<int32_t>* out) const;
+  absl::Status EncodeSentencePieceWord(std::string_view word, std::vector<int32_t>* out) const;
   absl::Status EncodeBpeWord(std::string_view word, std::vector<int32_t>* out) const;
   // Token for one raw byte (byte-fallback token, else the byte as text, else unk).
   absl::Status PushByte(uint8_t byte, std::vector<int32_t>* out) const;
@@ -105,6 +106,10 @@ class Tokenizer {
   std::vector<std::string> pieces_;          // TokenPiece(id, false)
   std::vector<std::string> special_pieces_;  // TokenPiece(id, true)
   std::vector<int32_t> end_of_generation_;
+  // SentencePiece: no token has U+2581 right after another character, so merges never cross
+  // the start of a "▁word" and each word can be merged on its own (small, cache-friendly
+  // queues instead of one queue over the whole text).
+  bool spm_split_at_spaces_ = false;
   std::unique_ptr<PreTokenizer> pre_tokenizer_;  // byte-level BPE only
 };
 

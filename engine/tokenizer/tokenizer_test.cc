@@ -107,6 +107,17 @@ TEST(SentencePieceTest, DecodeOfContinuationKeepsLeadingSpace) {
   EXPECT_EQ(t->TokenPiece(ids[0]), " world");
 }
 
+TEST(SentencePieceTest, PiecesSpanningASpaceStillMerge) {
+  // A piece with "▁" inside turns off the per-word fast path; the merge must still happen.
+  Vocab v = testing::MakeSentencePieceVocab();
+  v.tokens.push_back("o\xE2\x96\x81w");
+  v.scores.push_back(-0.5f);
+  v.types.push_back(TokenType::kNormal);
+  auto t = Make(v);
+  ASSERT_OK_AND_ASSIGN(auto ids, t->Encode("lo wr", kPlain));
+  EXPECT_THAT(Texts(*t, ids), ElementsAre("▁", "l", "o▁w", "r"));
+}
+
 TEST(SentencePieceTest, RoundTripsRandomUnicodeAndBytes) {
   auto t = Make(testing::MakeSentencePieceVocab());
   std::mt19937 rng(7);
