@@ -1,6 +1,89 @@
 #!/usr/bin/env bash
-# Builds baton and runs the main job on this machine.
-# Until the workers land, this builds every target and runs a model through the engine.
+# Builds baton and starts a local cluster on loopback: one decode worker and one prefill worker,
+# KV handed over with UCX. Serves ../shared/models/stories260K.gguf when present, else a small
+# random Q4_0 model written by //engine/tools:make_model under /tmp. Prints where the workers
+# listen and how to send a request, sends one demo request, and keeps serving until Ctrl-C.
+#
+# Environment overrides: MODEL (GGUF path), DECODE_PORT / PREFILL_PORT (gRPC, 0 = pick),
+# THREADS, UCX_TLS (default tcp), UCX_NET_DEVICES (default lo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bazel build //...
+
+bazel build //decode_worker //prefill_worker //router:disagg_client_main \
+  //engine/tools:make_model
+BIN=bazel-bin
+
+MODEL=${MODEL:-}
+if [[ -z "$MODEL" ]]; then
+  if [[ -f ../shared/models/stories260K.gguf ]]; then
+    MODEL=$(realpath ../shared/models/stories260K.gguf)
+  else
+    MODEL=/tmp/baton-random-q4_0.gguf
+    echo "run_local: ../shared/models/stories260K.gguf not found; writing a random Q4_0 model to $MODEL"
+    "$BIN/engine/tools/make_model" --type=q4_0 --out="$MODEL"
+  fi
+fi
+
+export UCX_TLS=${UCX_TLS:-tcp}
+export UCX_NET_DEVICES=${UCX_NET_DEVICES:-lo}
+export UCX_WARN_UNUSED_ENV_VARS=n
+THREADS=${THREADS:-1}
+LOGS=$(mktemp -d /tmp/baton-local.XXXXXX)
+PIDS=()
+
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "run_local: stopped (logs in $LOGS)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME BINARY ARGS...: runs the worker in the background and waits for its READY line.
+start() {
+  local name=$1
+  shift
+  "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.log" &
+  PIDS+=($!)
+  for _ in $(seq 1 600); do
+    if grep -q '^READY ' "$LOGS/$name.out"; then return 0; fi
+    if ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
+      echo "run_local: $name exited; its log:" >&2
+      cat "$LOGS/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "run_local: $name did not become ready; see $LOGS/$name.log" >&2
+  exit 1
+}
+port_of() { sed -n "s/^READY .*$2=\([0-9]*\).*/\1/p" "$LOGS/$1.out"; }
+
+start decode "$BIN/decode_worker/decode_worker" --model="$MODEL" --threads="$THREADS" \
+  --grpc_port="${DECODE_PORT:-0}" --transport=ucx
+start prefill "$BIN/prefill_worker/prefill_worker" --model="$MODEL" --threads="$THREADS" \
+  --grpc_port="${PREFILL_PORT:-0}" --transport=ucx
+
+DECODE=127.0.0.1:$(port_of decode grpc_port)
+PREFILL=127.0.0.1:$(port_of prefill grpc_port)
+cat <<INFO
+
+baton local cluster serving $MODEL
+  decode worker : gRPC $DECODE   metrics http://127.0.0.1:$(port_of decode http_port)/metrics
+  prefill worker: gRPC $PREFILL   metrics http://127.0.0.1:$(port_of prefill http_port)/metrics
+  logs          : $LOGS
+
+Send a request (token ids in, token ids out; 1,403,407,261,378 is "<s> Once upon a time" for
+stories260K):
+  $BIN/router/disagg_client_main --decode=$DECODE --prefill=$PREFILL \\
+      --prompt_ids=1,403,407,261,378 --max_tokens=32
+Add --local_prefill to prefill on the decode worker (colocated mode).
+
+Demo request:
+INFO
+"$BIN/router/disagg_client_main" --decode="$DECODE" --prefill="$PREFILL" \
+  --prompt_ids=1,403,407,261,378 --max_tokens=32
+echo
+echo "Serving until Ctrl-C."
+wait
