@@ -25,6 +25,8 @@ void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bi
     int8_t* q = out->qs.data() + i * block;
     for (int j = 0; j < block; ++j) q[j] = static_cast<int8_t>(std::nearbyintf(xb[j] * id));
   }
+  out->d8.resize(block == 32 ? m * (k / 32) * 8 : 0);
+  for (size_t j = 0; j < out->d8.size(); ++j) out->d8[j] = out->d[j / 8];
   for (int64_t g = 0; g < m * k / 4; ++g) {
     const int8_t* q = out->qs.data() + 4 * g;
     out->corr[g] = -bias * (q[0] + q[1] + q[2] + q[3]);

@@ -18,11 +18,13 @@ struct Q8Activations {
   std::vector<float> d;       // m * (k / block)
   std::vector<int32_t> corr;  // m * (k / 4): the lane layout of a vpdpbusd over the same bytes
   std::vector<int32_t> sum32; // m * (k / 32): sums of each 32 consecutive quants
+  std::vector<float> d8;      // block 32 only: m * (k / 32) * 8, each d repeated for 8 lanes
 
   const int8_t* row_qs(int64_t i) const { return qs.data() + i * k; }
   const float* row_d(int64_t i) const { return d.data() + i * (k / block); }
   const int32_t* row_corr(int64_t i) const { return corr.data() + i * (k / 4); }
   const int32_t* row_sum32(int64_t i) const { return sum32.data() + i * (k / 32); }
+  const float* row_d8(int64_t i) const { return d8.data() + i * (k / 32) * 8; }
 };
 
 // Fills `out` from m rows of k floats. Precondition: k % block == 0, block % 32 == 0.

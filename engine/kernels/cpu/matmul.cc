@@ -1,5 +1,6 @@
 #include "engine/kernels/cpu/matmul.h"
 
+#include <algorithm>
 #include <atomic>
 #include <vector>
 
@@ -41,7 +42,7 @@ void DequantizeThenDot(TensorType t, const uint8_t* w_row, const RowArgs& a, flo
     DequantizeRow(t, w_row, row.data(), a.k);
     wf = row.data();
   }
-  for (int64_t i = 0; i < a.m; ++i) out[i * out_stride] = Dot(wf, a.x + i * a.k, a.k);
+  for (int64_t i = a.i0; i < a.i0 + a.m; ++i) out[i * out_stride] = Dot(wf, a.x + i * a.k, a.k);
 }
 
 }  // namespace
@@ -96,15 +97,28 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
     }
   }
 
+  // Tiles of kRowTile weight rows x kActTile activation rows: a tile's weight rows come from
+  // memory once and stay in L1/L2 while each group of activation rows (L1-sized) passes over
+  // them.
+  constexpr int64_t kRowTile = 16;
+  constexpr int64_t kActTile = 4;
   auto run_rows = [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const uint8_t* w_row = wb + r * row_bytes;
-      if (choice.kernel != nullptr) {
-        choice.kernel(w_row, args, y + r, n_rows);
-      } else if (simd_dot) {
-        DequantizeThenDot<DotF32Avx512>(t, w_row, args, y + r, n_rows);
-      } else {
-        DequantizeThenDot<DotScalar>(t, w_row, args, y + r, n_rows);
+    for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
+      const int64_t r1 = std::min(end, r0 + kRowTile);
+      for (int64_t i0 = 0; i0 < m; i0 += kActTile) {
+        RowArgs tile = args;
+        tile.i0 = i0;
+        tile.m = std::min(kActTile, m - i0);
+        for (int64_t r = r0; r < r1; ++r) {
+          const uint8_t* w_row = wb + r * row_bytes;
+          if (choice.kernel != nullptr) {
+            choice.kernel(w_row, tile, y + r, n_rows);
+          } else if (simd_dot) {
+            DequantizeThenDot<DotF32Avx512>(t, w_row, tile, y + r, n_rows);
+          } else {
+            DequantizeThenDot<DotScalar>(t, w_row, tile, y + r, n_rows);
+          }
+        }
       }
     }
   };

@@ -11,13 +11,21 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-#define BATON_AVX512 \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16,avx512dq,f16c,fma,avx2")))
+#define BATON_AVX512_TARGET \
+  "avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16,avx512dq,f16c,fma,avx2"
+#define BATON_AVX512 __attribute__((target(BATON_AVX512_TARGET)))
+// Helpers and lambdas in the inner loops: GCC otherwise leaves some out of line, which forces
+// the accumulator arrays through memory.
+#define BATON_AVX512_INLINE __attribute__((always_inline, target(BATON_AVX512_TARGET)))
+
+// Loops over activation rows (NR <= 4) and unroll slots must be fully unrolled, or GCC keeps
+// the accumulator arrays in memory.
+#define BATON_UNROLL _Pragma("GCC unroll 8")
 
 namespace baton::engine::kernels {
 namespace {
 
-BATON_AVX512 inline float Reduce(__m512 v) { return _mm512_reduce_add_ps(v); }
+BATON_AVX512_INLINE inline float Reduce(__m512 v) { return _mm512_reduce_add_ps(v); }
 
 }  // namespace
 
@@ -53,52 +61,91 @@ namespace {
 
 // Loads 16 weights starting at element j as floats; `mask` selects the valid ones.
 struct F32Weights {
-  BATON_AVX512 static __m512 Load(const uint8_t* w, int64_t j, __mmask16 mask) {
+  BATON_AVX512_INLINE static __m512 Load(const uint8_t* w, int64_t j, __mmask16 mask) {
     return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(w) + j);
   }
 };
 struct F16Weights {
-  BATON_AVX512 static __m512 Load(const uint8_t* w, int64_t j, __mmask16 mask) {
+  BATON_AVX512_INLINE static __m512 Load(const uint8_t* w, int64_t j, __mmask16 mask) {
     return _mm512_cvtph_ps(
         _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(w) + j));
   }
 };
 struct Bf16Weights {
-  BATON_AVX512 static __m512 Load(const uint8_t* w, int64_t j, __mmask16 mask) {
+  BATON_AVX512_INLINE static __m512 Load(const uint8_t* w, int64_t j, __mmask16 mask) {
     const __m256i h = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(w) + j);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
   }
 };
 
+// Calls body(std::integral_constant<int, NR>, i0) for consecutive groups of NR <= 4 activation
+// rows, so kernels decode each weight vector once per group.
+template <typename Body>
+BATON_AVX512_INLINE inline void ForRowGroups(int64_t m, Body&& body) {
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) body(std::integral_constant<int, 4>{}, i);
+  switch (m - i) {
+    case 3: return body(std::integral_constant<int, 3>{}, i);
+    case 2: return body(std::integral_constant<int, 2>{}, i);
+    case 1: return body(std::integral_constant<int, 1>{}, i);
+  }
+}
+
+template <typename W, int NR>
+BATON_AVX512 void FloatRows(const uint8_t* w_row, const RowArgs& a, int64_t i0, float* out,
+                            int64_t out_stride) {
+  constexpr int kUnroll = NR == 1 ? 4 : 2;  // independent FMA chains per activation row
+  const int64_t k = a.k;
+  const float* x[NR];
+  __m512 acc[NR][kUnroll];
+  BATON_UNROLL
+  for (int r = 0; r < NR; ++r) {
+    x[r] = a.x + (i0 + r) * k;
+    BATON_UNROLL
+    for (int u = 0; u < kUnroll; ++u) acc[r][u] = _mm512_setzero_ps();
+  }
+  int64_t j = 0;
+  for (; j + 16 * kUnroll <= k; j += 16 * kUnroll) {
+    BATON_UNROLL
+    for (int u = 0; u < kUnroll; ++u) {
+      const __m512 w = W::Load(w_row, j + 16 * u, 0xffff);
+      BATON_UNROLL
+      for (int r = 0; r < NR; ++r) {
+        acc[r][u] = _mm512_fmadd_ps(w, _mm512_loadu_ps(x[r] + j + 16 * u), acc[r][u]);
+      }
+    }
+  }
+  for (; j < k; j += 16) {
+    const __mmask16 mask = k - j >= 16 ? 0xffff : static_cast<__mmask16>((1u << (k - j)) - 1);
+    const __m512 w = W::Load(w_row, j, mask);
+    BATON_UNROLL
+    for (int r = 0; r < NR; ++r) {
+      acc[r][0] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(mask, x[r] + j), acc[r][0]);
+    }
+  }
+  BATON_UNROLL
+  for (int r = 0; r < NR; ++r) {
+    __m512 sum = acc[r][0];
+    BATON_UNROLL
+    for (int u = 1; u < kUnroll; ++u) sum = _mm512_add_ps(sum, acc[r][u]);
+    out[(i0 + r) * out_stride] = Reduce(sum);
+  }
+}
+
 template <typename W>
 BATON_AVX512 void FloatKernel(const uint8_t* w_row, const RowArgs& a, float* out,
                               int64_t out_stride) {
-  const int64_t k = a.k;
-  for (int64_t i = 0; i < a.m; ++i) {
-    const float* x = a.x + i * k;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
-    int64_t j = 0;
-    for (; j + 64 <= k; j += 64) {
-      acc0 = _mm512_fmadd_ps(W::Load(w_row, j, 0xffff), _mm512_loadu_ps(x + j), acc0);
-      acc1 = _mm512_fmadd_ps(W::Load(w_row, j + 16, 0xffff), _mm512_loadu_ps(x + j + 16), acc1);
-      acc2 = _mm512_fmadd_ps(W::Load(w_row, j + 32, 0xffff), _mm512_loadu_ps(x + j + 32), acc2);
-      acc3 = _mm512_fmadd_ps(W::Load(w_row, j + 48, 0xffff), _mm512_loadu_ps(x + j + 48), acc3);
-    }
-    for (; j < k; j += 16) {
-      const __mmask16 mask = k - j >= 16 ? 0xffff : static_cast<__mmask16>((1u << (k - j)) - 1);
-      acc0 = _mm512_fmadd_ps(W::Load(w_row, j, mask), _mm512_maskz_loadu_ps(mask, x + j), acc0);
-    }
-    out[i * out_stride] =
-        Reduce(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
-  }
+  ForRowGroups(a.m, [&](auto nr, int64_t i) BATON_AVX512_INLINE {
+    const int64_t i0 = a.i0 + i;
+    FloatRows<W, decltype(nr)::value>(w_row, a, i0, out, out_stride);
+  });
 }
 
 // ---- 32-element block types against Q8 activations (one scale per 32). ----
 // Each decoder turns block b into 32 unsigned quants; the activation's corr lanes already hold
 // -bias * (sums of 4 activations), so vpdpbusd yields sum((q - bias) * x) per group of 4.
 
-BATON_AVX512 inline __m256i LowHighNibbles(const uint8_t* qs) {
+BATON_AVX512_INLINE inline __m256i LowHighNibbles(const uint8_t* qs) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
   return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
 }
@@ -106,17 +153,17 @@ BATON_AVX512 inline __m256i LowHighNibbles(const uint8_t* qs) {
 struct Q4_0Decoder {
   using Block = BlockQ4_0;
   static constexpr bool kHasMin = false;
-  BATON_AVX512 static __m256i Quants(const Block* b) { return LowHighNibbles(b->qs); }
+  BATON_AVX512_INLINE static __m256i Quants(const Block* b) { return LowHighNibbles(b->qs); }
 };
 struct Q4_1Decoder {
   using Block = BlockQ4_1;
   static constexpr bool kHasMin = true;
-  BATON_AVX512 static __m256i Quants(const Block* b) { return LowHighNibbles(b->qs); }
+  BATON_AVX512_INLINE static __m256i Quants(const Block* b) { return LowHighNibbles(b->qs); }
 };
 struct Q5_0Decoder {
   using Block = BlockQ5_0;
   static constexpr bool kHasMin = false;
-  BATON_AVX512 static __m256i Quants(const Block* b) {
+  BATON_AVX512_INLINE static __m256i Quants(const Block* b) {
     uint32_t qh;
     __builtin_memcpy(&qh, b->qh, 4);
     const __m256i high = _mm256_and_si256(_mm256_movm_epi8(qh), _mm256_set1_epi8(0x10));
@@ -126,7 +173,7 @@ struct Q5_0Decoder {
 struct Q8_0Decoder {
   using Block = BlockQ8_0;
   static constexpr bool kHasMin = false;
-  BATON_AVX512 static __m256i Quants(const Block* b) {
+  BATON_AVX512_INLINE static __m256i Quants(const Block* b) {
     // Signed to unsigned by adding 128 (the activation's bias is 128).
     return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs)),
                             _mm256_set1_epi8(static_cast<char>(0x80)));
@@ -135,7 +182,7 @@ struct Q8_0Decoder {
 
 // Quants of blocks b and b + 1 in one register (lanes 0-7 block b, 8-15 block b + 1).
 template <typename D>
-BATON_AVX512 inline __m512i PairQuants(const typename D::Block* blk) {
+BATON_AVX512_INLINE inline __m512i PairQuants(const typename D::Block* blk) {
   if constexpr (std::is_same_v<D, Q4_0Decoder>) {
     const __m256i t = _mm256_inserti128_si256(
         _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[0].qs))),
@@ -150,47 +197,51 @@ BATON_AVX512 inline __m512i PairQuants(const typename D::Block* blk) {
   }
 }
 
-// Per-lane float scales d_w * d_x for blocks b and b + 1: [s0 x 8 lanes, s1 x 8 lanes].
-BATON_AVX512 inline __m512 PairScales(uint16_t dw0, uint16_t dw1, const float* xd) {
+// Per-lane weight scales of blocks b and b + 1: [dw0 x 8 lanes, dw1 x 8 lanes].
+BATON_AVX512_INLINE inline __m512 PairWeightScales(uint16_t dw0, uint16_t dw1) {
   const __m128 w = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dw0 | (uint32_t{dw1} << 16))));
-  const __m128 x = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(xd)));
   const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_mul_ps(w, x)));
+  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(w));
 }
 
 // Dots one weight row with NR activation rows at once, two blocks per step, so each decoded
-// block feeds NR vpdpbusd.
+// block (and its scales) feeds NR vpdpbusd.
 template <typename D, int NR>
 BATON_AVX512 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8Activations& q8,
                               int64_t i0, float* out, int64_t out_stride) {
   __m512 acc[NR][2];
   float min_acc[NR];
+  const int8_t* xq[NR];
+  const float* xd[NR];
+  const float* xd8[NR];
+  const int32_t* corr[NR];
+  const int32_t* sum32[NR];
+  BATON_UNROLL
   for (int r = 0; r < NR; ++r) {
     acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     min_acc[r] = 0.0f;
-  }
-  const int8_t* xq[NR];
-  const float* xd[NR];
-  const int32_t* corr[NR];
-  const int32_t* sum32[NR];
-  for (int r = 0; r < NR; ++r) {
     xq[r] = q8.row_qs(i0 + r);
     xd[r] = q8.row_d(i0 + r);
+    xd8[r] = q8.row_d8(i0 + r);
     corr[r] = q8.row_corr(i0 + r);
     sum32[r] = q8.row_sum32(i0 + r);
   }
-  auto step = [&](int64_t b, int u, __m512i q, __mmask16 lanes) BATON_AVX512 {
-    const uint16_t dw0 = blk[b].d;
-    const uint16_t dw1 = lanes == 0xffff ? blk[b + 1].d : 0;
-    const __mmask64 bytes = lanes == 0xffff ? ~0ull : 0xffffffffull;
+  // One step covers blocks b, b + 1 (kPair) or only b (the odd last block; upper lanes zero).
+  auto step = [&](int64_t b, int u, auto pair) BATON_AVX512_INLINE {
+    constexpr bool kPair = decltype(pair)::value;
+    constexpr __mmask16 kLanes = kPair ? 0xffff : 0x00ff;
+    constexpr __mmask64 kBytes = kPair ? ~0ull : 0xffffffffull;
+    const __m512i q = kPair ? PairQuants<D>(blk + b) : _mm512_zextsi256_si512(D::Quants(blk + b));
+    const __m512 wscale = PairWeightScales(blk[b].d, kPair ? blk[b + 1].d : 0);
+    BATON_UNROLL
     for (int r = 0; r < NR; ++r) {
-      const __m512i s = _mm512_dpbusd_epi32(_mm512_maskz_loadu_epi32(lanes, corr[r] + 8 * b), q,
-                                            _mm512_maskz_loadu_epi8(bytes, xq[r] + 32 * b));
-      float xd_pair[2] = {xd[r][b], lanes == 0xffff ? xd[r][b + 1] : 0.0f};
-      acc[r][u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), PairScales(dw0, dw1, xd_pair), acc[r][u]);
+      const __m512i s = _mm512_dpbusd_epi32(_mm512_maskz_loadu_epi32(kLanes, corr[r] + 8 * b), q,
+                                            _mm512_maskz_loadu_epi8(kBytes, xq[r] + 32 * b));
+      const __m512 scale = _mm512_mul_ps(wscale, _mm512_maskz_loadu_ps(kLanes, xd8[r] + 8 * b));
+      acc[r][u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[r][u]);
       if constexpr (D::kHasMin) {
         min_acc[r] += _cvtsh_ss(blk[b].m) * xd[r][b] * static_cast<float>(sum32[r][b]);
-        if (lanes == 0xffff) {
+        if constexpr (kPair) {
           min_acc[r] += _cvtsh_ss(blk[b + 1].m) * xd[r][b + 1] * static_cast<float>(sum32[r][b + 1]);
         }
       }
@@ -198,14 +249,15 @@ BATON_AVX512 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8
   };
   int64_t b = 0;
   for (; b + 4 <= nb; b += 4) {
-    step(b, 0, PairQuants<D>(blk + b), 0xffff);
-    step(b + 2, 1, PairQuants<D>(blk + b + 2), 0xffff);
+    step(b, 0, std::true_type{});
+    step(b + 2, 1, std::true_type{});
   }
   if (b + 2 <= nb) {
-    step(b, 0, PairQuants<D>(blk + b), 0xffff);
+    step(b, 0, std::true_type{});
     b += 2;
   }
-  if (b < nb) step(b, 1, _mm512_zextsi256_si512(D::Quants(blk + b)), 0x00ff);
+  if (b < nb) step(b, 1, std::false_type{});
+  BATON_UNROLL
   for (int r = 0; r < NR; ++r) {
     out[(i0 + r) * out_stride] = Reduce(_mm512_add_ps(acc[r][0], acc[r][1])) + min_acc[r];
   }
@@ -215,114 +267,162 @@ template <typename D>
 BATON_AVX512 void Block32Kernel(const uint8_t* w_row, const RowArgs& a, float* out,
                                 int64_t out_stride) {
   const auto* blk = reinterpret_cast<const typename D::Block*>(w_row);
-  const int64_t nb = a.k / 32;
-  int64_t i = 0;
-  for (; i + 4 <= a.m; i += 4) Block32Rows<D, 4>(blk, nb, *a.q8, i, out, out_stride);
-  switch (a.m - i) {
-    case 3: return Block32Rows<D, 3>(blk, nb, *a.q8, i, out, out_stride);
-    case 2: return Block32Rows<D, 2>(blk, nb, *a.q8, i, out, out_stride);
-    case 1: return Block32Rows<D, 1>(blk, nb, *a.q8, i, out, out_stride);
-  }
+  ForRowGroups(a.m, [&](auto nr, int64_t i) BATON_AVX512_INLINE {
+    const int64_t i0 = a.i0 + i;
+    Block32Rows<D, decltype(nr)::value>(blk, a.k / 32, *a.q8, i0, out, out_stride);
+  });
 }
 
 // ---- K types against Q8 activations with one scale per 256. ----
 
 // [a x 8 lanes, b x 8 lanes] as int32.
-BATON_AVX512 inline __m512i TwoScales(int32_t a, int32_t b) {
+BATON_AVX512_INLINE inline __m512i TwoScales(int32_t a, int32_t b) {
   return _mm512_inserti64x4(_mm512_set1_epi32(a), _mm256_set1_epi32(b), 1);
+}
+
+template <bool kFiveBit, int NR>
+BATON_AVX512 void QK4Rows(const uint8_t* w_row, const RowArgs& a, int64_t i0, float* out,
+                          int64_t out_stride) {
+  using Block = std::conditional_t<kFiveBit, BlockQ5_K, BlockQ4_K>;
+  const auto* blk = reinterpret_cast<const Block*>(w_row);
+  const int64_t nb = a.k / kQkK;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const int8_t* xq[NR];
+  const float* xd[NR];
+  const int32_t* sum32[NR];
+  __m512 acc[NR];
+  float min_acc[NR];
+  BATON_UNROLL
+  for (int r = 0; r < NR; ++r) {
+    xq[r] = a.q8->row_qs(i0 + r);
+    xd[r] = a.q8->row_d(i0 + r);
+    sum32[r] = a.q8->row_sum32(i0 + r);
+    acc[r] = _mm512_setzero_ps();
+    min_acc[r] = 0.0f;
+  }
+  for (int64_t sb = 0; sb < nb; ++sb) {
+    const Block& w = blk[sb];
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s) UnpackScaleMinK4(w.scales, s, &sc[s], &mn[s]);
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (kFiveBit) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
+    __m512i isum[NR];
+    BATON_UNROLL
+    for (int r = 0; r < NR; ++r) isum[r] = _mm512_setzero_si512();
+    BATON_UNROLL
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
+      __m256i lo = _mm256_and_si256(v, low4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+      if constexpr (kFiveBit) {
+        const __m256i one = _mm256_set1_epi8(1);
+        lo = _mm256_or_si256(
+            lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+        hi = _mm256_or_si256(
+            hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+      }
+      const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+      const __m512i scales = TwoScales(sc[2 * c], sc[2 * c + 1]);
+      BATON_UNROLL
+      for (int r = 0; r < NR; ++r) {
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
+                                              _mm512_loadu_si512(xq[r] + kQkK * sb + 64 * c));
+        isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p, scales));
+      }
+    }
+    const float d = _cvtsh_ss(w.d), dmin = _cvtsh_ss(w.dmin);
+    BATON_UNROLL
+    for (int r = 0; r < NR; ++r) {
+      int32_t mins = 0;
+      for (int s = 0; s < 8; ++s) mins += mn[s] * sum32[r][8 * sb + s];
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r]), _mm512_set1_ps(d * xd[r][sb]), acc[r]);
+      min_acc[r] -= dmin * xd[r][sb] * static_cast<float>(mins);
+    }
+  }
+  BATON_UNROLL
+  for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = Reduce(acc[r]) + min_acc[r];
 }
 
 template <bool kFiveBit>
 BATON_AVX512 void QK4Kernel(const uint8_t* w_row, const RowArgs& a, float* out,
                             int64_t out_stride) {
-  using Block = std::conditional_t<kFiveBit, BlockQ5_K, BlockQ4_K>;
-  const auto* blk = reinterpret_cast<const Block*>(w_row);
-  const int64_t nb = a.k / kQkK;
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  for (int64_t i = 0; i < a.m; ++i) {
-    const int8_t* xq = a.q8->row_qs(i);
-    const float* xd = a.q8->row_d(i);
-    const int32_t* sum32 = a.q8->row_sum32(i);
-    __m512 acc = _mm512_setzero_ps();
-    float min_acc = 0.0f;
-    for (int64_t sb = 0; sb < nb; ++sb) {
-      const Block& w = blk[sb];
-      uint8_t sc[8], mn[8];
-      int32_t mins = 0;
-      for (int s = 0; s < 8; ++s) {
-        UnpackScaleMinK4(w.scales, s, &sc[s], &mn[s]);
-        mins += mn[s] * sum32[8 * sb + s];
-      }
-      __m256i qh = _mm256_setzero_si256();
-      if constexpr (kFiveBit) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
-      __m512i isum = _mm512_setzero_si512();
-      for (int c = 0; c < 4; ++c) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
-        __m256i lo = _mm256_and_si256(v, low4);
-        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-        if constexpr (kFiveBit) {
-          const __m256i one = _mm256_set1_epi8(1);
-          lo = _mm256_or_si256(lo, _mm256_slli_epi16(
-                                       _mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
-          hi = _mm256_or_si256(hi, _mm256_slli_epi16(
-                                       _mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
-        }
-        const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
-                                              _mm512_loadu_si512(xq + kQkK * sb + 64 * c));
-        isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(p, TwoScales(sc[2 * c], sc[2 * c + 1])));
-      }
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(_cvtsh_ss(w.d) * xd[sb]), acc);
-      min_acc -= _cvtsh_ss(w.dmin) * xd[sb] * static_cast<float>(mins);
-    }
-    out[i * out_stride] = Reduce(acc) + min_acc;
-  }
+  ForRowGroups(a.m, [&](auto nr, int64_t i) BATON_AVX512_INLINE {
+    const int64_t i0 = a.i0 + i;
+    QK4Rows<kFiveBit, decltype(nr)::value>(w_row, a, i0, out, out_stride);
+  });
 }
 
-BATON_AVX512 void Q6_KKernel(const uint8_t* w_row, const RowArgs& a, float* out,
-                             int64_t out_stride) {
+template <int NR>
+BATON_AVX512 void Q6_KRows(const uint8_t* w_row, const RowArgs& a, int64_t i0, float* out,
+                           int64_t out_stride) {
   const auto* blk = reinterpret_cast<const BlockQ6_K*>(w_row);
   const int64_t nb = a.k / kQkK;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i two_bits = _mm512_set1_epi8(0x03);
   // Lane L of a vpdpbusd over 64 quants covers quants 4L..4L+3, i.e. sub-block L / 4.
   const __m512i sub_of_lane = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  for (int64_t i = 0; i < a.m; ++i) {
-    const int8_t* xq = a.q8->row_qs(i);
-    const float* xd = a.q8->row_d(i);
-    const int32_t* corr = a.q8->row_corr(i);
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t sb = 0; sb < nb; ++sb) {
-      const BlockQ6_K& w = blk[sb];
-      const __m512i sc16 =
-          _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales)));
-      __m512i isum = _mm512_setzero_si512();
-      for (int h = 0; h < 2; ++h) {
-        const __m512i ql = _mm512_loadu_si512(w.ql + 64 * h);
-        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh + 32 * h));
-        const __m512i qh_a =
-            _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
-        const __m512i qh_b = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 4)),
-                                                _mm256_srli_epi16(qh, 6), 1);
-        const __m512i q_lo = _mm512_or_si512(
-            _mm512_and_si512(ql, low4), _mm512_slli_epi16(_mm512_and_si512(qh_a, two_bits), 4));
-        const __m512i q_hi =
-            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
-                            _mm512_slli_epi16(_mm512_and_si512(qh_b, two_bits), 4));
-        const int64_t e = kQkK * sb + 128 * h;  // first element of this half
-        const __m512i p0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr + e / 4), q_lo,
-                                               _mm512_loadu_si512(xq + e));
-        const __m512i p1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr + (e + 64) / 4), q_hi,
-                                               _mm512_loadu_si512(xq + e + 64));
-        const __m512i idx0 = _mm512_add_epi32(sub_of_lane, _mm512_set1_epi32(8 * h));
-        const __m512i idx1 = _mm512_add_epi32(sub_of_lane, _mm512_set1_epi32(8 * h + 4));
-        isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(p0, _mm512_permutexvar_epi32(idx0, sc16)));
-        isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(p1, _mm512_permutexvar_epi32(idx1, sc16)));
-      }
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(_cvtsh_ss(w.d) * xd[sb]), acc);
-    }
-    out[i * out_stride] = Reduce(acc);
+  const int8_t* xq[NR];
+  const float* xd[NR];
+  const int32_t* corr[NR];
+  __m512 acc[NR];
+  BATON_UNROLL
+  for (int r = 0; r < NR; ++r) {
+    xq[r] = a.q8->row_qs(i0 + r);
+    xd[r] = a.q8->row_d(i0 + r);
+    corr[r] = a.q8->row_corr(i0 + r);
+    acc[r] = _mm512_setzero_ps();
   }
+  for (int64_t sb = 0; sb < nb; ++sb) {
+    const BlockQ6_K& w = blk[sb];
+    const __m512i sc16 =
+        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales)));
+    __m512i isum[NR];
+    BATON_UNROLL
+    for (int r = 0; r < NR; ++r) isum[r] = _mm512_setzero_si512();
+    BATON_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const __m512i ql = _mm512_loadu_si512(w.ql + 64 * h);
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh + 32 * h));
+      const __m512i qh_a =
+          _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+      const __m512i qh_b = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 4)),
+                                              _mm256_srli_epi16(qh, 6), 1);
+      const __m512i q_lo = _mm512_or_si512(
+          _mm512_and_si512(ql, low4), _mm512_slli_epi16(_mm512_and_si512(qh_a, two_bits), 4));
+      const __m512i q_hi =
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                          _mm512_slli_epi16(_mm512_and_si512(qh_b, two_bits), 4));
+      const __m512i sc_lo =
+          _mm512_permutexvar_epi32(_mm512_add_epi32(sub_of_lane, _mm512_set1_epi32(8 * h)), sc16);
+      const __m512i sc_hi = _mm512_permutexvar_epi32(
+          _mm512_add_epi32(sub_of_lane, _mm512_set1_epi32(8 * h + 4)), sc16);
+      const int64_t e = kQkK * sb + 128 * h;  // first element of this half
+      BATON_UNROLL
+      for (int r = 0; r < NR; ++r) {
+        const __m512i p0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr[r] + e / 4), q_lo,
+                                               _mm512_loadu_si512(xq[r] + e));
+        const __m512i p1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr[r] + (e + 64) / 4), q_hi,
+                                               _mm512_loadu_si512(xq[r] + e + 64));
+        isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p0, sc_lo));
+        isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p1, sc_hi));
+      }
+    }
+    const float d = _cvtsh_ss(w.d);
+    BATON_UNROLL
+    for (int r = 0; r < NR; ++r) {
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r]), _mm512_set1_ps(d * xd[r][sb]), acc[r]);
+    }
+  }
+  BATON_UNROLL
+  for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = Reduce(acc[r]);
+}
+
+BATON_AVX512 void Q6_KKernel(const uint8_t* w_row, const RowArgs& a, float* out,
+                             int64_t out_stride) {
+  ForRowGroups(a.m, [&](auto nr, int64_t i) BATON_AVX512_INLINE {
+    const int64_t i0 = a.i0 + i;
+    Q6_KRows<decltype(nr)::value>(w_row, a, i0, out, out_stride);
+  });
 }
 
 }  // namespace
@@ -337,6 +437,7 @@ BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k
   out->d.resize(m * (k / block));
   out->corr.resize(m * (k / 4));
   out->sum32.resize(m * (k / 32));
+  out->d8.resize(block == 32 ? m * (k / 32) * 8 : 0);
   const __m512 sign_off = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
   const __m512i ones = _mm512_set1_epi8(1);
   const __m512i neg_bias = _mm512_set1_epi32(-bias);
@@ -349,6 +450,7 @@ BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k
     const float d = _mm512_reduce_max_ps(amax) / 127.0f;
     const __m512 id = _mm512_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
     out->d[b] = d;
+    if (block == 32) _mm256_storeu_ps(out->d8.data() + 8 * b, _mm256_set1_ps(d));
     int8_t* q = out->qs.data() + b * block;
     for (int j = 0; j < block; j += 16) {
       // Round to nearest even (the default MXCSR mode), as the scalar std::nearbyint does.

@@ -1,5 +1,6 @@
 // The per-weight-row kernels MatMul dispatches to. Internal to engine/kernels/cpu.
-// A kernel computes out[i * out_stride] = dot(weight row, activation row i) for i < a.m.
+// A kernel computes out[i * out_stride] = dot(weight row, activation row i) for
+// a.i0 <= i < a.i0 + a.m.
 // Stateless: thread-safe.
 #pragma once
 
@@ -14,9 +15,10 @@ namespace baton::engine::kernels {
 enum class ActivationForm { kFloat, kQ8Block32, kQ8Block256, kBf16 };
 
 struct RowArgs {
-  int64_t m = 0;
+  int64_t i0 = 0;  // first activation row to use
+  int64_t m = 0;   // number of activation rows to use
   int64_t k = 0;
-  const float* x = nullptr;           // m * k floats (always set)
+  const float* x = nullptr;           // all activation rows, k floats each (always set)
   const Q8Activations* q8 = nullptr;  // set for kQ8Block32 / kQ8Block256
   const uint16_t* bf16 = nullptr;     // m * k bfloat16 values, set for kBf16
 };
