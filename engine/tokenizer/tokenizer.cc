@@ -159,6 +159,28 @@ absl::Status Tokenizer::Init() {
     }
   }
 
+  if (bpe) {
+    bpe_by_id_ = std::none_of(byte_tokens_.begin(), byte_tokens_.end(),
+                              [](int32_t id) { return id == kNoToken; });
+    id_merges_.reserve(vocab_.merges.size());
+    for (size_t i = 0; i < vocab_.merges.size() && bpe_by_id_; ++i) {
+      const std::string& merge = vocab_.merges[i];
+      const size_t space = merge.find(' ', 1);
+      const std::string_view left = std::string_view(merge).substr(0, space);
+      const std::string_view right = std::string_view(merge).substr(space + 1);
+      const int32_t left_id = FindToken(left);
+      const int32_t right_id = FindToken(right);
+      const int32_t merged_id = FindToken(std::string(left) + std::string(right));
+      if (left_id == kNoToken || right_id == kNoToken || merged_id == kNoToken) {
+        bpe_by_id_ = false;  // a merge outside the vocabulary: use the text path
+        break;
+      }
+      const uint64_t key = (static_cast<uint64_t>(left_id) << 32) | static_cast<uint32_t>(right_id);
+      id_merges_.emplace(key, IdMerge{static_cast<int32_t>(i), merged_id});
+    }
+    if (!bpe_by_id_) id_merges_.clear();
+  }
+
   pieces_.resize(n);
   special_pieces_.resize(n);
   for (size_t i = 0; i < n; ++i) {
@@ -398,16 +420,74 @@ int32_t Tokenizer::BpeRank(std::string_view left, std::string_view right) const 
   return it == merge_rank_.end() ? -1 : it->second;
 }
 
+void Tokenizer::EncodeBpeWordById(std::string_view word, std::vector<int32_t>* out) const {
+  struct Node {
+    int32_t id;
+    int prev;
+    int next;
+  };
+  struct Candidate {
+    int32_t rank;
+    int left;
+    int32_t left_id;
+    int32_t right_id;
+    bool operator<(const Candidate& o) const {  // lowest rank, then leftmost, on top
+      return rank != o.rank ? rank > o.rank : left > o.left;
+    }
+  };
+  thread_local std::vector<Node> nodes;
+  thread_local std::vector<Candidate> heap;
+  nodes.clear();
+  heap.clear();
+  const int n = static_cast<int>(word.size());
+  for (int i = 0; i < n; ++i) {
+    nodes.push_back(Node{byte_tokens_[static_cast<uint8_t>(word[i])], i - 1, i + 1 < n ? i + 1 : -1});
+  }
+  auto consider = [&](int left) {
+    if (left < 0 || nodes[left].next < 0) return;
+    const int32_t a = nodes[left].id;
+    const int32_t b = nodes[nodes[left].next].id;
+    auto it = id_merges_.find((static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b));
+    if (it == id_merges_.end()) return;
+    heap.push_back(Candidate{it->second.rank, left, a, b});
+    std::push_heap(heap.begin(), heap.end());
+  };
+  for (int i = 0; i + 1 < n; ++i) consider(i);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end());
+    const Candidate c = heap.back();
+    heap.pop_back();
+    Node& left = nodes[c.left];
+    // Stale when the left node was absorbed (id -1) or either side changed since.
+    if (left.id != c.left_id || left.next < 0 || nodes[left.next].id != c.right_id) continue;
+    const int right = left.next;
+    left.id = id_merges_.at((static_cast<uint64_t>(c.left_id) << 32) |
+                            static_cast<uint32_t>(c.right_id)).merged_id;
+    left.next = nodes[right].next;
+    if (left.next >= 0) nodes[left.next].prev = c.left;
+    nodes[right].id = kNoToken;
+    consider(left.prev);
+    consider(c.left);
+  }
+  for (int i = 0; i >= 0 && i < n; i = nodes[i].next) out->push_back(nodes[i].id);
+}
+
 absl::Status Tokenizer::EncodeBpeWord(std::string_view word, std::vector<int32_t>* out) const {
   std::string mapped;
-  mapped.reserve(word.size() * 2);
-  AppendByteLevel(word, &mapped);
+  if (pre_tokenizer_->ignore_merges() || !bpe_by_id_) {
+    mapped.reserve(word.size() * 2);
+    AppendByteLevel(word, &mapped);
+  }
   if (pre_tokenizer_->ignore_merges()) {
     const int32_t id = FindToken(mapped);
     if (id != kNoToken) {
       out->push_back(id);
       return absl::OkStatus();
     }
+  }
+  if (bpe_by_id_) {
+    EncodeBpeWordById(word, out);
+    return absl::OkStatus();
   }
   std::vector<Symbol> symbols;
   InitSymbols(mapped, &symbols);

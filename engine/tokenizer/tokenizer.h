@@ -94,6 +94,8 @@ class Tokenizer {
   absl::Status EncodeSentencePiece(std::string_view text, std::vector<int32_t>* out) const;
   absl::Status EncodeSentencePieceWord(std::string_view word, std::vector<int32_t>* out) const;
   absl::Status EncodeBpeWord(std::string_view word, std::vector<int32_t>* out) const;
+  // Fast path over token ids, valid when every byte and every merge result is a token.
+  void EncodeBpeWordById(std::string_view word, std::vector<int32_t>* out) const;
   // Token for one raw byte (byte-fallback token, else the byte as text, else unk).
   absl::Status PushByte(uint8_t byte, std::vector<int32_t>* out) const;
   int32_t BpeRank(std::string_view left, std::string_view right) const;
@@ -101,6 +103,13 @@ class Tokenizer {
   Vocab vocab_;
   absl::flat_hash_map<std::string, int32_t> token_to_id_;
   absl::flat_hash_map<std::string, int32_t> merge_rank_;  // key "left right"
+  struct IdMerge {
+    int32_t rank;
+    int32_t merged_id;
+  };
+  // (left id << 32 | right id) -> merge; filled only when bpe_by_id_.
+  absl::flat_hash_map<uint64_t, IdMerge> id_merges_;
+  bool bpe_by_id_ = false;
   std::vector<int32_t> byte_tokens_;                     // 256 entries, kNoToken if missing
   std::vector<int32_t> special_tokens_;  // non-normal tokens with text, longest text first
   std::vector<std::string> pieces_;          // TokenPiece(id, false)

@@ -155,6 +155,22 @@ TEST(ByteLevelBpeTest, RoundTripsRandomUnicode) {
   }
 }
 
+TEST(ByteLevelBpeTest, IdAndTextMergePathsAgree) {
+  auto fast = Make(testing::MakeByteLevelVocab());
+  // A merge whose result is not a token forces the text-based path; it never applies below
+  // because the texts hold no NUL bytes.
+  Vocab slow_vocab = testing::MakeByteLevelVocab();
+  slow_vocab.merges.push_back("\xC4\x80 \xC4\x80");  // "Ā Ā": NUL NUL
+  auto slow = Make(slow_vocab);
+  std::mt19937 rng(17);
+  for (int i = 0; i < 200; ++i) {
+    const std::string text = RandomUnicode(&rng, 1 + i % 50) + " hello the world";
+    ASSERT_OK_AND_ASSIGN(auto a, fast->Encode(text, kPlain));
+    ASSERT_OK_AND_ASSIGN(auto b, slow->Encode(text, kPlain));
+    ASSERT_EQ(a, b) << text;
+  }
+}
+
 TEST(ByteLevelBpeTest, RoundTripsRandomBytes) {
   auto t = Make(testing::MakeByteLevelVocab());
   std::mt19937 rng(13);
