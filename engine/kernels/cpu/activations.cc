@@ -5,8 +5,7 @@
 
 namespace baton::engine::kernels {
 
-void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,
-                         Q8Activations* out) {
+void ResizeActivations(int64_t m, int64_t k, int block, int bias, Q8Activations* out) {
   out->m = m;
   out->k = k;
   out->block = block;
@@ -15,6 +14,12 @@ void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bi
   out->d.resize(m * (k / block));
   out->corr.resize(m * (k / 4));
   out->sum32.resize(m * (k / 32));
+  out->d8.resize(block == 32 ? m * (k / 32) * 8 : 0);
+}
+
+void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,
+                         Q8Activations* out) {
+  ResizeActivations(m, k, block, bias, out);
   for (int64_t i = 0; i < m * (k / block); ++i) {
     const float* xb = x + i * block;
     float amax = 0.0f;
@@ -25,7 +30,6 @@ void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bi
     int8_t* q = out->qs.data() + i * block;
     for (int j = 0; j < block; ++j) q[j] = static_cast<int8_t>(std::nearbyintf(xb[j] * id));
   }
-  out->d8.resize(block == 32 ? m * (k / 32) * 8 : 0);
   for (size_t j = 0; j < out->d8.size(); ++j) out->d8[j] = out->d[j / 8];
   for (int64_t g = 0; g < m * k / 4; ++g) {
     const int8_t* q = out->qs.data() + 4 * g;

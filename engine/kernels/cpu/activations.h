@@ -27,6 +27,9 @@ struct Q8Activations {
   const float* row_d8(int64_t i) const { return d8.data() + i * (k / 32) * 8; }
 };
 
+// Sets the shape fields and sizes every buffer of `out` for m rows of k (contents unspecified).
+void ResizeActivations(int64_t m, int64_t k, int block, int bias, Q8Activations* out);
+
 // Fills `out` from m rows of k floats. Precondition: k % block == 0, block % 32 == 0.
 void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,
                          Q8Activations* out);

@@ -429,15 +429,7 @@ BATON_AVX512 void Q6_KKernel(const uint8_t* w_row, const RowArgs& a, float* out,
 
 BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k, int block,
                                             int bias, Q8Activations* out) {
-  out->m = m;
-  out->k = k;
-  out->block = block;
-  out->bias = bias;
-  out->qs.resize(m * k);
-  out->d.resize(m * (k / block));
-  out->corr.resize(m * (k / 4));
-  out->sum32.resize(m * (k / 32));
-  out->d8.resize(block == 32 ? m * (k / 32) * 8 : 0);
+  ResizeActivations(m, k, block, bias, out);
   const __m512 sign_off = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
   const __m512i ones = _mm512_set1_epi8(1);
   const __m512i neg_bias = _mm512_set1_epi32(-bias);

@@ -167,55 +167,29 @@ int QuantizeAffine(float x, float eff_d, float eff_m, int qmax) {
   return Clamp(static_cast<int>(std::lrintf((x + eff_m) / eff_d)), 0, qmax);
 }
 
-void QuantizeQ4_K(const float* x, BlockQ4_K* b, int64_t nb) {
+// Q4_K and Q5_K share scales and nibble order; Q5_K adds a fifth bit per quant in qh.
+template <typename Block, bool kFiveBit>
+void QuantizeK4(const float* x, Block* b, int64_t nb) {
+  constexpr int kMax = kFiveBit ? 31 : 15;
   for (int64_t i = 0; i < nb; ++i, x += kQkK) {
     float eff_d[8], eff_m[8];
-    QuantizeScalesK(x, 15, &b[i].d, &b[i].dmin, b[i].scales, eff_d, eff_m);
+    QuantizeScalesK(x, kMax, &b[i].d, &b[i].dmin, b[i].scales, eff_d, eff_m);
+    if constexpr (kFiveBit) std::memset(b[i].qh, 0, sizeof(b[i].qh));
     for (int c = 0; c < 4; ++c) {
       for (int l = 0; l < 32; ++l) {
-        const int lo = QuantizeAffine(x[64 * c + l], eff_d[2 * c], eff_m[2 * c], 15);
-        const int hi = QuantizeAffine(x[64 * c + 32 + l], eff_d[2 * c + 1], eff_m[2 * c + 1], 15);
-        b[i].qs[32 * c + l] = static_cast<uint8_t>(lo | (hi << 4));
-      }
-    }
-  }
-}
-
-void DequantizeQ4_K(const BlockQ4_K* b, float* y, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, y += kQkK) {
-    const float d = Fp16ToFloat(b[i].d);
-    const float dmin = Fp16ToFloat(b[i].dmin);
-    for (int c = 0; c < 4; ++c) {
-      uint8_t sc0, mn0, sc1, mn1;
-      UnpackScaleMinK4(b[i].scales, 2 * c, &sc0, &mn0);
-      UnpackScaleMinK4(b[i].scales, 2 * c + 1, &sc1, &mn1);
-      const float d0 = d * sc0, m0 = dmin * mn0, d1 = d * sc1, m1 = dmin * mn1;
-      const uint8_t* q = b[i].qs + 32 * c;
-      for (int l = 0; l < 32; ++l) {
-        y[64 * c + l] = d0 * (q[l] & 0xF) - m0;
-        y[64 * c + 32 + l] = d1 * (q[l] >> 4) - m1;
-      }
-    }
-  }
-}
-
-void QuantizeQ5_K(const float* x, BlockQ5_K* b, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i, x += kQkK) {
-    float eff_d[8], eff_m[8];
-    QuantizeScalesK(x, 31, &b[i].d, &b[i].dmin, b[i].scales, eff_d, eff_m);
-    std::memset(b[i].qh, 0, sizeof(b[i].qh));
-    for (int c = 0; c < 4; ++c) {
-      for (int l = 0; l < 32; ++l) {
-        const int lo = QuantizeAffine(x[64 * c + l], eff_d[2 * c], eff_m[2 * c], 31);
-        const int hi = QuantizeAffine(x[64 * c + 32 + l], eff_d[2 * c + 1], eff_m[2 * c + 1], 31);
+        const int lo = QuantizeAffine(x[64 * c + l], eff_d[2 * c], eff_m[2 * c], kMax);
+        const int hi = QuantizeAffine(x[64 * c + 32 + l], eff_d[2 * c + 1], eff_m[2 * c + 1], kMax);
         b[i].qs[32 * c + l] = static_cast<uint8_t>((lo & 0xF) | ((hi & 0xF) << 4));
-        b[i].qh[l] |= static_cast<uint8_t>(((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+        if constexpr (kFiveBit) {
+          b[i].qh[l] |= static_cast<uint8_t>(((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+        }
       }
     }
   }
 }
 
-void DequantizeQ5_K(const BlockQ5_K* b, float* y, int64_t nb) {
+template <typename Block, bool kFiveBit>
+void DequantizeK4(const Block* b, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, y += kQkK) {
     const float d = Fp16ToFloat(b[i].d);
     const float dmin = Fp16ToFloat(b[i].dmin);
@@ -226,8 +200,11 @@ void DequantizeQ5_K(const BlockQ5_K* b, float* y, int64_t nb) {
       const float d0 = d * sc0, m0 = dmin * mn0, d1 = d * sc1, m1 = dmin * mn1;
       const uint8_t* q = b[i].qs + 32 * c;
       for (int l = 0; l < 32; ++l) {
-        const int h0 = ((b[i].qh[l] >> (2 * c)) & 1) << 4;
-        const int h1 = ((b[i].qh[l] >> (2 * c + 1)) & 1) << 4;
+        int h0 = 0, h1 = 0;
+        if constexpr (kFiveBit) {
+          h0 = ((b[i].qh[l] >> (2 * c)) & 1) << 4;
+          h1 = ((b[i].qh[l] >> (2 * c + 1)) & 1) << 4;
+        }
         y[64 * c + l] = d0 * ((q[l] & 0xF) | h0) - m0;
         y[64 * c + 32 + l] = d1 * ((q[l] >> 4) | h1) - m1;
       }
@@ -295,12 +272,18 @@ void DequantizeQ6_K(const BlockQ6_K* b, float* y, int64_t nb) {
   }
 }
 
+// Blocks in a row of n elements; a partial block is a caller bug.
+int64_t WholeBlocks(TensorType t, int64_t n) {
+  const int64_t be = BlockElements(t);
+  CHECK(n >= 0 && n % be == 0) << "row of " << n << " is not whole " << TensorTypeName(t)
+                               << " blocks";
+  return n / be;
+}
+
 }  // namespace
 
 void QuantizeRow(TensorType t, const float* src, void* dst, int64_t n) {
-  const int64_t be = BlockElements(t);
-  CHECK(n >= 0 && n % be == 0) << "row of " << n << " is not whole " << TensorTypeName(t) << " blocks";
-  const int64_t nb = n / be;
+  const int64_t nb = WholeBlocks(t, n);
   switch (t) {
     case TensorType::kF32:
       std::memcpy(dst, src, n * sizeof(float));
@@ -315,16 +298,14 @@ void QuantizeRow(TensorType t, const float* src, void* dst, int64_t n) {
     case TensorType::kQ4_1: return QuantizeQ4_1(src, static_cast<BlockQ4_1*>(dst), nb);
     case TensorType::kQ5_0: return QuantizeQ5_0(src, static_cast<BlockQ5_0*>(dst), nb);
     case TensorType::kQ8_0: return QuantizeQ8_0(src, static_cast<BlockQ8_0*>(dst), nb);
-    case TensorType::kQ4_K: return QuantizeQ4_K(src, static_cast<BlockQ4_K*>(dst), nb);
-    case TensorType::kQ5_K: return QuantizeQ5_K(src, static_cast<BlockQ5_K*>(dst), nb);
+    case TensorType::kQ4_K: return QuantizeK4<BlockQ4_K, false>(src, static_cast<BlockQ4_K*>(dst), nb);
+    case TensorType::kQ5_K: return QuantizeK4<BlockQ5_K, true>(src, static_cast<BlockQ5_K*>(dst), nb);
     case TensorType::kQ6_K: return QuantizeQ6_K(src, static_cast<BlockQ6_K*>(dst), nb);
   }
 }
 
 void DequantizeRow(TensorType t, const void* src, float* dst, int64_t n) {
-  const int64_t be = BlockElements(t);
-  CHECK(n >= 0 && n % be == 0) << "row of " << n << " is not whole " << TensorTypeName(t) << " blocks";
-  const int64_t nb = n / be;
+  const int64_t nb = WholeBlocks(t, n);
   switch (t) {
     case TensorType::kF32:
       std::memcpy(dst, src, n * sizeof(float));
@@ -339,8 +320,10 @@ void DequantizeRow(TensorType t, const void* src, float* dst, int64_t n) {
     case TensorType::kQ4_1: return DequantizeQ4_1(static_cast<const BlockQ4_1*>(src), dst, nb);
     case TensorType::kQ5_0: return DequantizeQ5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
     case TensorType::kQ8_0: return DequantizeQ8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
-    case TensorType::kQ4_K: return DequantizeQ4_K(static_cast<const BlockQ4_K*>(src), dst, nb);
-    case TensorType::kQ5_K: return DequantizeQ5_K(static_cast<const BlockQ5_K*>(src), dst, nb);
+    case TensorType::kQ4_K:
+      return DequantizeK4<BlockQ4_K, false>(static_cast<const BlockQ4_K*>(src), dst, nb);
+    case TensorType::kQ5_K:
+      return DequantizeK4<BlockQ5_K, true>(static_cast<const BlockQ5_K*>(src), dst, nb);
     case TensorType::kQ6_K: return DequantizeQ6_K(static_cast<const BlockQ6_K*>(src), dst, nb);
   }
 }
