@@ -85,17 +85,15 @@ int FreePort() {
 double RunPerftest(const std::string& tls, size_t size, int iterations) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const std::string port = absl::StrCat(FreePort());
-    auto server = testing::ChildProcess::Start({"/usr/bin/env", "UCX_TLS=" + tls,
-                                                "UCX_NET_DEVICES=lo", "ucx_perftest", "-p",
-                                                port});
+    auto server = testing::ChildProcess::Start(
+        {"/usr/bin/env", "UCX_TLS=" + tls, "UCX_NET_DEVICES=lo", "ucx_perftest", "-p", port});
     if (!server.ok()) return 0;
     absl::SleepFor(absl::Milliseconds(500));
     auto client = testing::ChildProcess::Start(
-        {"/usr/bin/env", "UCX_TLS=" + tls, "UCX_NET_DEVICES=lo", "ucx_perftest", "127.0.0.1",
-         "-p", port, "-t", "tag_bw", "-s", absl::StrCat(size), "-n", absl::StrCat(iterations)});
+        {"/usr/bin/env", "UCX_TLS=" + tls, "UCX_NET_DEVICES=lo", "ucx_perftest", "127.0.0.1", "-p",
+         port, "-t", "tag_bw", "-s", absl::StrCat(size), "-n", absl::StrCat(iterations)});
     if (!client.ok()) return 0;
-    std::optional<std::string> line =
-        (*client)->ReadLineStartingWith("Final:", absl::Seconds(120));
+    std::optional<std::string> line = (*client)->ReadLineStartingWith("Final:", absl::Seconds(120));
     (*client)->CloseAndWait();
     (*server)->CloseAndWait();
     if (!line.has_value()) continue;
@@ -143,30 +141,30 @@ absl::StatusOr<CaseResult> RunCase(const Options& options, const std::string& tl
   // same machine load (this host is shared and noisy); the best of each is compared.
   std::vector<double> mbps;
   for (int32_t round = 0; round < options.perftest_runs; ++round) {
-  for (int32_t i = 0; i < options.iterations + (round == 0 ? 2 : 0); ++i) {
-    absl::StatusOr<std::unique_ptr<KvWriteStream>> stream = start_transfer();
-    if (!stream.ok()) return stream.status();
-    std::vector<testing::StatusWaiter> layers(layout.num_layers);
-    testing::StatusWaiter finish;
-    const absl::Time t0 = absl::Now();
-    for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
-      (*stream)->WriteLayer(layer, layers[layer].Callback());
+    for (int32_t i = 0; i < options.iterations + (round == 0 ? 2 : 0); ++i) {
+      absl::StatusOr<std::unique_ptr<KvWriteStream>> stream = start_transfer();
+      if (!stream.ok()) return stream.status();
+      std::vector<testing::StatusWaiter> layers(layout.num_layers);
+      testing::StatusWaiter finish;
+      const absl::Time t0 = absl::Now();
+      for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
+        (*stream)->WriteLayer(layer, layers[layer].Callback());
+      }
+      (*stream)->Finish(Completion{1}, finish.Callback());
+      absl::Status status = finish.Wait(absl::Seconds(60));
+      const absl::Duration elapsed = absl::Now() - t0;
+      if (!status.ok()) return status;
+      if (absl::Status s = await_done(); !s.ok()) return s;
+      if (round > 0 || i >= 2) mbps.push_back(bytes / kMiB / absl::ToDoubleSeconds(elapsed));
     }
-    (*stream)->Finish(Completion{1}, finish.Callback());
-    absl::Status status = finish.Wait(absl::Seconds(60));
-    const absl::Duration elapsed = absl::Now() - t0;
-    if (!status.ok()) return status;
-    if (absl::Status s = await_done(); !s.ok()) return s;
-    if (round > 0 || i >= 2) mbps.push_back(bytes / kMiB / absl::ToDoubleSeconds(elapsed));
-  }
-  if (options.perftest) {
-    const int iterations =
-        static_cast<int>(std::max<size_t>(50, (256u << 20) / result.message_bytes));
-    result.perftest_mbps =
-        std::max(result.perftest_mbps, RunPerftest(tls, result.message_bytes, iterations));
-    result.perftest_transfer_mbps =
-        std::max(result.perftest_transfer_mbps, RunPerftest(tls, bytes, 20));
-  }
+    if (options.perftest) {
+      const int iterations =
+          static_cast<int>(std::max<size_t>(50, (256u << 20) / result.message_bytes));
+      result.perftest_mbps =
+          std::max(result.perftest_mbps, RunPerftest(tls, result.message_bytes, iterations));
+      result.perftest_transfer_mbps =
+          std::max(result.perftest_transfer_mbps, RunPerftest(tls, bytes, 20));
+    }
   }
   result.median_mbps = Median(mbps);
   result.best_mbps = *std::max_element(mbps.begin(), mbps.end());
@@ -213,8 +211,8 @@ int Run(const Options& options) {
     for (int32_t p : options.prompts) {
       max_blocks = std::max(max_blocks, testing::OneBLayout().BlocksFor(p));
     }
-    auto peer = testing::ChildProcess::Start({options.peer, "--role=receiver", "--tls=" + tls,
-                                              absl::StrCat("--blocks=", max_blocks)});
+    auto peer = testing::ChildProcess::Start(
+        {options.peer, "--role=receiver", "--tls=" + tls, absl::StrCat("--blocks=", max_blocks)});
     if (!peer.ok()) {
       std::fprintf(stderr, "%s\n", peer.status().ToString().c_str());
       return 1;
@@ -249,9 +247,8 @@ std::string DefaultPeerPath(const char* argv0) {
   char self[4096];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   std::string exe = n > 0 ? std::string(self, n) : std::string(argv0);
-  for (const std::string& candidate :
-       {exe + ".runfiles/baton/kvtransfer/ucx/ucx_peer",
-        exe.substr(0, exe.rfind('/')) + "/ucx/ucx_peer"}) {
+  for (const std::string& candidate : {exe + ".runfiles/baton/kvtransfer/ucx/ucx_peer",
+                                       exe.substr(0, exe.rfind('/')) + "/ucx/ucx_peer"}) {
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return "kvtransfer/ucx/ucx_peer";
@@ -269,9 +266,8 @@ int main(int argc, char** argv) {
     if (absl::SimpleAtoi(p, &v) && v > 0) options.prompts.push_back(v);
   }
   options.iterations = std::max(1, absl::GetFlag(FLAGS_iterations));
-  options.peer = absl::GetFlag(FLAGS_peer).empty()
-                     ? baton::kvtransfer::DefaultPeerPath(argv[0])
-                     : absl::GetFlag(FLAGS_peer);
+  options.peer = absl::GetFlag(FLAGS_peer).empty() ? baton::kvtransfer::DefaultPeerPath(argv[0])
+                                                   : absl::GetFlag(FLAGS_peer);
   options.perftest = absl::GetFlag(FLAGS_perftest);
   options.max_run_blocks = std::max(1, absl::GetFlag(FLAGS_max_run_blocks));
   options.perftest_runs = std::max(1, absl::GetFlag(FLAGS_perftest_runs));

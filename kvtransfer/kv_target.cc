@@ -28,9 +28,8 @@ absl::Status ValidateTarget(const KvTarget& target) {
   std::vector<bool> seen(target.pool_num_blocks, false);
   for (int32_t block : target.block_ids) {
     if (block < 0 || block >= target.pool_num_blocks) {
-      return absl::InvalidArgumentError(absl::StrCat("KvTarget block ", block,
-                                                     " outside a pool of ",
-                                                     target.pool_num_blocks, " blocks"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "KvTarget block ", block, " outside a pool of ", target.pool_num_blocks, " blocks"));
     }
     if (seen[block]) {
       return absl::InvalidArgumentError(absl::StrCat("KvTarget lists block ", block, " twice"));
@@ -42,9 +41,9 @@ absl::Status ValidateTarget(const KvTarget& target) {
 
 absl::Status CheckLayoutCompatible(const engine::KvLayout& source, const KvTarget& target) {
   if (source != target.layout) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("KV layout mismatch: sender has ", source.DebugString(), ", receiver has ",
-                     target.layout.DebugString()));
+    return absl::FailedPreconditionError(absl::StrCat("KV layout mismatch: sender has ",
+                                                      source.DebugString(), ", receiver has ",
+                                                      target.layout.DebugString()));
   }
   return absl::OkStatus();
 }

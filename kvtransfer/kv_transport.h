@@ -45,12 +45,12 @@ namespace baton::kvtransfer {
 
 // What a transport can do; lets callers pick one and tests skip what does not apply.
 struct TransportCapabilities {
-  std::string name;                 // Equals KvTarget::transport of the targets it makes.
-  bool host_memory = true;          // Pools in ordinary host memory.
-  bool device_memory = false;       // Pools in GPU memory.
-  bool checksums = true;            // Honors KvTarget::checksum.
-  bool zero_copy_receive = false;   // Large writes land in the pool without a bounce buffer.
-  bool cross_process = false;       // Sender and receiver may live in different processes.
+  std::string name;                // Equals KvTarget::transport of the targets it makes.
+  bool host_memory = true;         // Pools in ordinary host memory.
+  bool device_memory = false;      // Pools in GPU memory.
+  bool checksums = true;           // Honors KvTarget::checksum.
+  bool zero_copy_receive = false;  // Large writes land in the pool without a bounce buffer.
+  bool cross_process = false;      // Sender and receiver may live in different processes.
 };
 
 // Sent by P after the last layer; admits the sequence on D.
@@ -82,11 +82,11 @@ struct KvSource {
 // Counters for leak checks: every one returns to zero when the transport is idle and every
 // receiver is destroyed.
 struct TransportStats {
-  int64_t live_registrations = 0;    // Registered pools (receivers alive).
-  int64_t sending_transfers = 0;     // Streams whose callbacks have not all run yet.
-  int64_t receiving_transfers = 0;   // Expected transfers whose on_complete has not run yet.
-  int64_t landings_in_flight = 0;    // Writes currently landing in some pool.
-  int64_t dropped_writes = 0;        // Writes dropped (unknown/expired id, bad range). Monotonic.
+  int64_t live_registrations = 0;   // Registered pools (receivers alive).
+  int64_t sending_transfers = 0;    // Streams whose callbacks have not all run yet.
+  int64_t receiving_transfers = 0;  // Expected transfers whose on_complete has not run yet.
+  int64_t landings_in_flight = 0;   // Writes currently landing in some pool.
+  int64_t dropped_writes = 0;       // Writes dropped (unknown/expired id, bad range). Monotonic.
 };
 
 using DoneCallback = absl::AnyInvocable<void(absl::Status) &&>;

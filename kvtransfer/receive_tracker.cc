@@ -58,8 +58,8 @@ absl::Status ReceiveTracker::Expect(TransferId id, std::vector<int32_t> block_id
     if (seen[block]) return absl::InvalidArgumentError(absl::StrCat("block ", block, " twice"));
     seen[block] = true;
     if (block_owner_[block] != 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "block ", block, " still belongs to transfer ", block_owner_[block]));
+      return absl::FailedPreconditionError(
+          absl::StrCat("block ", block, " still belongs to transfer ", block_owner_[block]));
     }
   }
   for (int32_t block : block_ids) block_owner_[block] = id;
@@ -94,14 +94,14 @@ absl::StatusOr<ReceiveTracker::Landing> ReceiveTracker::BeginLanding(
   }
   Transfer& transfer = it->second;
   const int32_t n = static_cast<int32_t>(transfer.block_ids.size());
-  if (run.layer < 0 || run.layer >= layout_.num_layers || run.count <= 0 ||
-      run.first_index < 0 || run.first_index > n - run.count ||
+  if (run.layer < 0 || run.layer >= layout_.num_layers || run.count <= 0 || run.first_index < 0 ||
+      run.first_index > n - run.count ||
       !IsConsecutive(transfer.block_ids, run.first_index, run.count) ||
       bytes != RunBytes(layout_, run)) {
     ++dropped_writes_;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "write for transfer ", id, " layer ", run.layer, " blocks [", run.first_index, ", +",
-        run.count, ") of ", bytes, " bytes does not fit the transfer"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("write for transfer ", id, " layer ", run.layer, " blocks [", run.first_index,
+                     ", +", run.count, ") of ", bytes, " bytes does not fit the transfer"));
   }
   if (transfer.options.checksum && !checksum.has_value()) {
     ++dropped_writes_;
@@ -124,10 +124,9 @@ void ReceiveTracker::EndLanding(const Landing& landing, absl::Status status) {
   // Verify outside the lock: it reads the whole run.
   if (status.ok() && landing.checksum.has_value() &&
       KvChecksum(landing.destination, landing.bytes) != *landing.checksum) {
-    status = absl::DataLossError(absl::StrCat("checksum mismatch in transfer ",
-                                              landing.transfer_id, " layer ", landing.run.layer,
-                                              " blocks [", landing.run.first_index, ", +",
-                                              landing.run.count, ")"));
+    status = absl::DataLossError(absl::StrCat(
+        "checksum mismatch in transfer ", landing.transfer_id, " layer ", landing.run.layer,
+        " blocks [", landing.run.first_index, ", +", landing.run.count, ")"));
   }
   absl::MutexLock lock(&mu_);
   --landings_in_flight_;
@@ -175,9 +174,10 @@ void ReceiveTracker::MaybeFinishLocked(TransferId id) {
     return;
   }
   for (int32_t block : transfer.block_ids) block_owner_[block] = 0;
-  callbacks_.push_back([cb = std::move(transfer.on_complete), outcome = std::move(outcome)]() mutable {
-    std::move(cb)(std::move(outcome));
-  });
+  callbacks_.push_back(
+      [cb = std::move(transfer.on_complete), outcome = std::move(outcome)]() mutable {
+        std::move(cb)(std::move(outcome));
+      });
   transfers_.erase(it);
   cv_.SignalAll();
 }

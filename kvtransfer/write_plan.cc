@@ -35,21 +35,18 @@ absl::Status ValidateWrite(const std::string& transport_name, const KvTarget& ta
                            const KvSource& source) {
   RETURN_IF_ERROR(ValidateTarget(target));
   if (target.transport != transport_name) {
-    return absl::InvalidArgumentError(absl::StrCat("KvTarget is for transport '",
-                                                   target.transport, "', this is '",
-                                                   transport_name, "'"));
+    return absl::InvalidArgumentError(absl::StrCat("KvTarget is for transport '", target.transport,
+                                                   "', this is '", transport_name, "'"));
   }
   if (source.pool_base == nullptr) return absl::InvalidArgumentError("KvSource has no pool");
   if (source.block_ids.size() != target.block_ids.size()) {
     return absl::InvalidArgumentError(absl::StrCat("KvSource has ", source.block_ids.size(),
-                                                   " blocks, KvTarget ",
-                                                   target.block_ids.size()));
+                                                   " blocks, KvTarget ", target.block_ids.size()));
   }
   for (int32_t block : source.block_ids) {
     if (block < 0 || block >= source.pool_num_blocks) {
-      return absl::InvalidArgumentError(absl::StrCat("KvSource block ", block,
-                                                     " outside its pool of ",
-                                                     source.pool_num_blocks, " blocks"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "KvSource block ", block, " outside its pool of ", source.pool_num_blocks, " blocks"));
     }
   }
   return CheckLayoutCompatible(source.layout, target);

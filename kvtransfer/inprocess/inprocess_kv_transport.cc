@@ -56,8 +56,7 @@ class InProcessReceiver : public KvReceiver {
     {
       Registry& registry = GlobalRegistry();
       absl::MutexLock lock(&registry.mu);
-      registry.receivers[AddressKey(address_, reinterpret_cast<uint64_t>(base))] =
-          tracker_.get();
+      registry.receivers[AddressKey(address_, reinterpret_cast<uint64_t>(base))] = tracker_.get();
     }
     absl::MutexLock lock(&set_->mu);
     set_->trackers.push_back(tracker_.get());
@@ -173,8 +172,7 @@ class InProcessStream : public KvWriteStream {
     worker_->Post([state = state_, layer, done = std::move(done), counters = counters_]() mutable {
       absl::Status status = CheckUsable(*state);
       if (status.ok()) {
-        if (layer < 0 || layer >= state->target.layout.num_layers ||
-            state->requested[layer]) {
+        if (layer < 0 || layer >= state->target.layout.num_layers || state->requested[layer]) {
           status = absl::InvalidArgumentError(absl::StrCat("bad or repeated layer ", layer));
         } else {
           state->requested[layer] = true;
@@ -189,33 +187,33 @@ class InProcessStream : public KvWriteStream {
 
   void Finish(Completion completion, DoneCallback done) override {
     counters_->sending.fetch_add(1);
-    worker_->Post([state = state_, completion, done = std::move(done),
-                   counters = counters_]() mutable {
-      absl::Status status = CheckUsable(*state);
-      if (status.ok()) {
-        for (bool requested : state->requested) {
-          if (!requested) {
-            status = absl::FailedPreconditionError("Finish before every layer was written");
+    worker_->Post(
+        [state = state_, completion, done = std::move(done), counters = counters_]() mutable {
+          absl::Status status = CheckUsable(*state);
+          if (status.ok()) {
+            for (bool requested : state->requested) {
+              if (!requested) {
+                status = absl::FailedPreconditionError("Finish before every layer was written");
+              }
+            }
           }
-        }
-      }
-      if (status.ok()) {
-        ReceiveTracker* tracker = nullptr;
-        Registry& registry = GlobalRegistry();
-        absl::MutexLock lock(&registry.mu);
-        auto it = registry.receivers.find(
-            AddressKey(state->target.worker_address, state->target.base_address));
-        if (it == registry.receivers.end()) {
-          status = absl::UnavailableError("KV receiver is gone");
-        } else {
-          tracker = it->second;
-          tracker->SenderFinished(state->target.transfer_id, completion);
-        }
-      }
-      if (!status.ok() && state->failure.ok()) state->failure = status;
-      counters->sending.fetch_sub(1);
-      std::move(done)(status);
-    });
+          if (status.ok()) {
+            ReceiveTracker* tracker = nullptr;
+            Registry& registry = GlobalRegistry();
+            absl::MutexLock lock(&registry.mu);
+            auto it = registry.receivers.find(
+                AddressKey(state->target.worker_address, state->target.base_address));
+            if (it == registry.receivers.end()) {
+              status = absl::UnavailableError("KV receiver is gone");
+            } else {
+              tracker = it->second;
+              tracker->SenderFinished(state->target.transfer_id, completion);
+            }
+          }
+          if (!status.ok() && state->failure.ok()) state->failure = status;
+          counters->sending.fetch_sub(1);
+          std::move(done)(status);
+        });
   }
 
   void Cancel() override {
@@ -254,10 +252,9 @@ class InProcessStream : public KvWriteStream {
       const char* from = static_cast<const char*>(source.pool_base) + offset;
       std::optional<uint64_t> checksum;
       if (target.checksum) {
-        const char* sum_from =
-            source.checksum_base != nullptr
-                ? static_cast<const char*>(source.checksum_base) + offset
-                : from;
+        const char* sum_from = source.checksum_base != nullptr
+                                   ? static_cast<const char*>(source.checksum_base) + offset
+                                   : from;
         checksum = KvChecksum(sum_from, bytes);
       }
       Registry& registry = GlobalRegistry();
@@ -303,8 +300,7 @@ class InProcessKvTransportImpl : public InProcessKvTransport {
         std::make_unique<InProcessReceiver>(pool_base, pool_num_blocks, layout, receivers_));
   }
 
-  absl::StatusOr<std::unique_ptr<KvWriteStream>> StartWrite(const KvTarget& target,
-                                                            KvSource source,
+  absl::StatusOr<std::unique_ptr<KvWriteStream>> StartWrite(const KvTarget& target, KvSource source,
                                                             absl::Time deadline) override {
     RETURN_IF_ERROR(ValidateWrite(kInProcessTransportName, target, source));
     auto state = std::make_shared<StreamState>();

@@ -79,8 +79,7 @@ class NcclPeer {
   int64_t* scratch() const { return static_cast<int64_t*>(scratch_); }
 
  private:
-  absl::Status AwaitComm(absl::Time deadline, const std::atomic<bool>& abort,
-                         const char* what) {
+  absl::Status AwaitComm(absl::Time deadline, const std::atomic<bool>& abort, const char* what) {
     while (true) {
       ncclResult_t state = ncclSuccess;
       const ncclResult_t result = ncclCommGetAsyncError(comm_, &state);
@@ -115,8 +114,8 @@ class NcclPeer {
 
 absl::StatusOr<ncclUniqueId> IdFromAddress(const std::string& address) {
   if (address.size() != sizeof(ncclUniqueId)) {
-    return absl::InvalidArgumentError(absl::StrCat("an NCCL address has ", sizeof(ncclUniqueId),
-                                                   " bytes, not ", address.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("an NCCL address has ", sizeof(ncclUniqueId), " bytes, not ", address.size()));
   }
   ncclUniqueId id;
   std::memcpy(&id, address.data(), sizeof(id));
@@ -166,8 +165,9 @@ class NcclReceiver : public KvReceiver {
     auto job = std::make_unique<Job>();
     Job* raw = job.get();
     jobs_[id] = std::move(job);
-    raw->thread = std::thread([this, raw, id, uid, blocks = std::move(block_ids),
-                               deadline = options.deadline] { Run(raw, id, uid, blocks, deadline); });
+    raw->thread =
+        std::thread([this, raw, id, uid, blocks = std::move(block_ids),
+                     deadline = options.deadline] { Run(raw, id, uid, blocks, deadline); });
     return target;
   }
 
@@ -209,8 +209,7 @@ class NcclReceiver : public KvReceiver {
       if (status.ok()) {
         ncclGroupStart();
         for (const auto& landing : landings) {
-          ncclRecv(landing.destination, bytes, ncclUint8, kSenderRank, peer.comm(),
-                   peer.stream());
+          ncclRecv(landing.destination, bytes, ncclUint8, kSenderRank, peer.comm(), peer.stream());
         }
         status = peer.GroupEnd();
         if (status.ok()) status = peer.Wait(deadline, job->abort);
@@ -218,8 +217,7 @@ class NcclReceiver : public KvReceiver {
       for (const auto& landing : landings) tracker_.EndLanding(landing, status);
     }
     if (status.ok()) {
-      ncclRecv(peer.scratch(), sizeof(int64_t), ncclUint8, kSenderRank, peer.comm(),
-               peer.stream());
+      ncclRecv(peer.scratch(), sizeof(int64_t), ncclUint8, kSenderRank, peer.comm(), peer.stream());
       status = peer.Wait(deadline, job->abort);
     }
     int64_t first_token = 0;
@@ -298,8 +296,7 @@ class NcclStream : public KvWriteStream {
 
   void WriteLayer(int32_t layer, DoneCallback done) override {
     SendJob* job = job_;
-    job_->Post([job, layer, done = std::move(done)](NcclPeer& peer,
-                                                    absl::Status& failure) mutable {
+    job_->Post([job, layer, done = std::move(done)](NcclPeer& peer, absl::Status& failure) mutable {
       if (!failure.ok()) return std::move(done)(failure);
       if (layer != job->next_layer) {
         return std::move(done)(absl::InvalidArgumentError(absl::StrCat(
@@ -329,9 +326,9 @@ class NcclStream : public KvWriteStream {
       }
       if (failure.ok()) {
         const int64_t token = completion.first_token;
-        failure = CudaToStatus(
-            cudaMemcpy(peer.scratch(), &token, sizeof(token), cudaMemcpyHostToDevice),
-            "cudaMemcpy");
+        failure =
+            CudaToStatus(cudaMemcpy(peer.scratch(), &token, sizeof(token), cudaMemcpyHostToDevice),
+                         "cudaMemcpy");
       }
       if (failure.ok()) {
         ncclSend(peer.scratch(), sizeof(int64_t), ncclUint8, kReceiverRank, peer.comm(),
@@ -382,8 +379,7 @@ class NcclTransportImpl : public NcclKvTransport {
         options_.cuda_device, pool_base, pool_num_blocks, layout, &registrations_));
   }
 
-  absl::StatusOr<std::unique_ptr<KvWriteStream>> StartWrite(const KvTarget& target,
-                                                            KvSource source,
+  absl::StatusOr<std::unique_ptr<KvWriteStream>> StartWrite(const KvTarget& target, KvSource source,
                                                             absl::Time deadline) override {
     RETURN_IF_ERROR(ValidateWrite(kNcclTransportName, target, source));
     RETURN_IF_ERROR(IdFromAddress(target.worker_address).status());

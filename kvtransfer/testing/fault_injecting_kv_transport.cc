@@ -64,8 +64,8 @@ struct FaultState {
   std::vector<char> shadow;
   std::unique_ptr<KvWriteStream> inner;
   uint64_t bytes_sent = 0;
-  bool dark = false;     // Dropping everything.
-  bool failed = false;   // fail_after_bytes tripped.
+  bool dark = false;    // Dropping everything.
+  bool failed = false;  // fail_after_bytes tripped.
 };
 
 class FaultStream : public KvWriteStream {
@@ -83,11 +83,13 @@ class FaultStream : public KvWriteStream {
   }
 
   void Finish(Completion completion, DoneCallback done) override {
-    queue_->Post(absl::ZeroDuration(), [state = state_, completion, done = std::move(done)]() mutable {
-      if (state->failed) return std::move(done)(absl::UnavailableError("injected failure"));
-      if (state->dark) return std::move(done)(absl::OkStatus());
-      state->inner->Finish(completion, std::move(done));
-    });
+    queue_->Post(absl::ZeroDuration(),
+                 [state = state_, completion, done = std::move(done)]() mutable {
+                   if (state->failed)
+                     return std::move(done)(absl::UnavailableError("injected failure"));
+                   if (state->dark) return std::move(done)(absl::OkStatus());
+                   state->inner->Finish(completion, std::move(done));
+                 });
   }
 
   void Cancel() override {
@@ -144,8 +146,7 @@ class FaultInjectingKvTransport : public KvTransport {
     return inner_->CreateReceiver(pool_base, pool_num_blocks, layout);
   }
 
-  absl::StatusOr<std::unique_ptr<KvWriteStream>> StartWrite(const KvTarget& target,
-                                                            KvSource source,
+  absl::StatusOr<std::unique_ptr<KvWriteStream>> StartWrite(const KvTarget& target, KvSource source,
                                                             absl::Time deadline) override {
     auto state = std::make_shared<FaultState>();
     state->plan = plan_;

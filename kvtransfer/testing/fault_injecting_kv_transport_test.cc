@@ -33,8 +33,8 @@ class FaultInjectionTest : public ::testing::Test {
   };
   Outcome Transfer(FaultPlan plan, bool checksum,
                    absl::Duration receive_deadline = absl::Seconds(10)) {
-    auto sending = MakeFaultInjectingKvTransport(std::move(*InProcessKvTransport::Create()),
-                                                 std::move(plan));
+    auto sending =
+        MakeFaultInjectingKvTransport(std::move(*InProcessKvTransport::Create()), std::move(plan));
     ReceiveWaiter received;
     Outcome outcome;
     absl::StatusOr<KvTarget> target = receiver_->ExpectTransfer(

@@ -107,10 +107,10 @@ std::string TargetToLine(const KvTarget& target) {
   return absl::StrCat(
       target.transport, " ", target.worker_address.empty() ? "-" : HexEncode(target.worker_address),
       " ", keys.empty() ? "-" : absl::StrJoin(keys, ","), " ", target.base_address, " ",
-      target.pool_num_blocks, " ", target.layout.num_layers, " ", target.layout.num_kv_heads,
-      " ", target.layout.head_dim, " ", target.layout.block_size_tokens, " ",
-      static_cast<int>(target.layout.dtype), " ", target.transfer_id, " ",
-      target.checksum ? 1 : 0, " ", absl::StrJoin(target.block_ids, ","));
+      target.pool_num_blocks, " ", target.layout.num_layers, " ", target.layout.num_kv_heads, " ",
+      target.layout.head_dim, " ", target.layout.block_size_tokens, " ",
+      static_cast<int>(target.layout.dtype), " ", target.transfer_id, " ", target.checksum ? 1 : 0,
+      " ", absl::StrJoin(target.block_ids, ","));
 }
 
 absl::StatusOr<KvTarget> TargetFromLine(absl::string_view line) {

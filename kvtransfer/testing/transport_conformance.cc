@@ -31,20 +31,8 @@ std::unique_ptr<KvTransport> Make() {
 
 absl::Time Soon(absl::Duration d = absl::Seconds(20)) { return absl::Now() + d; }
 
-// Waits (bounded) until the transport's counters are all back to zero.
 void ExpectIdle(const KvTransport& transport) {
-  TransportStats stats;
-  for (int i = 0; i < 200; ++i) {
-    stats = transport.Stats();
-    if (stats.live_registrations == 0 && stats.sending_transfers == 0 &&
-        stats.receiving_transfers == 0 && stats.landings_in_flight == 0) {
-      return;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ADD_FAILURE() << "transport not idle: registrations " << stats.live_registrations
-                << " sending " << stats.sending_transfers << " receiving "
-                << stats.receiving_transfers << " landing " << stats.landings_in_flight;
+  EXPECT_THAT(testing::WaitUntilIdle(transport), ::baton::testing::IsOk());
 }
 
 // Writes every layer (in the given order), then Finish; returns Finish's status.
@@ -76,9 +64,8 @@ TEST_P(KvTransportConformanceTest, BytesLandIntactInExactlyTheRightSlabs) {
     src.FillPattern({0, 1, 2, 3, 4, 5, 6, 7}, /*seed=*/11);
     ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 12, layout));
     ReceiveWaiter received;
-    ASSERT_OK_AND_ASSIGN(KvTarget target,
-                         receiver->ExpectTransfer(77, dst_blocks, {Soon(), false},
-                                                  received.Callback()));
+    ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(77, dst_blocks, {Soon(), false},
+                                                                   received.Callback()));
     EXPECT_EQ(target.transport, sending->Capabilities().name);
     ASSERT_OK_AND_ASSIGN(auto stream,
                          sending->StartWrite(target, {src.data(), 8, layout, src_blocks}, Soon()));
@@ -112,11 +99,11 @@ TEST_P(KvTransportConformanceTest, ChecksummedTransferCompletes) {
   src.FillPattern({0, 1, 2, 3}, 5);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
-  ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(3, {2, 3}, {Soon(), true},
-                                                                 received.Callback()));
+  ASSERT_OK_AND_ASSIGN(KvTarget target,
+                       receiver->ExpectTransfer(3, {2, 3}, {Soon(), true}, received.Callback()));
   EXPECT_TRUE(target.checksum);
-  ASSERT_OK_AND_ASSIGN(auto stream, sending->StartWrite(target, {src.data(), 4, layout, {0, 1}},
-                                                        Soon()));
+  ASSERT_OK_AND_ASSIGN(auto stream,
+                       sending->StartWrite(target, {src.data(), 4, layout, {0, 1}}, Soon()));
   EXPECT_THAT(WriteAll(*stream, {0, 1, 2}, 9), IsOk());
   ASSERT_THAT(received.Wait().status(), IsOk());
   EXPECT_TRUE(dst.SlabHasPattern(1, 3, 5, 1));
@@ -132,8 +119,8 @@ TEST_P(KvTransportConformanceTest, LayoutMismatchIsRejectedBeforeAnyByteMoves) {
   HostPool dst(layout, 4), src(other, 4);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
-  ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(5, {0, 1}, {Soon(), false},
-                                                                 received.Callback()));
+  ASSERT_OK_AND_ASSIGN(KvTarget target,
+                       receiver->ExpectTransfer(5, {0, 1}, {Soon(), false}, received.Callback()));
   EXPECT_THAT(sending->StartWrite(target, {src.data(), 4, other, {0, 1}}, Soon()).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   KvTarget foreign = target;
@@ -155,21 +142,21 @@ TEST_P(KvTransportConformanceTest, ExpectRejectsBadAndBusyBlocks) {
   ReceiveWaiter first;
   ASSERT_THAT(receiver->ExpectTransfer(1, {0, 1}, {Soon(), false}, first.Callback()).status(),
               IsOk());
-  EXPECT_THAT(receiver->ExpectTransfer(2, {1, 2}, {Soon(), false}, ReceiveWaiter().Callback())
-                  .status(),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(receiver->ExpectTransfer(1, {3}, {Soon(), false}, ReceiveWaiter().Callback())
-                  .status(),
-              StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(receiver->ExpectTransfer(3, {4}, {Soon(), false}, ReceiveWaiter().Callback())
-                  .status(),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(receiver->ExpectTransfer(3, {2, 2}, {Soon(), false}, ReceiveWaiter().Callback())
-                  .status(),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(receiver->ExpectTransfer(0, {2}, {Soon(), false}, ReceiveWaiter().Callback())
-                  .status(),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      receiver->ExpectTransfer(2, {1, 2}, {Soon(), false}, ReceiveWaiter().Callback()).status(),
+      StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(
+      receiver->ExpectTransfer(1, {3}, {Soon(), false}, ReceiveWaiter().Callback()).status(),
+      StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(
+      receiver->ExpectTransfer(3, {4}, {Soon(), false}, ReceiveWaiter().Callback()).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      receiver->ExpectTransfer(3, {2, 2}, {Soon(), false}, ReceiveWaiter().Callback()).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      receiver->ExpectTransfer(0, {2}, {Soon(), false}, ReceiveWaiter().Callback()).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument));
   receiver->Abort(1);
   EXPECT_THAT(first.Wait().status(), StatusIs(absl::StatusCode::kAborted));
   // The blocks are free again once the abort was delivered.
@@ -190,12 +177,11 @@ TEST_P(KvTransportConformanceTest, PartialTransferIsNeverComplete) {
   src.FillPattern({0, 1}, 3);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
-  ASSERT_OK_AND_ASSIGN(
-      KvTarget target,
-      receiver->ExpectTransfer(9, {0, 1}, {Soon(absl::Milliseconds(500)), false},
-                               received.Callback()));
-  ASSERT_OK_AND_ASSIGN(auto stream, sending->StartWrite(target, {src.data(), 4, layout, {0, 1}},
-                                                        Soon()));
+  ASSERT_OK_AND_ASSIGN(KvTarget target,
+                       receiver->ExpectTransfer(9, {0, 1}, {Soon(absl::Milliseconds(500)), false},
+                                                received.Callback()));
+  ASSERT_OK_AND_ASSIGN(auto stream,
+                       sending->StartWrite(target, {src.data(), 4, layout, {0, 1}}, Soon()));
   StatusWaiter l0, l1, finish;
   stream->WriteLayer(0, l0.Callback());
   stream->WriteLayer(1, l1.Callback());
@@ -218,12 +204,12 @@ TEST_P(KvTransportConformanceTest, WritesForAbortedTransferAreDropped) {
   src.FillPattern({0, 1}, 3);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
-  ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(4, {2, 3}, {Soon(), false},
-                                                                 received.Callback()));
+  ASSERT_OK_AND_ASSIGN(KvTarget target,
+                       receiver->ExpectTransfer(4, {2, 3}, {Soon(), false}, received.Callback()));
   receiver->Abort(4);
   EXPECT_THAT(received.Wait().status(), StatusIs(absl::StatusCode::kAborted));
-  ASSERT_OK_AND_ASSIGN(auto stream, sending->StartWrite(target, {src.data(), 4, layout, {0, 1}},
-                                                        Soon()));
+  ASSERT_OK_AND_ASSIGN(auto stream,
+                       sending->StartWrite(target, {src.data(), 4, layout, {0, 1}}, Soon()));
   StatusWaiter done;
   stream->WriteLayer(0, done.Callback());
   done.Wait();  // Whatever the sender learns, the bytes must not land.
@@ -244,10 +230,10 @@ TEST_P(KvTransportConformanceTest, CancelAbortsBothSides) {
   HostPool dst(layout, 4), src(layout, 4);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
-  ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(6, {0, 1}, {Soon(), false},
-                                                                 received.Callback()));
-  ASSERT_OK_AND_ASSIGN(auto stream, sending->StartWrite(target, {src.data(), 4, layout, {0, 1}},
-                                                        Soon()));
+  ASSERT_OK_AND_ASSIGN(KvTarget target,
+                       receiver->ExpectTransfer(6, {0, 1}, {Soon(), false}, received.Callback()));
+  ASSERT_OK_AND_ASSIGN(auto stream,
+                       sending->StartWrite(target, {src.data(), 4, layout, {0, 1}}, Soon()));
   StatusWaiter l0, l1, finish;
   stream->WriteLayer(0, l0.Callback());
   EXPECT_THAT(l0.Wait(), IsOk());
@@ -270,11 +256,10 @@ TEST_P(KvTransportConformanceTest, SenderDeadlinePasses) {
   HostPool dst(layout, 4), src(layout, 4);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
-  ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(8, {0}, {Soon(), false},
-                                                                 received.Callback()));
-  ASSERT_OK_AND_ASSIGN(auto stream,
-                       sending->StartWrite(target, {src.data(), 4, layout, {0}},
-                                           absl::Now() + absl::Milliseconds(200)));
+  ASSERT_OK_AND_ASSIGN(KvTarget target,
+                       receiver->ExpectTransfer(8, {0}, {Soon(), false}, received.Callback()));
+  ASSERT_OK_AND_ASSIGN(auto stream, sending->StartWrite(target, {src.data(), 4, layout, {0}},
+                                                        absl::Now() + absl::Milliseconds(200)));
   absl::SleepFor(absl::Milliseconds(300));
   StatusWaiter l0;
   stream->WriteLayer(0, l0.Callback());
@@ -292,8 +277,7 @@ TEST_P(KvTransportConformanceTest, ConcurrentSendersIntoOnePool) {
   ASSERT_TRUE(receiving);
   constexpr int kSenders = 3;
   HostPool dst(layout, 3 * kSenders);
-  ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 3 * kSenders,
-                                                                layout));
+  ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 3 * kSenders, layout));
   std::vector<std::unique_ptr<KvTransport>> senders;
   std::vector<std::unique_ptr<HostPool>> sources;
   std::vector<std::unique_ptr<KvWriteStream>> streams;
@@ -308,10 +292,9 @@ TEST_P(KvTransportConformanceTest, ConcurrentSendersIntoOnePool) {
     ASSERT_OK_AND_ASSIGN(KvTarget target,
                          receiver->ExpectTransfer(10 + s, {s, s + 3, s + 6}, {Soon(), s == 1},
                                                   received[s].Callback()));
-    ASSERT_OK_AND_ASSIGN(auto stream,
-                         senders[s]->StartWrite(target,
-                                                {sources[s]->data(), 3, layout, {0, 1, 2}},
-                                                Soon()));
+    ASSERT_OK_AND_ASSIGN(
+        auto stream,
+        senders[s]->StartWrite(target, {sources[s]->data(), 3, layout, {0, 1, 2}}, Soon()));
     streams.push_back(std::move(stream));
   }
   for (int32_t layer = 0; layer < layout.num_layers; ++layer) {

@@ -39,18 +39,7 @@ class UcxCrossProcessTest : public ::testing::TestWithParam<std::string> {
 };
 
 void ExpectIdle(const KvTransport& transport) {
-  TransportStats stats;
-  for (int i = 0; i < 300; ++i) {
-    stats = transport.Stats();
-    if (stats.live_registrations == 0 && stats.sending_transfers == 0 &&
-        stats.receiving_transfers == 0 && stats.landings_in_flight == 0) {
-      return;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ADD_FAILURE() << "not idle: registrations " << stats.live_registrations << " sending "
-                << stats.sending_transfers << " receiving " << stats.receiving_transfers
-                << " landing " << stats.landings_in_flight;
+  EXPECT_THAT(testing::WaitUntilIdle(transport), ::baton::testing::IsOk());
 }
 
 TEST_P(UcxCrossProcessTest, SeveralSenderProcessesWriteIntoOnePool) {
@@ -65,7 +54,7 @@ TEST_P(UcxCrossProcessTest, SeveralSenderProcessesWriteIntoOnePool) {
       bool checksum;
     };
     const std::vector<Plan> plans = {
-        {{0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2, 3, 4, 5, 6, 7}, false},      // One run per layer.
+        {{0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2, 3, 4, 5, 6, 7}, false},         // One run per layer.
         {{0, 1, 2, 3, 4, 5, 6, 7}, {8, 10, 12, 14, 16, 18, 20, 22}, false},  // Eight runs.
         {{5, 6, 7, 0, 1, 2, 3, 4}, {30, 31, 32, 33, 34, 35, 36, 37}, true},  // Two runs.
     };
@@ -79,9 +68,9 @@ TEST_P(UcxCrossProcessTest, SeveralSenderProcessesWriteIntoOnePool) {
                                    received[s].Callback()));
       senders.push_back(StartPeer("sender"));
       ASSERT_TRUE(senders.back());
-      ASSERT_TRUE(senders.back()->WriteLine(absl::StrCat(
-          "WRITE ", 7 + s, " ", absl::StrJoin(plans[s].src, ","), " ",
-          testing::TargetToLine(target))));
+      ASSERT_TRUE(senders.back()->WriteLine(absl::StrCat("WRITE ", 7 + s, " ",
+                                                         absl::StrJoin(plans[s].src, ","), " ",
+                                                         testing::TargetToLine(target))));
     }
     for (size_t s = 0; s < plans.size(); ++s) {
       EXPECT_EQ(senders[s]->ReadLineStartingWith("RESULT", absl::Seconds(30)), "RESULT OK");
@@ -121,10 +110,10 @@ TEST_P(UcxCrossProcessTest, DeadPeerEndsWithinTheDeadline) {
   HostPool source(layout, 8);
   const absl::Duration budget = absl::Seconds(3);
   const absl::Time start = absl::Now();
-  ASSERT_OK_AND_ASSIGN(auto stream, transport->StartWrite(target,
-                                                          {source.data(), 8, layout,
-                                                           {0, 1, 2, 3, 4, 5, 6, 7}},
-                                                          start + budget));
+  ASSERT_OK_AND_ASSIGN(
+      auto stream,
+      transport->StartWrite(target, {source.data(), 8, layout, {0, 1, 2, 3, 4, 5, 6, 7}},
+                            start + budget));
   std::vector<testing::StatusWaiter> layers(layout.num_layers);
   for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
     stream->WriteLayer(layer, layers[layer].Callback());
@@ -155,9 +144,9 @@ TEST_P(UcxCrossProcessTest, CancelMidTransferAbortsTheReceiver) {
   auto transport = MakeTransport();
   ASSERT_TRUE(transport);
   HostPool source(layout, 64);
-  ASSERT_OK_AND_ASSIGN(auto stream, transport->StartWrite(target,
-                                                          {source.data(), 64, layout, blocks},
-                                                          absl::Now() + absl::Seconds(20)));
+  ASSERT_OK_AND_ASSIGN(auto stream,
+                       transport->StartWrite(target, {source.data(), 64, layout, blocks},
+                                             absl::Now() + absl::Seconds(20)));
   testing::StatusWaiter first;
   stream->WriteLayer(0, first.Callback());
   EXPECT_THAT(first.Wait(), IsOk());
@@ -180,8 +169,7 @@ TEST_P(UcxCrossProcessTest, CancelMidTransferAbortsTheReceiver) {
   ExpectIdle(*transport);
 }
 
-INSTANTIATE_TEST_SUITE_P(Loopback, UcxCrossProcessTest,
-                         ::testing::Values("tcp", "posix,cma"),
+INSTANTIATE_TEST_SUITE_P(Loopback, UcxCrossProcessTest, ::testing::Values("tcp", "posix,cma"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param == "tcp" ? std::string("tcp") : std::string("shm");
                          });

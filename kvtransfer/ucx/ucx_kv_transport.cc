@@ -119,8 +119,7 @@ class UcxTransportImpl : public UcxKvTransport {
   absl::StatusOr<std::unique_ptr<KvReceiver>> CreateReceiver(
       void* pool_base, int32_t pool_num_blocks, const engine::KvLayout& layout) override;
 
-  absl::StatusOr<std::unique_ptr<KvWriteStream>> StartWrite(const KvTarget& target,
-                                                            KvSource source,
+  absl::StatusOr<std::unique_ptr<KvWriteStream>> StartWrite(const KvTarget& target, KvSource source,
                                                             absl::Time deadline) override;
 
   TransportStats Stats() const override;
@@ -138,8 +137,7 @@ class UcxTransportImpl : public UcxKvTransport {
   // Progress thread: the commands of a stream.
   void DoWriteLayer(const std::shared_ptr<SendState>& state, int32_t layer,
                     std::vector<PlannedRun> runs, DoneCallback done);
-  void DoFinish(const std::shared_ptr<SendState>& state, Completion completion,
-                DoneCallback done);
+  void DoFinish(const std::shared_ptr<SendState>& state, Completion completion, DoneCallback done);
   void DoCancel(const std::shared_ptr<SendState>& state);
 
   // Progress thread: a send-side request ended.
@@ -156,14 +154,15 @@ class UcxTransportImpl : public UcxKvTransport {
  private:
   static ucs_status_t OnDataAm(void* arg, const void* header, size_t header_length, void* data,
                                size_t length, const ucp_am_recv_param_t* param);
-  static ucs_status_t OnFinishAm(void* arg, const void* header, size_t header_length,
-                                 void* data, size_t length, const ucp_am_recv_param_t* param);
+  static ucs_status_t OnFinishAm(void* arg, const void* header, size_t header_length, void* data,
+                                 size_t length, const ucp_am_recv_param_t* param);
   static ucs_status_t OnAbortAm(void* arg, const void* header, size_t header_length, void* data,
                                 size_t length, const ucp_am_recv_param_t* param);
 
   void Loop();
   bool RunPosted();
   void CheckTimers(absl::Time now, absl::Time* next);
+  void ReapClosedEndpoints();
   absl::StatusOr<std::shared_ptr<Endpoint>> GetEndpoint(const std::string& address);
   void CloseEndpoint(const std::shared_ptr<Endpoint>& endpoint, bool force);
   void Fail(const std::shared_ptr<SendState>& state, absl::Status why);
@@ -286,7 +285,7 @@ ucs_status_t UcxTransportImpl::OnDataAm(void* arg, const void* header, size_t he
     // Refused (unknown/finished transfer, bad range): a rendezvous sender learns it.
     if (!rndv) return UCS_OK;
     return landing.status().code() == absl::StatusCode::kInvalidArgument ? UCS_ERR_INVALID_PARAM
-                                                                          : UCS_ERR_CANCELED;
+                                                                         : UCS_ERR_CANCELED;
   }
   if (!rndv) {
     std::memcpy(landing->destination, data, length);
@@ -305,8 +304,8 @@ ucs_status_t UcxTransportImpl::OnDataAm(void* arg, const void* header, size_t he
       ucp_am_recv_data_nbx(self->worker_, data, landing->destination, length, &rp);
   if (result == nullptr || UCS_PTR_IS_ERR(result)) {
     receiver->tracker().EndLanding(
-        *landing, UcsToStatus(result == nullptr ? UCS_OK : UCS_PTR_STATUS(result),
-                              "ucp_am_recv_data_nbx"));
+        *landing,
+        UcsToStatus(result == nullptr ? UCS_OK : UCS_PTR_STATUS(result), "ucp_am_recv_data_nbx"));
     delete op;
   }
   return UCS_INPROGRESS;
@@ -325,8 +324,8 @@ ucs_status_t UcxTransportImpl::OnFinishAm(void* arg, const void* header, size_t 
   return UCS_OK;
 }
 
-ucs_status_t UcxTransportImpl::OnAbortAm(void* arg, const void* header, size_t header_length,
-                                         void*, size_t, const ucp_am_recv_param_t*) {
+ucs_status_t UcxTransportImpl::OnAbortAm(void* arg, const void* header, size_t header_length, void*,
+                                         size_t, const ucp_am_recv_param_t*) {
   auto* self = static_cast<UcxTransportImpl*>(arg);
   auto parsed = ucx_wire::Parse<ucx_wire::ControlHeader>(header, header_length);
   if (!parsed.has_value()) return UCS_OK;
@@ -379,10 +378,10 @@ class UcxStream : public KvWriteStream {
   }
 
   void Finish(Completion completion, DoneCallback done) override {
-    transport_->Post([transport = transport_, state = state_, completion,
-                      done = std::move(done)]() mutable {
-      transport->DoFinish(state, completion, std::move(done));
-    });
+    transport_->Post(
+        [transport = transport_, state = state_, completion, done = std::move(done)]() mutable {
+          transport->DoFinish(state, completion, std::move(done));
+        });
   }
 
   void Cancel() override {
@@ -426,8 +425,7 @@ absl::Status UcxTransportImpl::Init() {
   ucp_config_release(config);
   if (init_status != UCS_OK) {
     context_ = nullptr;
-    return absl::UnavailableError(
-        absl::StrCat("ucp_init: ", ucs_status_string(init_status)));
+    return absl::UnavailableError(absl::StrCat("ucp_init: ", ucs_status_string(init_status)));
   }
   ucp_worker_params_t worker_params = {};
   worker_params.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
@@ -445,9 +443,9 @@ absl::Status UcxTransportImpl::Init() {
     unsigned id;
     ucp_am_recv_callback_t cb;
   };
-  for (const Handler& h : {Handler{ucx_wire::kDataAm, &OnDataAm},
-                           Handler{ucx_wire::kFinishAm, &OnFinishAm},
-                           Handler{ucx_wire::kAbortAm, &OnAbortAm}}) {
+  for (const Handler& h :
+       {Handler{ucx_wire::kDataAm, &OnDataAm}, Handler{ucx_wire::kFinishAm, &OnFinishAm},
+        Handler{ucx_wire::kAbortAm, &OnAbortAm}}) {
     ucp_am_handler_param_t hp = {};
     hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                     UCP_AM_HANDLER_PARAM_FIELD_ARG;
@@ -529,15 +527,7 @@ void UcxTransportImpl::Loop() {
   while (true) {
     bool active = RunPosted();
     while (ucp_worker_progress(worker_) != 0) active = true;
-    for (size_t i = 0; i < closing_.size();) {
-      if (ucp_request_check_status(closing_[i]) != UCS_INPROGRESS) {
-        ucp_request_free(closing_[i]);
-        closing_[i] = closing_.back();
-        closing_.pop_back();
-      } else {
-        ++i;
-      }
-    }
+    ReapClosedEndpoints();
     const absl::Time now = absl::Now();
     absl::Time next_timer = absl::InfiniteFuture();
     CheckTimers(now, &next_timer);
@@ -554,8 +544,8 @@ void UcxTransportImpl::Loop() {
     if (has_posted_.load(std::memory_order_acquire)) continue;
     int timeout_ms = -1;
     if (next_timer != absl::InfiniteFuture()) {
-      timeout_ms = static_cast<int>(
-          std::max<int64_t>(0, absl::ToInt64Milliseconds(next_timer - now) + 1));
+      timeout_ms =
+          static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(next_timer - now) + 1));
     }
     epoll_event events[2];
     epoll_wait(epoll_fd_, events, 2, timeout_ms);
@@ -575,17 +565,21 @@ void UcxTransportImpl::Loop() {
   while ((!streams_.empty() || !closing_.empty()) && absl::Now() < give_up) {
     RunPosted();
     ucp_worker_progress(worker_);
-    for (size_t i = 0; i < closing_.size();) {
-      if (ucp_request_check_status(closing_[i]) != UCS_INPROGRESS) {
-        ucp_request_free(closing_[i]);
-        closing_[i] = closing_.back();
-        closing_.pop_back();
-      } else {
-        ++i;
-      }
-    }
+    ReapClosedEndpoints();
   }
   RunPosted();
+}
+
+void UcxTransportImpl::ReapClosedEndpoints() {
+  for (size_t i = 0; i < closing_.size();) {
+    if (ucp_request_check_status(closing_[i]) != UCS_INPROGRESS) {
+      ucp_request_free(closing_[i]);
+      closing_[i] = closing_.back();
+      closing_.pop_back();
+    } else {
+      ++i;
+    }
+  }
 }
 
 void UcxTransportImpl::CheckTimers(absl::Time now, absl::Time* next) {
@@ -733,8 +727,9 @@ absl::StatusOr<std::unique_ptr<KvReceiver>> UcxTransportImpl::CreateReceiver(
   return std::unique_ptr<KvReceiver>(std::move(receiver));
 }
 
-absl::StatusOr<std::unique_ptr<KvWriteStream>> UcxTransportImpl::StartWrite(
-    const KvTarget& target, KvSource source, absl::Time deadline) {
+absl::StatusOr<std::unique_ptr<KvWriteStream>> UcxTransportImpl::StartWrite(const KvTarget& target,
+                                                                            KvSource source,
+                                                                            absl::Time deadline) {
   RETURN_IF_ERROR(ValidateWrite(kUcxTransportName, target, source));
   auto state = std::make_shared<SendState>();
   state->target = target;
@@ -765,12 +760,11 @@ bool UcxTransportImpl::Track(const std::shared_ptr<SendState>& state) {
   streams_.emplace(state.get(), state);
   sending_.store(static_cast<int64_t>(streams_.size()));
   if (state->failure.ok() && absl::Now() >= state->deadline) {
-    Fail(state, absl::DeadlineExceededError(absl::StrCat(
-                    "KV transfer ", state->target.transfer_id, " passed its deadline")));
+    Fail(state, absl::DeadlineExceededError(absl::StrCat("KV transfer ", state->target.transfer_id,
+                                                         " passed its deadline")));
   }
   if (state->failure.ok() && state->endpoint == nullptr) {
-    absl::StatusOr<std::shared_ptr<Endpoint>> endpoint =
-        GetEndpoint(state->target.worker_address);
+    absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = GetEndpoint(state->target.worker_address);
     if (endpoint.ok()) {
       state->endpoint = *endpoint;
     } else {
@@ -813,8 +807,8 @@ void UcxTransportImpl::DoWriteLayer(const std::shared_ptr<SendState>& state, int
       op->data_header.checksum = *run.checksum;
     }
     ucp_request_param_t param = {};
-    param.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
-                         UCP_OP_ATTR_FIELD_MEMORY_TYPE;
+    param.op_attr_mask =
+        UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_MEMORY_TYPE;
     param.cb.send = &OnSendDone;
     param.user_data = op;
     param.memory_type = UCS_MEMORY_TYPE_HOST;
@@ -899,8 +893,8 @@ void UcxTransportImpl::SendControl(const std::shared_ptr<SendState>& state, OpKi
   op->control_header.transfer_id = state->target.transfer_id;
   op->control_header.first_token = first_token;
   ucp_request_param_t param = {};
-  param.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
-                       UCP_OP_ATTR_FIELD_FLAGS;
+  param.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
   param.cb.send = &OnSendDone;
   param.user_data = op;
   param.flags = UCP_AM_SEND_FLAG_EAGER;
@@ -956,12 +950,11 @@ void UcxTransportImpl::DoCancel(const std::shared_ptr<SendState>& state) {
   if (!state->failure.ok()) return;
   streams_.emplace(state.get(), state);
   sending_.store(static_cast<int64_t>(streams_.size()));
-  Fail(state, absl::AbortedError(
-                  absl::StrCat("KV transfer ", state->target.transfer_id, " cancelled")));
+  Fail(state,
+       absl::AbortedError(absl::StrCat("KV transfer ", state->target.transfer_id, " cancelled")));
   // Tell the receiver, best effort, even if this stream never sent anything.
   if (state->endpoint == nullptr) {
-    absl::StatusOr<std::shared_ptr<Endpoint>> endpoint =
-        GetEndpoint(state->target.worker_address);
+    absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = GetEndpoint(state->target.worker_address);
     if (endpoint.ok()) state->endpoint = *endpoint;
   }
   if (state->endpoint != nullptr && state->endpoint->ep != nullptr) {
@@ -986,8 +979,8 @@ void UcxTransportImpl::Settle(const std::shared_ptr<SendState>& state) {
     }
   }
   if (state->finish_done) {
-    const bool finished_ok = state->finish_sent && state->finish_outstanding == 0 &&
-                             state->failure.ok();
+    const bool finished_ok =
+        state->finish_sent && state->finish_outstanding == 0 && state->failure.ok();
     const bool failed_idle = !state->failure.ok() && state->outstanding_ops == 0;
     if (finished_ok || failed_idle) {
       due.emplace_back(std::move(state->finish_done), state->failure);

@@ -13,14 +13,13 @@ using testing::KvTransportConformanceTest;
 using testing::TransportFactory;
 
 TransportFactory Ucx(const std::string& name, const std::string& tls) {
-  return TransportFactory{
-      name, [tls]() -> absl::StatusOr<std::unique_ptr<KvTransport>> {
-        UcxKvTransport::Options options;
-        options.ucx_config = {{"TLS", tls}, {"NET_DEVICES", "lo"}};
-        auto transport = UcxKvTransport::Create(options);
-        if (!transport.ok()) return transport.status();
-        return std::unique_ptr<KvTransport>(std::move(*transport));
-      }};
+  return TransportFactory{name, [tls]() -> absl::StatusOr<std::unique_ptr<KvTransport>> {
+                            UcxKvTransport::Options options;
+                            options.ucx_config = {{"TLS", tls}, {"NET_DEVICES", "lo"}};
+                            auto transport = UcxKvTransport::Create(options);
+                            if (!transport.ok()) return transport.status();
+                            return std::unique_ptr<KvTransport>(std::move(*transport));
+                          }};
 }
 
 INSTANTIATE_TEST_SUITE_P(Ucx, KvTransportConformanceTest,
@@ -38,15 +37,11 @@ TEST(UcxKvTransportTest, BadUcxSettingIsInvalidArgument) {
 TEST(UcsToStatusTest, MapsPeerFailuresToUnavailable) {
   EXPECT_TRUE(UcsToStatus(UCS_OK, "x").ok());
   EXPECT_THAT(UcsToStatus(UCS_ERR_UNREACHABLE, "x"), StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(UcsToStatus(UCS_ERR_CONNECTION_RESET, "x"),
-              StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(UcsToStatus(UCS_ERR_ENDPOINT_TIMEOUT, "x"),
-              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(UcsToStatus(UCS_ERR_CONNECTION_RESET, "x"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(UcsToStatus(UCS_ERR_ENDPOINT_TIMEOUT, "x"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(UcsToStatus(UCS_ERR_CANCELED, "x"), StatusIs(absl::StatusCode::kAborted));
-  EXPECT_THAT(UcsToStatus(UCS_ERR_TIMED_OUT, "x"),
-              StatusIs(absl::StatusCode::kDeadlineExceeded));
-  EXPECT_THAT(UcsToStatus(UCS_ERR_NO_MEMORY, "x"),
-              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(UcsToStatus(UCS_ERR_TIMED_OUT, "x"), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(UcsToStatus(UCS_ERR_NO_MEMORY, "x"), StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_THAT(UcsToStatus(UCS_ERR_INVALID_PARAM, "ucp_x"),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("ucp_x")));
 }

@@ -71,9 +71,9 @@ int RunSender(KvTransport& transport) {
     for (int32_t b : src_blocks) max_block = std::max(max_block, b);
     testing::HostPool pool(target->layout, max_block + 1);
     pool.FillPattern(src_blocks, seed);
-    auto stream = transport.StartWrite(
-        *target, {pool.data(), max_block + 1, target->layout, src_blocks},
-        absl::Now() + absl::Seconds(20));
+    auto stream =
+        transport.StartWrite(*target, {pool.data(), max_block + 1, target->layout, src_blocks},
+                             absl::Now() + absl::Seconds(20));
     if (!stream.ok()) {
       Say(absl::StrCat("RESULT ", absl::StatusCodeToString(stream.status().code())));
       continue;

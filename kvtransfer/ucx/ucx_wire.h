@@ -21,10 +21,10 @@ inline constexpr uint32_t kHasChecksum = 1;
 struct DataHeader {
   uint32_t magic = kMagic;
   uint32_t flags = 0;
-  uint64_t pool_base = 0;    // KvTarget::base_address: which pool of the receiving worker.
+  uint64_t pool_base = 0;  // KvTarget::base_address: which pool of the receiving worker.
   uint64_t transfer_id = 0;
   int32_t layer = 0;
-  int32_t first_index = 0;   // Into the transfer's block list.
+  int32_t first_index = 0;  // Into the transfer's block list.
   int32_t count = 0;
   int32_t reserved = 0;
   uint64_t checksum = 0;
