@@ -169,6 +169,41 @@ TEST_P(UcxCrossProcessTest, CancelMidTransferAbortsTheReceiver) {
   ExpectIdle(*transport);
 }
 
+TEST_P(UcxCrossProcessTest, SenderKilledMidTransferNeverCompletesAndLeaksNothing) {
+  const engine::KvLayout layout = testing::OneBLayout();
+  auto transport = MakeTransport();
+  ASSERT_TRUE(transport);
+  HostPool pool(layout, 64);
+  {
+    ASSERT_OK_AND_ASSIGN(auto receiver, transport->CreateReceiver(pool.data(), 64, layout));
+    std::vector<int32_t> blocks;
+    for (int32_t b = 0; b < 64; ++b) blocks.push_back(b);
+    testing::ReceiveWaiter received;
+    const absl::Time deadline = absl::Now() + absl::Seconds(3);
+    ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(
+                                              42, blocks, {deadline, false}, received.Callback()));
+    auto sender = StartPeer("sender");
+    ASSERT_TRUE(sender);
+    ASSERT_TRUE(sender->WriteLine(absl::StrCat("WRITE 3 ", absl::StrJoin(blocks, ","), " ",
+                                               testing::TargetToLine(target))));
+    absl::SleepFor(absl::Milliseconds(30));  // Somewhere in the 32 MiB transfer, or done.
+    sender->Kill();
+    absl::StatusOr<ReceiveResult> result = received.Wait(absl::Seconds(10));
+    // Either the whole transfer made it before the kill, or it must not be reported complete.
+    if (result.ok()) {
+      for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
+        ASSERT_TRUE(pool.SlabHasPattern(layer, 63, 3, 63));
+      }
+    } else {
+      EXPECT_THAT(result.status(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+      EXPECT_LT(absl::Now(), deadline + absl::Seconds(1));
+    }
+    EXPECT_EQ(transport->Stats().receiving_transfers, 0);
+    EXPECT_EQ(transport->Stats().landings_in_flight, 0);
+  }
+  ExpectIdle(*transport);
+}
+
 INSTANTIATE_TEST_SUITE_P(Loopback, UcxCrossProcessTest, ::testing::Values("tcp", "posix,cma"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param == "tcp" ? std::string("tcp") : std::string("shm");
