@@ -19,30 +19,34 @@ std::string Trim(std::string_view text) {
   return std::string(stripped.data(), stripped.size());
 }
 
-// Reads the default system message of ChatML templates like Qwen2's, written as the string
-// literal '<|im_start|>system\nYou are ...<|im_end|>\n' in a branch taken when messages[0] is
-// not a system message. Returns "" when the template has none.
+// Reads the default system message of ChatML templates like Qwen's, written as a string
+// literal '<|im_start|>system\nYou are ...<|im_end|>\n' in the branch taken when messages[0]
+// is not a system message. Returns "" when the template has none.
 std::string DefaultChatMlSystem(std::string_view tmpl) {
-  if (!Has(tmpl, "!= 'system'") && !Has(tmpl, "!= \"system\"")) return "";
+  if (!Has(tmpl, "'system'") && !Has(tmpl, "\"system\"")) return "";
   constexpr std::string_view kOpen = "<|im_start|>system\\n";
-  const size_t begin = tmpl.find(kOpen);
-  if (begin == std::string_view::npos) return "";
-  const size_t text_begin = begin + kOpen.size();
-  const size_t end = tmpl.find("<|im_end|>", text_begin);
-  if (end == std::string_view::npos) return "";
-  const std::string_view raw = tmpl.substr(text_begin, end - text_begin);
-  // A literal message holds no Jinja expression or quote; anything else is computed.
-  if (Has(raw, "{") || Has(raw, "'") || Has(raw, "\"") || Has(raw, "+")) return "";
-  std::string text;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == 'n') {
-      text.push_back('\n');
-      ++i;
-    } else {
-      text.push_back(raw[i]);
+  for (size_t begin = tmpl.find(kOpen); begin != std::string_view::npos;
+       begin = tmpl.find(kOpen, begin + 1)) {
+    const size_t text_begin = begin + kOpen.size();
+    const size_t end = tmpl.find("<|im_end|>", text_begin);
+    if (end == std::string_view::npos) break;
+    const std::string_view raw = tmpl.substr(text_begin, end - text_begin);
+    // A literal message holds no Jinja expression or quote; anything else is computed.
+    if (raw.empty() || Has(raw, "{") || Has(raw, "'") || Has(raw, "\"") || Has(raw, "+")) {
+      continue;
     }
+    std::string text;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == 'n') {
+        text.push_back('\n');
+        ++i;
+      } else {
+        text.push_back(raw[i]);
+      }
+    }
+    return text;
   }
-  return text;
+  return "";
 }
 
 absl::Status BadRole(const ChatMessage& m, ChatTemplateFamily family) {

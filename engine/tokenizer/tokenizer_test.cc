@@ -1,6 +1,8 @@
 #include "engine/tokenizer/tokenizer.h"
 
+#include <atomic>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -209,6 +211,51 @@ TEST(ByteLevelBpeTest, OutOfRangeIdsDecodeToNothing) {
   const std::vector<int32_t> ids = {-5, t->FindToken("h"), 1 << 30};
   EXPECT_EQ(t->Decode(ids), "h");
   EXPECT_EQ(t->TokenText(-1), "");
+}
+
+// ---- Robustness ----
+
+TEST(TokenizerRobustnessTest, ArbitraryInputNeverFailsWithByteTokens) {
+  std::mt19937 rng(23);
+  for (Vocab vocab : {testing::MakeSentencePieceVocab(), testing::MakeByteLevelVocab()}) {
+    auto t = Make(vocab);
+    for (int i = 0; i < 300; ++i) {
+      // Random bytes with special-token text spliced in.
+      std::string text = RandomBytes(&rng, i % 30);
+      text += (i % 3 == 0) ? "<s>" : (i % 3 == 1) ? "<|endoftext|>" : "<tool>";
+      text += RandomUnicode(&rng, i % 10);
+      for (bool parse : {false, true}) {
+        ASSERT_OK_AND_ASSIGN(auto ids, t->Encode(text, EncodeOptions{.add_special = true,
+                                                                     .parse_special = parse}));
+        for (int32_t id : ids) ASSERT_TRUE(id >= 0 && id < t->vocab_size());
+        if (!parse) {
+          EXPECT_EQ(t->Decode(ids), text);
+        }
+      }
+    }
+  }
+}
+
+TEST(TokenizerRobustnessTest, ConcurrentEncodesAgree) {
+  auto t = Make(testing::MakeByteLevelVocab());
+  std::mt19937 rng(29);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 64; ++i) texts.push_back(RandomUnicode(&rng, 200) + " hello the world");
+  std::vector<std::vector<int32_t>> expected;
+  for (const std::string& text : texts) expected.push_back(*t->Encode(text, kPlain));
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&] {
+      for (int round = 0; round < 20; ++round) {
+        for (size_t i = 0; i < texts.size(); ++i) {
+          if (*t->Encode(texts[i], kPlain) != expected[i]) ++mismatches;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 // ---- Vocabulary validation ----
