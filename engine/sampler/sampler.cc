@@ -87,6 +87,58 @@ double Sampler::NextUniform() {
   return static_cast<double>(r >> 11) * (1.0 / 9007199254740992.0);
 }
 
+int32_t Sampler::SampleTruncated(const std::vector<float>& logits) {
+  // Avoids sorting the whole vocabulary (128k entries on Llama 3): top-k by selection, top-p by
+  // sorting a growing prefix only until it holds the nucleus, min-p by a threshold.
+  const int64_t n = static_cast<int64_t>(logits.size());
+  auto better = [](const Candidate& a, const Candidate& b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.token < b.token);
+  };
+  std::vector<Candidate> cands(n);
+  for (int64_t i = 0; i < n; ++i) cands[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
+  if (params_.top_k > 0 && params_.top_k < n) {
+    std::nth_element(cands.begin(), cands.begin() + params_.top_k, cands.end(), better);
+    cands.resize(params_.top_k);
+  }
+  // Softmax at temperature over the survivors, relative to the best (whose weight is 1).
+  float max_logit = cands[0].logit;
+  for (const Candidate& c : cands) max_logit = std::max(max_logit, c.logit);
+  double sum = 0;
+  for (Candidate& c : cands) {
+    c.prob = std::exp((c.logit - max_logit) / params_.temperature);
+    sum += c.prob;
+  }
+  if (params_.top_p < 1.0f) {
+    const double target = params_.top_p * sum;
+    size_t sorted = std::min<size_t>(64, cands.size());
+    for (;;) {
+      std::partial_sort(cands.begin(), cands.begin() + sorted, cands.end(), better);
+      double cum = 0;
+      size_t keep = 0;
+      while (keep < sorted && cum < target) cum += cands[keep++].prob;
+      if (cum >= target || sorted == cands.size()) {
+        cands.resize(keep);
+        break;
+      }
+      sorted = std::min(sorted * 4, cands.size());
+    }
+  }
+  if (params_.min_p > 0.0f) {
+    // The best token has weight 1, so the threshold is min_p itself.
+    cands.erase(std::remove_if(cands.begin(), cands.end(),
+                               [&](const Candidate& c) { return c.prob < params_.min_p; }),
+                cands.end());
+  }
+  double total = 0;
+  for (const Candidate& c : cands) total += c.prob;
+  double r = NextUniform() * total;
+  for (const Candidate& c : cands) {
+    r -= c.prob;
+    if (r < 0) return c.token;
+  }
+  return cands.back().token;
+}
+
 SampleResult Sampler::Sample(std::span<const float> raw, std::span<const int32_t> history) {
   const int32_t n = static_cast<int32_t>(raw.size());
   std::vector<float> logits(raw.begin(), raw.end());
@@ -96,48 +148,7 @@ SampleResult Sampler::Sample(std::span<const float> raw, std::span<const int32_t
   if (params_.temperature == 0.0f || params_.top_k == 1) {
     chosen = Argmax(logits);
   } else {
-    std::vector<Candidate> cands(n);
-    for (int32_t i = 0; i < n; ++i) cands[i] = {i, logits[i], 0.0f};
-    std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
-      return a.logit > b.logit || (a.logit == b.logit && a.token < b.token);
-    });
-    if (params_.top_k > 0 && params_.top_k < n) cands.resize(params_.top_k);
-    // Softmax at temperature over the survivors (sorted, so cands[0] has the max logit).
-    double sum = 0;
-    for (Candidate& c : cands) {
-      c.prob = std::exp((c.logit - cands[0].logit) / params_.temperature);
-      sum += c.prob;
-    }
-    for (Candidate& c : cands) c.prob = static_cast<float>(c.prob / sum);
-    if (params_.top_p < 1.0f) {
-      double cum = 0;
-      size_t keep = cands.size();
-      for (size_t i = 0; i < cands.size(); ++i) {
-        cum += cands[i].prob;
-        if (cum >= params_.top_p) {
-          keep = i + 1;
-          break;
-        }
-      }
-      cands.resize(keep);
-    }
-    if (params_.min_p > 0.0f) {
-      const float threshold = params_.min_p * cands[0].prob;
-      size_t keep = 1;
-      while (keep < cands.size() && cands[keep].prob >= threshold) ++keep;
-      cands.resize(keep);
-    }
-    double total = 0;
-    for (const Candidate& c : cands) total += c.prob;
-    double r = NextUniform() * total;
-    chosen = cands.back().token;
-    for (const Candidate& c : cands) {
-      r -= c.prob;
-      if (r < 0) {
-        chosen = c.token;
-        break;
-      }
-    }
+    chosen = SampleTruncated(logits);
   }
 
   // Logprobs come from the raw distribution: log_softmax(raw).

@@ -72,6 +72,8 @@ class Sampler {
   // Uniform in [0, 1) from a xorshift-style generator (fixed algorithm, so runs are reproducible
   // across standard libraries).
   double NextUniform();
+  // Temperature, top-k, top-p and min-p sampling from (penalised) logits.
+  int32_t SampleTruncated(const std::vector<float>& logits);
 
   SamplingParams params_;
   uint64_t state_;

@@ -1,5 +1,6 @@
 #include "engine/sampler/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <vector>
@@ -80,6 +81,18 @@ TEST(SamplerTest, TopPKeepsNucleus) {
   EXPECT_EQ(seen.count(2), 0u);
   EXPECT_GT(seen[0], seen[1]);
   EXPECT_GT(seen[1], 50);
+}
+
+TEST(SamplerTest, TopPNucleusLargerThanFirstSortedChunk) {
+  std::vector<float> logits(1000, 0.0f);  // uniform: the nucleus of 0.5 is 500 tokens
+  SamplingParams p;
+  p.top_p = 0.5f;
+  int max_token = 0;
+  for (int32_t t : Draw(p, logits, 400)) {
+    EXPECT_LT(t, 500);  // ties break towards lower ids
+    max_token = std::max(max_token, t);
+  }
+  EXPECT_GT(max_token, 300);
 }
 
 TEST(SamplerTest, MinPDropsUnlikely) {
