@@ -45,8 +45,7 @@ absl::StatusOr<std::unique_ptr<DecodeScheduler>> DecodeScheduler::Create(
   }
   auto scheduler = std::unique_ptr<DecodeScheduler>(
       new DecodeScheduler(engine, pool, receiver, metrics, options));
-  scheduler->PublishLoad();
-  scheduler->thread_ = std::thread([s = scheduler.get()] { s->Loop(); });
+  scheduler->StartLoop();
   return scheduler;
 }
 
@@ -66,86 +65,34 @@ DecodeScheduler::DecodeScheduler(engine::Engine* engine, engine::KvPool* pool,
 DecodeScheduler::~DecodeScheduler() { Shutdown(absl::ZeroDuration()); }
 
 uint64_t DecodeScheduler::Submit(DecodeJob job) {
-  absl::MutexLock lock(&mu_);
-  const uint64_t id = next_id_++;
-  if (draining_) {
-    job.events->Push({absl::UnavailableError("decode worker is shutting down"), {}, true});
-    return id;
+  const uint64_t id = next_id_.fetch_add(1);
+  decode_internal::Command command = SubmitCmd{id, std::move(job)};
+  if (!PostIfAccepting(command)) {
+    std::get<SubmitCmd>(command).job.events->Push(
+        {absl::UnavailableError("decode worker is shutting down"), {}, true});
   }
-  commands_.push_back(SubmitCmd{id, std::move(job)});
   return id;
 }
 
 void DecodeScheduler::Cancel(uint64_t id) { Post(CancelCmd{id}); }
 
-void DecodeScheduler::Post(Command command) {
-  absl::MutexLock lock(&mu_);
-  commands_.push_back(std::move(command));
+void DecodeScheduler::Handle(decode_internal::Command& command) {
+  if (auto* submit = std::get_if<SubmitCmd>(&command)) return OnSubmit(*submit);
+  if (auto* cancel = std::get_if<CancelCmd>(&command)) return OnCancel(*cancel);
+  OnKvArrived(std::get<KvArrivedCmd>(command));
 }
 
-DecodeLoad DecodeScheduler::Load() const {
-  absl::MutexLock lock(&mu_);
-  return load_;
-}
-
-void DecodeScheduler::Shutdown(absl::Duration grace) {
-  {
-    absl::MutexLock lock(&mu_);
-    draining_ = true;
-    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return load_.running + load_.waiting + load_.pending_transfers == 0 && commands_.empty();
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&idle), grace);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
+void DecodeScheduler::CancelAll() {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, seq] : sequences_) ids.push_back(id);
+  for (uint64_t id : ids) OnCancel(CancelCmd{id});
 }
 
 bool DecodeScheduler::HasWork() const {
   return !running_.empty() || !ready_.empty() || !waiting_.empty();
 }
 
-void DecodeScheduler::Loop() {
-  bool stop_seen = false;
-  // False when the last step could not run anything (e.g. waiting for free blocks): then wait
-  // for a command instead of spinning.
-  bool progressed = false;
-  while (true) {
-    std::vector<Command> commands;
-    bool stopping;
-    {
-      const bool idle = !HasWork() || !progressed;
-      absl::MutexLock lock(&mu_);
-      if (idle) {
-        auto wake = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !commands_.empty() || (stopping_ && !stop_seen);
-        };
-        mu_.Await(absl::Condition(&wake));
-      }
-      commands.swap(commands_);
-      stopping = stopping_;
-    }
-    for (Command& command : commands) {
-      std::visit([this](auto& cmd) { Handle(cmd); }, command);
-    }
-    if (stopping) {
-      stop_seen = true;
-      std::vector<uint64_t> ids;
-      for (const auto& [id, seq] : sequences_) ids.push_back(id);
-      for (uint64_t id : ids) {
-        CancelCmd cancel{id};
-        Handle(cancel);
-      }
-      PublishLoad();
-      if (sequences_.empty()) return;
-      continue;
-    }
-    progressed = RunStep();
-    PublishLoad();
-  }
-}
-
-void DecodeScheduler::Handle(SubmitCmd& cmd) {
+void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
   auto seq = std::make_unique<Sequence>();
   seq->id = cmd.id;
   seq->job = std::move(cmd.job);
@@ -208,7 +155,7 @@ void DecodeScheduler::Handle(SubmitCmd& cmd) {
   sequences_.emplace(id, std::move(seq));
 }
 
-void DecodeScheduler::Handle(CancelCmd& cmd) {
+void DecodeScheduler::OnCancel(const CancelCmd& cmd) {
   auto it = sequences_.find(cmd.id);
   if (it == sequences_.end()) return;
   Sequence& seq = *it->second;
@@ -229,7 +176,7 @@ void DecodeScheduler::Handle(CancelCmd& cmd) {
   Finish(seq, baton::v1::FINISH_REASON_CANCELLED);
 }
 
-void DecodeScheduler::Handle(KvArrivedCmd& cmd) {
+void DecodeScheduler::OnKvArrived(KvArrivedCmd& cmd) {
   auto it = sequences_.find(cmd.id);
   if (it == sequences_.end() || it->second->state != Sequence::State::kAwaitingKv) return;
   Sequence& seq = *it->second;
@@ -414,7 +361,7 @@ bool DecodeScheduler::RunStep() {
         .start_pos = start,
         .logits = completes ? engine::LogitsMode::kLast : engine::LogitsMode::kNone});
   }
-  PublishLoad();  // admissions are visible while the step runs
+  RefreshLoad();  // admissions are visible while the step runs
   const absl::Time started = absl::Now();
   const absl::Status status = engine_->Step(*pool_, steps, &logits_);
   metrics_->step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));
@@ -452,7 +399,7 @@ bool DecodeScheduler::RunStep() {
   return true;
 }
 
-void DecodeScheduler::PublishLoad() {
+void DecodeScheduler::RefreshLoad() {
   DecodeLoad load;
   load.free_blocks = pool_->num_free();
   load.total_blocks = pool_->num_blocks();
@@ -468,8 +415,7 @@ void DecodeScheduler::PublishLoad() {
   metrics_->pending_transfers->Set(load.pending_transfers);
   metrics_->kv_blocks_free->Set(load.free_blocks);
   metrics_->kv_blocks_used->Set(load.total_blocks - load.free_blocks);
-  absl::MutexLock lock(&mu_);
-  load_ = load;
+  PublishLoad(load);
 }
 
 }  // namespace baton::decode_worker

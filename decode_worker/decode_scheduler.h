@@ -21,6 +21,7 @@
 // to its EventQueue from the scheduler thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -40,9 +41,10 @@
 #include "engine/runtime/engine.h"
 #include "kvtransfer/kv_transport.h"
 #include "proto/baton/internal/v1/decode.pb.h"
-#include "serving/engine_setup.h"
 #include "serving/event_queue.h"
+#include "serving/load_counts.h"
 #include "serving/sampling.h"
+#include "serving/scheduler_loop.h"
 
 namespace baton::decode_worker {
 
@@ -80,7 +82,22 @@ struct DecodeJob {
 
 using DecodeLoad = serving::LoadCounts;
 
-class DecodeScheduler {
+namespace decode_internal {
+struct SubmitCmd {
+  uint64_t id;
+  DecodeJob job;
+};
+struct CancelCmd {
+  uint64_t id;
+};
+struct KvArrivedCmd {
+  uint64_t id;
+  absl::StatusOr<kvtransfer::ReceiveResult> result;
+};
+using Command = std::variant<SubmitCmd, CancelCmd, KvArrivedCmd>;
+}  // namespace decode_internal
+
+class DecodeScheduler final : public serving::SchedulerLoop<decode_internal::Command> {
  public:
   // `engine`, `pool` and `metrics` must outlive the scheduler; `receiver` too, and may be null
   // when only local prefill is served (remote requests then fail with kFailedPrecondition).
@@ -98,38 +115,30 @@ class DecodeScheduler {
   // Ends request `id` with FINISH_REASON_CANCELLED (its blocks are freed, a transfer in flight is
   // aborted). Unknown or finished ids are ignored.
   void Cancel(uint64_t id);
-  // A snapshot, refreshed between steps.
-  DecodeLoad Load() const;
-  // Stops admitting new requests, lets running ones finish for up to `grace`, then cancels the
-  // rest and waits until every sequence is gone and every transfer's on_complete ran.
-  void Shutdown(absl::Duration grace);
+  // Load() is a snapshot refreshed between steps; Shutdown(grace) stops admitting new requests,
+  // lets running ones finish for up to `grace`, then cancels the rest and waits until every
+  // sequence is gone and every transfer's on_complete ran (both from SchedulerLoop).
 
  private:
   struct Sequence;
-  struct SubmitCmd {
-    uint64_t id;
-    DecodeJob job;
-  };
-  struct CancelCmd {
-    uint64_t id;
-  };
-  struct KvArrivedCmd {
-    uint64_t id;
-    absl::StatusOr<kvtransfer::ReceiveResult> result;
-  };
-  using Command = std::variant<SubmitCmd, CancelCmd, KvArrivedCmd>;
+  using SubmitCmd = decode_internal::SubmitCmd;
+  using CancelCmd = decode_internal::CancelCmd;
+  using KvArrivedCmd = decode_internal::KvArrivedCmd;
 
   DecodeScheduler(engine::Engine* engine, engine::KvPool* pool, kvtransfer::KvReceiver* receiver,
                   DecodeMetrics* metrics, const DecodeSchedulerOptions& options);
 
-  void Post(Command command);
-  void Loop();
-  void Handle(SubmitCmd& cmd);
-  void Handle(CancelCmd& cmd);
-  void Handle(KvArrivedCmd& cmd);
-  // Moves ready and waiting sequences into the batch, grows blocks, preempts when short, runs
-  // one engine step and samples. Returns false when there was nothing to run.
-  bool RunStep();
+  void Handle(decode_internal::Command& command) override;
+  bool HasWork() const override;
+  bool RunStep() override;
+  void CancelAll() override;
+  bool Drained() const override { return sequences_.empty(); }
+  void RefreshLoad() override;
+  void OnSubmit(SubmitCmd& cmd);
+  void OnCancel(const CancelCmd& cmd);
+  void OnKvArrived(KvArrivedCmd& cmd);
+  // (RunStep moves ready and waiting sequences into the batch, grows blocks, preempts when
+  // short, runs one engine step and samples.)
   // Makes the table of `seq` cover `num_tokens`, preempting running sequences younger than
   // `seq` when the pool is short. False when it still does not fit.
   bool GrowOrPreempt(Sequence& seq, int64_t num_tokens);
@@ -141,8 +150,6 @@ class DecodeScheduler {
   void Fail(Sequence& seq, absl::Status status);
   // Frees the sequence's blocks and forgets it.
   void Remove(uint64_t id);
-  bool HasWork() const;
-  void PublishLoad();
 
   engine::Engine* const engine_;
   engine::KvPool* const pool_;
@@ -151,12 +158,7 @@ class DecodeScheduler {
   const DecodeSchedulerOptions options_;
   const int32_t context_length_;
 
-  mutable absl::Mutex mu_;
-  std::vector<Command> commands_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_id_ ABSL_GUARDED_BY(mu_);
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // cancel everything left
-  DecodeLoad load_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> next_id_;
 
   // Scheduler-thread state.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Sequence>> sequences_;
@@ -166,8 +168,6 @@ class DecodeScheduler {
   int32_t pending_transfers_ = 0;
   double max_batch_seen_ = 0;
   engine::StepLogits logits_;
-
-  std::thread thread_;
 };
 
 }  // namespace baton::decode_worker

@@ -1,17 +1,13 @@
 #include "decode_worker/decode_service.h"
 
 #include "common/grpc_status.h"
+#include "serving/call_wait.h"
 #include "serving/prompt.h"
 #include "serving/sampling.h"
 
 namespace baton::decode_worker {
 
 namespace v1 = ::baton::internal::v1;
-
-namespace {
-// How often a waiting handler checks whether its client went away.
-constexpr absl::Duration kCancelPollPeriod = absl::Milliseconds(20);
-}  // namespace
 
 grpc::Status DecodeServiceImpl::Decode(grpc::ServerContext* context,
                                        const v1::DecodeRequest* request,
@@ -35,13 +31,10 @@ grpc::Status DecodeServiceImpl::Decode(grpc::ServerContext* context,
   const uint64_t id = scheduler_->Submit(std::move(job));
 
   while (true) {
-    std::optional<DecodeEvent> event = events->PopWithTimeout(kCancelPollPeriod);
+    std::optional<DecodeEvent> event = serving::NextOrCancelled(*events, *context);
     if (!event.has_value()) {
-      if (context->IsCancelled()) {
-        scheduler_->Cancel(id);
-        return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
-      }
-      continue;
+      scheduler_->Cancel(id);
+      return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
     }
     if (!event->status.ok()) return common::ToGrpcStatus(event->status);
     if (!writer->Write(event->response)) {

@@ -41,8 +41,7 @@ absl::StatusOr<std::unique_ptr<PrefillScheduler>> PrefillScheduler::Create(
   }
   auto scheduler = std::unique_ptr<PrefillScheduler>(
       new PrefillScheduler(engine, pool, transport, metrics, options));
-  scheduler->PublishLoad();
-  scheduler->thread_ = std::thread([s = scheduler.get()] { s->Loop(); });
+  scheduler->StartLoop();
   return scheduler;
 }
 
@@ -54,80 +53,30 @@ PrefillScheduler::PrefillScheduler(engine::Engine* engine, engine::KvPool* pool,
 PrefillScheduler::~PrefillScheduler() { Shutdown(absl::ZeroDuration()); }
 
 uint64_t PrefillScheduler::Submit(PrefillJob job) {
-  absl::MutexLock lock(&mu_);
-  const uint64_t id = next_id_++;
-  if (draining_) {
-    job.result->Push(absl::UnavailableError("prefill worker is shutting down"));
-    return id;
+  const uint64_t id = next_id_.fetch_add(1);
+  prefill_internal::Command command = SubmitCmd{id, std::move(job)};
+  if (!PostIfAccepting(command)) {
+    std::get<SubmitCmd>(command).job.result->Push(
+        absl::UnavailableError("prefill worker is shutting down"));
   }
-  commands_.push_back(SubmitCmd{id, std::move(job)});
   return id;
 }
 
 void PrefillScheduler::Cancel(uint64_t id) { Post(CancelCmd{id}); }
 
-void PrefillScheduler::Post(Command command) {
-  absl::MutexLock lock(&mu_);
-  commands_.push_back(std::move(command));
+void PrefillScheduler::Handle(prefill_internal::Command& command) {
+  if (auto* submit = std::get_if<SubmitCmd>(&command)) return OnSubmit(*submit);
+  if (auto* cancel = std::get_if<CancelCmd>(&command)) return OnCancel(*cancel);
+  OnTransferDone(std::get<TransferDoneCmd>(command));
 }
 
-PrefillLoad PrefillScheduler::Load() const {
-  absl::MutexLock lock(&mu_);
-  return load_;
+void PrefillScheduler::CancelAll() {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, request] : requests_) ids.push_back(id);
+  for (uint64_t id : ids) OnCancel(CancelCmd{id});
 }
 
-void PrefillScheduler::Shutdown(absl::Duration grace) {
-  {
-    absl::MutexLock lock(&mu_);
-    draining_ = true;
-    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return load_.running + load_.waiting == 0 && commands_.empty();
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&idle), grace);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
-
-void PrefillScheduler::Loop() {
-  bool stop_seen = false;
-  bool progressed = false;
-  while (true) {
-    std::vector<Command> commands;
-    bool stopping;
-    {
-      const bool idle = (queue_.empty() && computing_.empty()) || !progressed;
-      absl::MutexLock lock(&mu_);
-      if (idle) {
-        auto wake = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !commands_.empty() || (stopping_ && !stop_seen);
-        };
-        mu_.Await(absl::Condition(&wake));
-      }
-      commands.swap(commands_);
-      stopping = stopping_;
-    }
-    for (Command& command : commands) {
-      std::visit([this](auto& cmd) { Handle(cmd); }, command);
-    }
-    if (stopping) {
-      stop_seen = true;
-      std::vector<uint64_t> ids;
-      for (const auto& [id, request] : requests_) ids.push_back(id);
-      for (uint64_t id : ids) {
-        CancelCmd cancel{id};
-        Handle(cancel);
-      }
-      PublishLoad();
-      if (requests_.empty()) return;
-      continue;
-    }
-    progressed = RunStep();
-    PublishLoad();
-  }
-}
-
-void PrefillScheduler::Handle(SubmitCmd& cmd) {
+void PrefillScheduler::OnSubmit(SubmitCmd& cmd) {
   auto request = std::make_unique<Request>();
   request->id = cmd.id;
   request->job = std::move(cmd.job);
@@ -151,7 +100,7 @@ void PrefillScheduler::Handle(SubmitCmd& cmd) {
   requests_.emplace(request->id, std::move(request));
 }
 
-void PrefillScheduler::Handle(CancelCmd& cmd) {
+void PrefillScheduler::OnCancel(const CancelCmd& cmd) {
   auto it = requests_.find(cmd.id);
   if (it == requests_.end()) return;
   Request& request = *it->second;
@@ -165,7 +114,7 @@ void PrefillScheduler::Handle(CancelCmd& cmd) {
   }
 }
 
-void PrefillScheduler::Handle(TransferDoneCmd& cmd) {
+void PrefillScheduler::OnTransferDone(TransferDoneCmd& cmd) {
   auto it = requests_.find(cmd.id);
   if (it == requests_.end()) return;
   Request& request = *it->second;
@@ -290,7 +239,7 @@ bool PrefillScheduler::RunStep() {
       absl::SleepFor(options_.testing_layer_delay);
     }
   };
-  PublishLoad();  // admissions are visible while the step runs
+  RefreshLoad();  // admissions are visible while the step runs
   const absl::Time started = absl::Now();
   const absl::Status status = engine_->Step(*pool_, steps, &logits_, on_layer_done);
   metrics_->step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));
@@ -337,7 +286,7 @@ bool PrefillScheduler::RunStep() {
   return true;
 }
 
-void PrefillScheduler::PublishLoad() {
+void PrefillScheduler::RefreshLoad() {
   PrefillLoad load;
   load.free_blocks = pool_->num_free();
   load.total_blocks = pool_->num_blocks();
@@ -352,8 +301,7 @@ void PrefillScheduler::PublishLoad() {
   metrics_->queued_tokens->Set(static_cast<double>(load.queued_prompt_tokens));
   metrics_->kv_blocks_free->Set(load.free_blocks);
   metrics_->kv_blocks_used->Set(load.total_blocks - load.free_blocks);
-  absl::MutexLock lock(&mu_);
-  load_ = load;
+  PublishLoad(load);
 }
 
 }  // namespace baton::prefill_worker

@@ -16,6 +16,7 @@
 // Cancel, Load and Shutdown are thread-safe and post to it; transport callbacks post to it too.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -35,10 +36,11 @@
 #include "kvtransfer/kv_transport.h"
 #include "prefill_worker/prefill_metrics.h"
 #include "proto/baton/internal/v1/prefill.pb.h"
-#include "serving/engine_setup.h"
 #include "serving/event_queue.h"
 #include "serving/kv_target_proto.h"
+#include "serving/load_counts.h"
 #include "serving/sampling.h"
+#include "serving/scheduler_loop.h"
 
 namespace baton::prefill_worker {
 
@@ -70,7 +72,24 @@ struct PrefillJob {
 
 using PrefillLoad = serving::LoadCounts;  // pending_transfers unused
 
-class PrefillScheduler {
+namespace prefill_internal {
+struct SubmitCmd {
+  uint64_t id;
+  PrefillJob job;
+};
+struct CancelCmd {
+  uint64_t id;
+};
+// A WriteLayer (finish = false) or Finish (finish = true) callback ran.
+struct TransferDoneCmd {
+  uint64_t id;
+  bool finish;
+  absl::Status status;
+};
+using Command = std::variant<SubmitCmd, CancelCmd, TransferDoneCmd>;
+}  // namespace prefill_internal
+
+class PrefillScheduler final : public serving::SchedulerLoop<prefill_internal::Command> {
  public:
   // `engine`, `pool`, `transport` and `metrics` must outlive the scheduler. kInvalidArgument for
   // bad options.
@@ -87,45 +106,35 @@ class PrefillScheduler {
   // Drops a queued request or cancels its transfer; its result becomes kCancelled (or the
   // transfer's error). Unknown ids are ignored.
   void Cancel(uint64_t id);
-  PrefillLoad Load() const;
-  // Stops admitting, lets queued and running requests finish for up to `grace`, then cancels
-  // the rest and waits for every transfer callback.
-  void Shutdown(absl::Duration grace);
+  // Load() is a snapshot refreshed between steps; Shutdown(grace) stops admitting, lets queued
+  // and running requests finish for up to `grace`, then cancels the rest and waits for every
+  // transfer callback (both from SchedulerLoop).
 
  private:
   struct Request;
-  struct SubmitCmd {
-    uint64_t id;
-    PrefillJob job;
-  };
-  struct CancelCmd {
-    uint64_t id;
-  };
-  // A WriteLayer (finish = false) or Finish (finish = true) callback ran.
-  struct TransferDoneCmd {
-    uint64_t id;
-    bool finish;
-    absl::Status status;
-  };
-  using Command = std::variant<SubmitCmd, CancelCmd, TransferDoneCmd>;
+  using SubmitCmd = prefill_internal::SubmitCmd;
+  using CancelCmd = prefill_internal::CancelCmd;
+  using TransferDoneCmd = prefill_internal::TransferDoneCmd;
 
   PrefillScheduler(engine::Engine* engine, engine::KvPool* pool, kvtransfer::KvTransport* transport,
                    PrefillMetrics* metrics, const PrefillSchedulerOptions& options);
 
-  void Post(Command command);
-  void Loop();
-  void Handle(SubmitCmd& cmd);
-  void Handle(CancelCmd& cmd);
-  void Handle(TransferDoneCmd& cmd);
-  // Picks the batch, runs one step with layer writes, samples and finishes completed prompts.
-  // False when no step could run (nothing to do, or no free scratch blocks).
-  bool RunStep();
+  void Handle(prefill_internal::Command& command) override;
+  bool HasWork() const override { return !queue_.empty() || !computing_.empty(); }
+  bool RunStep() override;
+  void CancelAll() override;
+  bool Drained() const override { return requests_.empty(); }
+  void RefreshLoad() override;
+  void OnSubmit(SubmitCmd& cmd);
+  void OnCancel(const CancelCmd& cmd);
+  void OnTransferDone(TransferDoneCmd& cmd);
+  // (RunStep picks the batch, runs one step with layer writes, samples and finishes completed
+  // prompts; false when no step could run: nothing to do, or no free scratch blocks.)
   // Opens the transfer stream and takes scratch blocks. False (request answered) on failure.
   bool Start(Request& request);
   // Answers the request (once) and forgets it as soon as no transport callback is outstanding.
   void Reply(Request& request, absl::StatusOr<baton::internal::v1::PrefillResponse> result);
   void MaybeForget(Request& request);
-  void PublishLoad();
 
   engine::Engine* const engine_;
   engine::KvPool* const pool_;
@@ -133,20 +142,13 @@ class PrefillScheduler {
   PrefillMetrics* const metrics_;
   const PrefillSchedulerOptions options_;
 
-  mutable absl::Mutex mu_;
-  std::vector<Command> commands_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  PrefillLoad load_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> next_id_{1};
 
   // Scheduler-thread state.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Request>> requests_;
   std::deque<uint64_t> queue_;       // not started
   std::vector<uint64_t> computing_;  // started, chunks left
   engine::StepLogits logits_;
-
-  std::thread thread_;
 };
 
 }  // namespace baton::prefill_worker

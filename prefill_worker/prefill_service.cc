@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "serving/call_wait.h"
 #include "serving/kv_target_proto.h"
 #include "serving/prompt.h"
 #include "serving/sampling.h"
@@ -9,12 +10,6 @@
 namespace baton::prefill_worker {
 
 namespace v1 = ::baton::internal::v1;
-
-namespace {
-
-constexpr absl::Duration kCancelPollPeriod = absl::Milliseconds(20);
-
-}  // namespace
 
 grpc::Status PrefillServiceImpl::Prefill(grpc::ServerContext* context,
                                          const v1::PrefillRequest* request,
@@ -42,19 +37,15 @@ grpc::Status PrefillServiceImpl::Prefill(grpc::ServerContext* context,
   auto result = std::make_shared<PrefillResultQueue>();
   job.result = result;
   const uint64_t id = scheduler_->Submit(std::move(job));
-  while (true) {
-    std::optional<absl::StatusOr<v1::PrefillResponse>> done =
-        result->PopWithTimeout(kCancelPollPeriod);
-    if (done.has_value()) {
-      if (!done->ok()) return common::ToGrpcStatus(done->status());
-      *response = **std::move(done);
-      return grpc::Status::OK;
-    }
-    if (context->IsCancelled()) {
-      scheduler_->Cancel(id);
-      return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
-    }
+  std::optional<absl::StatusOr<v1::PrefillResponse>> done =
+      serving::NextOrCancelled(*result, *context);
+  if (!done.has_value()) {
+    scheduler_->Cancel(id);
+    return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
   }
+  if (!done->ok()) return common::ToGrpcStatus(done->status());
+  *response = **std::move(done);
+  return grpc::Status::OK;
 }
 
 }  // namespace baton::prefill_worker

@@ -12,6 +12,7 @@
 #include "engine/kv_cache/kv_pool.h"
 #include "engine/runtime/engine.h"
 #include "proto/baton/internal/v1/worker.pb.h"
+#include "serving/load_counts.h"
 
 namespace baton::serving {
 
@@ -32,15 +33,6 @@ struct LoadedEngine {
 
 // kInvalidArgument for non-positive sizes; the model loader's and pool's errors otherwise.
 absl::StatusOr<LoadedEngine> LoadEngine(const EngineSetup& setup);
-
-struct LoadCounts {
-  int32_t free_blocks = 0;
-  int32_t total_blocks = 0;
-  int32_t running = 0;
-  int32_t waiting = 0;
-  int32_t pending_transfers = 0;
-  int64_t queued_prompt_tokens = 0;
-};
 
 baton::internal::v1::WorkerLoad MakeWorkerLoad(baton::internal::v1::WorkerRole role,
                                                const std::string& model_name,
