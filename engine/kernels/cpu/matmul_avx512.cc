@@ -2,6 +2,7 @@
 // without global -m flags; callers reach them only after the runtime CPU check.
 #include <immintrin.h>
 
+#include <cstddef>
 #include <type_traits>
 
 #include "engine/kernels/cpu/block_formats.h"
@@ -204,6 +205,35 @@ BATON_AVX512_INLINE inline __m512 PairWeightScales(uint16_t dw0, uint16_t dw1) {
   return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(w));
 }
 
+// Per-lane weight scales of blocks b..b+3 as two pair vectors, gathered with one word permute
+// (the fp16 scale leads each block, so scale j is word j * sizeof(Block) / 2). Masked loads
+// touch only the bytes of these four blocks.
+template <typename Block>
+BATON_AVX512_INLINE inline void QuadWeightScales(const Block* blk, __m512* pair01,
+                                                 __m512* pair23) {
+  static_assert(sizeof(Block) % 2 == 0 && offsetof(Block, d) == 0);
+  constexpr int kStride = sizeof(Block) / 2;  // words per block
+  constexpr int kWords = 3 * kStride + 1;     // words spanned by the four scales
+  const auto* words = reinterpret_cast<const uint16_t*>(blk);
+  const __m512i lo = _mm512_maskz_loadu_epi16(
+      kWords >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint64_t{1} << kWords) - 1), words);
+  __m512i scales;
+  const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                       0, 0, 0, 0, 0, 0, 0, 0, 3 * kStride, 2 * kStride, kStride, 0);
+  if constexpr (kWords > 32) {
+    const __m512i hi = _mm512_maskz_loadu_epi16(
+        static_cast<__mmask32>((uint64_t{1} << (kWords - 32)) - 1), words + 32);
+    scales = _mm512_permutex2var_epi16(lo, idx, hi);
+  } else {
+    scales = _mm512_permutexvar_epi16(idx, lo);
+  }
+  const __m512 w = _mm512_castps128_ps512(_mm_cvtph_ps(_mm512_castsi512_si128(scales)));
+  *pair01 = _mm512_permutexvar_ps(
+      _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), w);
+  *pair23 = _mm512_permutexvar_ps(
+      _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2), w);
+}
+
 // Dots one weight row with NR activation rows at once, two blocks per step, so each decoded
 // block (and its scales) feeds NR vpdpbusd.
 template <typename D, int NR>
@@ -227,12 +257,11 @@ BATON_AVX512 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8
     sum32[r] = q8.row_sum32(i0 + r);
   }
   // One step covers blocks b, b + 1 (kPair) or only b (the odd last block; upper lanes zero).
-  auto step = [&](int64_t b, int u, auto pair) BATON_AVX512_INLINE {
+  auto step = [&](int64_t b, int u, auto pair, __m512 wscale) BATON_AVX512_INLINE {
     constexpr bool kPair = decltype(pair)::value;
     constexpr __mmask16 kLanes = kPair ? 0xffff : 0x00ff;
     constexpr __mmask64 kBytes = kPair ? ~0ull : 0xffffffffull;
     const __m512i q = kPair ? PairQuants<D>(blk + b) : _mm512_zextsi256_si512(D::Quants(blk + b));
-    const __m512 wscale = PairWeightScales(blk[b].d, kPair ? blk[b + 1].d : 0);
     BATON_UNROLL
     for (int r = 0; r < NR; ++r) {
       const __m512i s = _mm512_dpbusd_epi32(_mm512_maskz_loadu_epi32(kLanes, corr[r] + 8 * b), q,
@@ -249,14 +278,16 @@ BATON_AVX512 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8
   };
   int64_t b = 0;
   for (; b + 4 <= nb; b += 4) {
-    step(b, 0, std::true_type{});
-    step(b + 2, 1, std::true_type{});
+    __m512 ws01, ws23;
+    QuadWeightScales(blk + b, &ws01, &ws23);
+    step(b, 0, std::true_type{}, ws01);
+    step(b + 2, 1, std::true_type{}, ws23);
   }
   if (b + 2 <= nb) {
-    step(b, 0, std::true_type{});
+    step(b, 0, std::true_type{}, PairWeightScales(blk[b].d, blk[b + 1].d));
     b += 2;
   }
-  if (b < nb) step(b, 1, std::false_type{});
+  if (b < nb) step(b, 1, std::false_type{}, PairWeightScales(blk[b].d, 0));
   BATON_UNROLL
   for (int r = 0; r < NR; ++r) {
     out[(i0 + r) * out_stride] = Reduce(_mm512_add_ps(acc[r][0], acc[r][1])) + min_acc[r];
