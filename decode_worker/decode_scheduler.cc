@@ -257,6 +257,7 @@ void DecodeScheduler::Finish(Sequence& seq, baton::v1::FinishReason reason) {
 
 void DecodeScheduler::Fail(Sequence& seq, absl::Status status) {
   metrics_->failed->Increment();
+  LOG(WARNING) << "decode request " << seq.job.request_id << " failed: " << status;
   seq.job.events->Push({std::move(status), {}, true});
   Remove(seq.id);
 }

@@ -150,6 +150,8 @@ void PrefillScheduler::Reply(Request& request, absl::StatusOr<v1::PrefillRespons
     request.replied = true;
     if (!result.ok() && result.status().code() != absl::StatusCode::kCancelled) {
       metrics_->failed->Increment();
+      LOG(WARNING) << "prefill request " << request.job.request_id
+                   << " failed: " << result.status();
     }
     request.job.result->Push(std::move(result));
   }

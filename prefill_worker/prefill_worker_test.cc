@@ -13,6 +13,7 @@
 #include "engine/model/random_model.h"
 #include "engine/runtime/generate.h"
 #include "gtest/gtest.h"
+#include "proto/baton/internal/v1/worker.grpc.pb.h"
 #include "router/disagg_client.h"
 
 namespace baton::prefill_worker {
@@ -191,6 +192,45 @@ TEST_F(PrefillWorkerTest, PoolTooSmallIsResourceExhausted) {
               StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_THAT(client_->Generate(Request(Prompt(100, 3), 5, /*local=*/true)).status(),
               StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_F(PrefillWorkerTest, LogprobsCoverEveryTokenInBothModes) {
+  StartWorkers();
+  for (bool local : {false, true}) {
+    router::DisaggRequest request = Request(Prompt(12, 6), 6, local);
+    request.sampling.set_logprobs(true);
+    request.sampling.set_top_logprobs(3);
+    ASSERT_OK_AND_ASSIGN(router::DisaggResult result, client_->Generate(request));
+    ASSERT_EQ(result.logprobs.size(), result.tokens.size()) << "local " << local;
+    for (size_t i = 0; i < result.tokens.size(); ++i) {
+      EXPECT_EQ(result.logprobs[i].chosen().token_id(), result.tokens[i]);
+      EXPECT_LE(result.logprobs[i].chosen().logprob(), 0.0f);
+      ASSERT_EQ(result.logprobs[i].top_size(), 3);
+      // Greedy: the chosen token is the most likely one.
+      EXPECT_EQ(result.logprobs[i].top(0).token_id(), result.tokens[i]);
+    }
+  }
+}
+
+TEST_F(PrefillWorkerTest, WatchLoadStreamsReports) {
+  StartWorkers();
+  auto stub = v1::WorkerService::NewStub(Channel(decode_->grpc_port()));
+  grpc::ClientContext context;
+  v1::WatchLoadRequest request;
+  request.set_interval_millis(50);
+  auto stream = stub->WatchLoad(&context, request);
+  v1::WorkerLoad load;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(stream->Read(&load));
+    EXPECT_EQ(load.role(), v1::WORKER_ROLE_DECODE);
+    EXPECT_EQ(load.total_kv_blocks(), 256);
+    EXPECT_EQ(load.kv_layout().block_size_tokens(), 16);
+    EXPECT_FALSE(load.address().empty());
+  }
+  context.TryCancel();
+  while (stream->Read(&load)) {
+  }
+  stream->Finish();
 }
 
 TEST_F(PrefillWorkerTest, BadRequestsAreInvalidArgument) {

@@ -15,16 +15,21 @@ namespace {
 
 constexpr int32_t kGoldenTokens = 64;
 
-// prompt_ids of every case in a golden file.
-std::vector<std::vector<int32_t>> GoldenPrompts(const std::string& path) {
+nlohmann::json ReadJson(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
-  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, false);
+  return nlohmann::json::parse(text.str(), nullptr, false);
+}
+
+// prompt_ids of every case in a golden file.
+std::vector<std::vector<int32_t>> GoldenPrompts(const std::string& path) {
+  nlohmann::json json = ReadJson(path);
   std::vector<std::vector<int32_t>> prompts;
   if (json.is_discarded()) return prompts;
-  for (const auto& c : json["cases"])
+  for (const auto& c : json["cases"]) {
     prompts.push_back(c["prompt_ids"].get<std::vector<int32_t>>());
+  }
   return prompts;
 }
 
@@ -56,6 +61,14 @@ TEST(DisaggGoldenTest, Stories260KF32) {
   auto golden = SharedFile("models/golden/stories260K.f32.json");
   if (!model || !golden) GTEST_SKIP() << "stories260K not found under BATON_SHARED_DIR";
   ExpectMatchesGenerate(*model, GoldenPrompts(*golden), kGoldenTokens);
+  // F32 weights and F32 KV reproduce the recorded reference ids exactly, end to end.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Cluster> cluster, Cluster::Start({.model_path = *model}));
+  for (const auto& c : ReadJson(*golden)["cases"]) {
+    ASSERT_OK_AND_ASSIGN(router::DisaggResult result,
+                         cluster->client().Generate(GreedyRequest(
+                             c["prompt_ids"].get<std::vector<int32_t>>(), kGoldenTokens)));
+    EXPECT_EQ(result.tokens, c["generated_ids"].get<std::vector<int32_t>>());
+  }
 }
 
 TEST(DisaggGoldenTest, Stories260KQ8_0) {
