@@ -3,7 +3,19 @@
 // byte-level BPE (`gpt2`: rank-ordered merges over the GPT-2 byte alphabet after a regex
 // pre-tokenizer chosen by `tokenizer.ggml.pre`).
 //
-// Thread-safe after Create: every method is const and keeps no mutable state.
+// Typical use (the router):
+//   ASSIGN_OR_RETURN(auto file, gguf::GgufFile::Open(path));
+//   ASSIGN_OR_RETURN(Vocab vocab, LoadVocabFromGguf(*file));          // gguf_vocab.h
+//   ASSIGN_OR_RETURN(auto tokenizer, Tokenizer::Create(vocab));
+//   ASSIGN_OR_RETURN(auto chat, ChatTemplate::Create(vocab.chat_template,   // chat_template.h
+//       std::string(tokenizer->TokenText(tokenizer->bos_id())),
+//       std::string(tokenizer->TokenText(tokenizer->eos_id()))));
+//   ASSIGN_OR_RETURN(std::string prompt, chat->Render(messages, true));
+//   ASSIGN_OR_RETURN(auto ids, tokenizer->Encode(prompt, {.add_special = false,
+//                                                         .parse_special = true}));
+//   IncrementalDecoder stream(tokenizer.get(), {.strip_space_prefix = false});  // per request
+//
+// Thread-safe after Create: every method is const (scratch buffers are thread_local).
 #pragma once
 
 #include <cstdint>
@@ -42,8 +54,9 @@ struct DecodeOptions {
 class Tokenizer {
  public:
   // Validates `vocab` and builds the lookup tables. Errors: kInvalidArgument for an empty or
-  // inconsistent vocabulary (scores/types length mismatch, duplicate-free lookup impossible,
-  // special id out of range, malformed merge); kUnimplemented for an unknown pre-tokenizer.
+  // inconsistent vocabulary (scores/types length mismatch, special id out of range, add_bos or
+  // add_eos without the id, a merge that is not "left right"); kUnimplemented for an unknown
+  // pre-tokenizer name. When two tokens share a text, lookups find the lower id.
   static absl::StatusOr<std::unique_ptr<Tokenizer>> Create(Vocab vocab);
 
   // Token ids for `text` (any bytes; invalid UTF-8 is encoded through byte tokens).
