@@ -306,9 +306,18 @@ BATON_AVX512 void Block32Kernel(const uint8_t* w_row, const RowArgs& a, float* o
 
 // ---- K types against Q8 activations with one scale per 256. ----
 
-// [a x 8 lanes, b x 8 lanes] as int32.
-BATON_AVX512_INLINE inline __m512i TwoScales(int32_t a, int32_t b) {
-  return _mm512_inserti64x4(_mm512_set1_epi32(a), _mm256_set1_epi32(b), 1);
+// The eight 6-bit scales (low 8 bytes of *sc) and mins (*mn) of a Q4_K/Q5_K block, unpacked
+// four at a time with 32-bit word operations (same result as UnpackScaleMinK4).
+BATON_AVX512_INLINE inline void UnpackScalesMinsK4(const uint8_t* packed, uint64_t* sc,
+                                                   uint64_t* mn) {
+  uint32_t u[3];
+  __builtin_memcpy(u, packed, 12);
+  const uint32_t sc_lo = u[0] & 0x3f3f3f3f;
+  const uint32_t mn_lo = u[1] & 0x3f3f3f3f;
+  const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+  const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+  *sc = sc_lo | (uint64_t{sc_hi} << 32);
+  *mn = mn_lo | (uint64_t{mn_hi} << 32);
 }
 
 template <bool kFiveBit, int NR>
@@ -322,19 +331,21 @@ BATON_AVX512 void QK4Rows(const uint8_t* w_row, const RowArgs& a, int64_t i0, fl
   const float* xd[NR];
   const int32_t* sum32[NR];
   __m512 acc[NR];
-  float min_acc[NR];
+  __m256 min_acc[NR];  // per-sub-block dmin * mn * sum(x) terms, reduced once at the end
   BATON_UNROLL
   for (int r = 0; r < NR; ++r) {
     xq[r] = a.q8->row_qs(i0 + r);
     xd[r] = a.q8->row_d(i0 + r);
     sum32[r] = a.q8->row_sum32(i0 + r);
     acc[r] = _mm512_setzero_ps();
-    min_acc[r] = 0.0f;
+    min_acc[r] = _mm256_setzero_ps();
   }
   for (int64_t sb = 0; sb < nb; ++sb) {
     const Block& w = blk[sb];
-    uint8_t sc[8], mn[8];
-    for (int s = 0; s < 8; ++s) UnpackScaleMinK4(w.scales, s, &sc[s], &mn[s]);
+    uint64_t sc8, mn8;
+    UnpackScalesMinsK4(w.scales, &sc8, &mn8);
+    const __m512i sc16 = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(sc8)));
+    const __m256i mins = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(mn8)));
     __m256i qh = _mm256_setzero_si256();
     if constexpr (kFiveBit) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
     __m512i isum[NR];
@@ -353,7 +364,12 @@ BATON_AVX512 void QK4Rows(const uint8_t* w_row, const RowArgs& a, int64_t i0, fl
             hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
       }
       const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-      const __m512i scales = TwoScales(sc[2 * c], sc[2 * c + 1]);
+      // Lanes 0-7 belong to sub-block 2c, lanes 8-15 to 2c + 1.
+      const __m512i scales = _mm512_permutexvar_epi32(
+          _mm512_set_epi32(2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1,
+                           2 * c + 1, 2 * c + 1, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c,
+                           2 * c),
+          sc16);
       BATON_UNROLL
       for (int r = 0; r < NR; ++r) {
         const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
@@ -364,14 +380,17 @@ BATON_AVX512 void QK4Rows(const uint8_t* w_row, const RowArgs& a, int64_t i0, fl
     const float d = _cvtsh_ss(w.d), dmin = _cvtsh_ss(w.dmin);
     BATON_UNROLL
     for (int r = 0; r < NR; ++r) {
-      int32_t mins = 0;
-      for (int s = 0; s < 8; ++s) mins += mn[s] * sum32[r][8 * sb + s];
       acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r]), _mm512_set1_ps(d * xd[r][sb]), acc[r]);
-      min_acc[r] -= dmin * xd[r][sb] * static_cast<float>(mins);
+      const __m256i m = _mm256_mullo_epi32(
+          mins, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sum32[r] + 8 * sb)));
+      min_acc[r] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_set1_ps(dmin * xd[r][sb]), min_acc[r]);
     }
   }
   BATON_UNROLL
-  for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = Reduce(acc[r]) + min_acc[r];
+  for (int r = 0; r < NR; ++r) {
+    out[(i0 + r) * out_stride] = Reduce(acc[r]) - Reduce(_mm512_zextps256_ps512(min_acc[r]));
+  }
 }
 
 template <bool kFiveBit>
