@@ -137,11 +137,11 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
       seq->job.lease > absl::ZeroDuration() ? seq->job.lease : options_.default_lease;
   const absl::Time deadline = seq->reserved_at + lease;
   const uint64_t id = seq->id;
-  absl::StatusOr<kvtransfer::KvTarget> target =
-      receiver_->ExpectTransfer(id, *blocks, {.deadline = deadline, .checksum = false},
-                                [this, id](absl::StatusOr<kvtransfer::ReceiveResult> result) {
-                                  Post(KvArrivedCmd{id, std::move(result)});
-                                });
+  absl::StatusOr<kvtransfer::KvTarget> target = receiver_->ExpectTransfer(
+      id, *blocks, {.deadline = deadline, .checksum = options_.kv_checksum},
+      [this, id](absl::StatusOr<kvtransfer::ReceiveResult> result) {
+        Post(KvArrivedCmd{id, std::move(result)});
+      });
   if (!target.ok()) {
     CHECK_OK(pool_->Free(*blocks));
     return reject(target.status());

@@ -57,6 +57,8 @@ struct DecodeSchedulerOptions {
   absl::Duration default_lease = absl::Seconds(30);
   // Token that ends generation (unless ignore_eos); -1 for none.
   int32_t eos_token_id = -1;
+  // Ask prefill workers for per-run checksums of the KV and verify them (kDataLoss).
+  bool kv_checksum = false;
 };
 
 // One message for a request's stream. A non-OK status ends the stream with that status;

@@ -32,9 +32,11 @@ class PrefillWorkerTest : public ::testing::Test {
     ASSERT_OK(engine::WriteRandomModel(spec, model_path_));
   }
 
-  void StartWorkers(int32_t decode_blocks = 256, absl::Duration layer_delay = {}) {
+  void StartWorkers(int32_t decode_blocks = 256, absl::Duration layer_delay = {},
+                    engine::KvDType decode_dtype = engine::KvDType::kF32) {
     decode_worker::DecodeWorkerOptions d;
-    d.engine = {.model_path = model_path_, .kv_blocks = decode_blocks};
+    d.engine = {.model_path = model_path_, .kv_blocks = decode_blocks, .kv_dtype = decode_dtype};
+    d.scheduler.kv_checksum = true;
     d.transport.kind = "inprocess";
     d.scheduler.max_batch_size = 8;
     d.shutdown_grace = absl::Seconds(2);
@@ -231,6 +233,13 @@ TEST_F(PrefillWorkerTest, WatchLoadStreamsReports) {
   while (stream->Read(&load)) {
   }
   stream->Finish();
+}
+
+TEST_F(PrefillWorkerTest, LayoutMismatchIsFailedPreconditionAndFreesTheReservation) {
+  StartWorkers(256, {}, engine::KvDType::kF16);  // the prefill worker computes in F32
+  EXPECT_THAT(client_->Generate(Request(Prompt(9, 8), 5)).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ExpectDecodeIdle();
 }
 
 TEST_F(PrefillWorkerTest, BadRequestsAreInvalidArgument) {
