@@ -15,6 +15,11 @@ void ResizeActivations(int64_t m, int64_t k, int block, int bias, Q8Activations*
   out->corr.resize(m * (k / 4));
   out->sum32.resize(m * (k / 32));
   out->d8.resize(block == 32 ? m * (k / 32) * 8 : 0);
+  out->dsum32.resize(block == 32 ? m * (k / 32) : 0);
+}
+
+void FillDsum32(Q8Activations* out) {
+  for (size_t b = 0; b < out->dsum32.size(); ++b) out->dsum32[b] = out->d[b] * out->sum32[b];
 }
 
 void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,
@@ -41,6 +46,7 @@ void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bi
     for (int j = 0; j < 32; ++j) s += q[j];
     out->sum32[g] = s;
   }
+  FillDsum32(out);
 }
 
 }  // namespace baton::engine::kernels

@@ -19,16 +19,21 @@ struct Q8Activations {
   std::vector<int32_t> corr;  // m * (k / 4): the lane layout of a vpdpbusd over the same bytes
   std::vector<int32_t> sum32; // m * (k / 32): sums of each 32 consecutive quants
   std::vector<float> d8;      // block 32 only: m * (k / 32) * 8, each d repeated for 8 lanes
+  std::vector<float> dsum32;  // block 32 only: m * (k / 32), d * sum32 of each block
 
   const int8_t* row_qs(int64_t i) const { return qs.data() + i * k; }
   const float* row_d(int64_t i) const { return d.data() + i * (k / block); }
   const int32_t* row_corr(int64_t i) const { return corr.data() + i * (k / 4); }
   const int32_t* row_sum32(int64_t i) const { return sum32.data() + i * (k / 32); }
   const float* row_d8(int64_t i) const { return d8.data() + i * (k / 32) * 8; }
+  const float* row_dsum32(int64_t i) const { return dsum32.data() + i * (k / 32); }
 };
 
 // Sets the shape fields and sizes every buffer of `out` for m rows of k (contents unspecified).
 void ResizeActivations(int64_t m, int64_t k, int block, int bias, Q8Activations* out);
+
+// Computes dsum32 from d and sum32 (block 32 only).
+void FillDsum32(Q8Activations* out);
 
 // Fills `out` from m rows of k floats. Precondition: k % block == 0, block % 32 == 0.
 void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,

@@ -205,29 +205,36 @@ BATON_AVX512_INLINE inline __m512 PairWeightScales(uint16_t dw0, uint16_t dw1) {
   return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(w));
 }
 
-// Per-lane weight scales of blocks b..b+3 as two pair vectors, gathered with one word permute
-// (the fp16 scale leads each block, so scale j is word j * sizeof(Block) / 2). Masked loads
-// touch only the bytes of these four blocks.
-template <typename Block>
-BATON_AVX512_INLINE inline void QuadWeightScales(const Block* blk, __m512* pair01,
-                                                 __m512* pair23) {
-  static_assert(sizeof(Block) % 2 == 0 && offsetof(Block, d) == 0);
-  constexpr int kStride = sizeof(Block) / 2;  // words per block
-  constexpr int kWords = 3 * kStride + 1;     // words spanned by the four scales
+// The fp16 field at word kWord of blocks b..b+3 as four floats, gathered with one word permute
+// (field j is word kWord + j * sizeof(Block) / 2). Masked loads touch only these four blocks.
+template <typename Block, int kWord>
+BATON_AVX512_INLINE inline __m128 QuadHalves(const Block* blk) {
+  static_assert(sizeof(Block) % 2 == 0);
+  constexpr int kStride = sizeof(Block) / 2;      // words per block
+  constexpr int kWords = kWord + 3 * kStride + 1;  // words spanned by the four fields
   const auto* words = reinterpret_cast<const uint16_t*>(blk);
   const __m512i lo = _mm512_maskz_loadu_epi16(
       kWords >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint64_t{1} << kWords) - 1), words);
-  __m512i scales;
   const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                       0, 0, 0, 0, 0, 0, 0, 0, 3 * kStride, 2 * kStride, kStride, 0);
+                                       0, 0, 0, 0, 0, 0, 0, 0, kWord + 3 * kStride,
+                                       kWord + 2 * kStride, kWord + kStride, kWord);
+  __m512i fields;
   if constexpr (kWords > 32) {
     const __m512i hi = _mm512_maskz_loadu_epi16(
         static_cast<__mmask32>((uint64_t{1} << (kWords - 32)) - 1), words + 32);
-    scales = _mm512_permutex2var_epi16(lo, idx, hi);
+    fields = _mm512_permutex2var_epi16(lo, idx, hi);
   } else {
-    scales = _mm512_permutexvar_epi16(idx, lo);
+    fields = _mm512_permutexvar_epi16(idx, lo);
   }
-  const __m512 w = _mm512_castps128_ps512(_mm_cvtph_ps(_mm512_castsi512_si128(scales)));
+  return _mm_cvtph_ps(_mm512_castsi512_si128(fields));
+}
+
+// Per-lane weight scales of blocks b..b+3 as two pair vectors [d0 x 8, d1 x 8], [d2 x 8, d3 x 8].
+template <typename Block>
+BATON_AVX512_INLINE inline void QuadWeightScales(const Block* blk, __m512* pair01,
+                                                 __m512* pair23) {
+  static_assert(offsetof(Block, d) == 0);
+  const __m512 w = _mm512_castps128_ps512(QuadHalves<Block, 0>(blk));
   *pair01 = _mm512_permutexvar_ps(
       _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), w);
   *pair23 = _mm512_permutexvar_ps(
@@ -242,19 +249,17 @@ BATON_AVX512 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8
   __m512 acc[NR][2];
   float min_acc[NR];
   const int8_t* xq[NR];
-  const float* xd[NR];
   const float* xd8[NR];
   const int32_t* corr[NR];
-  const int32_t* sum32[NR];
+  const float* xds[NR];
   BATON_UNROLL
   for (int r = 0; r < NR; ++r) {
     acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     min_acc[r] = 0.0f;
     xq[r] = q8.row_qs(i0 + r);
-    xd[r] = q8.row_d(i0 + r);
     xd8[r] = q8.row_d8(i0 + r);
     corr[r] = q8.row_corr(i0 + r);
-    sum32[r] = q8.row_sum32(i0 + r);
+    xds[r] = q8.row_dsum32(i0 + r);
   }
   // One step covers blocks b, b + 1 (kPair) or only b (the odd last block; upper lanes zero).
   auto step = [&](int64_t b, int u, auto pair, __m512 wscale) BATON_AVX512_INLINE {
@@ -268,26 +273,38 @@ BATON_AVX512 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8
                                             _mm512_maskz_loadu_epi8(kBytes, xq[r] + 32 * b));
       const __m512 scale = _mm512_mul_ps(wscale, _mm512_maskz_loadu_ps(kLanes, xd8[r] + 8 * b));
       acc[r][u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[r][u]);
-      if constexpr (D::kHasMin) {
-        min_acc[r] += _cvtsh_ss(blk[b].m) * xd[r][b] * static_cast<float>(sum32[r][b]);
-        if constexpr (kPair) {
-          min_acc[r] += _cvtsh_ss(blk[b + 1].m) * xd[r][b + 1] * static_cast<float>(sum32[r][b + 1]);
-        }
-      }
     }
   };
   int64_t b = 0;
+  // Offset term of the types with a per-block min m (Q4_1): sum_b m_b * d_x,b * sum(x quants).
+  __m128 mins[NR];
+  BATON_UNROLL
+  for (int r = 0; r < NR; ++r) mins[r] = _mm_setzero_ps();
   for (; b + 4 <= nb; b += 4) {
     __m512 ws01, ws23;
     QuadWeightScales(blk + b, &ws01, &ws23);
     step(b, 0, std::true_type{}, ws01);
     step(b + 2, 1, std::true_type{}, ws23);
+    if constexpr (D::kHasMin) {
+      static_assert(offsetof(typename D::Block, m) == 2);
+      const __m128 m4 = QuadHalves<typename D::Block, 1>(blk + b);
+      BATON_UNROLL
+      for (int r = 0; r < NR; ++r) mins[r] = _mm_fmadd_ps(m4, _mm_loadu_ps(xds[r] + b), mins[r]);
+    }
   }
+  const int64_t tail = b;
   if (b + 2 <= nb) {
     step(b, 0, std::true_type{}, PairWeightScales(blk[b].d, blk[b + 1].d));
     b += 2;
   }
   if (b < nb) step(b, 1, std::false_type{}, PairWeightScales(blk[b].d, 0));
+  if constexpr (D::kHasMin) {
+    BATON_UNROLL
+    for (int r = 0; r < NR; ++r) {
+      min_acc[r] = Reduce(_mm512_zextps128_ps512(mins[r]));
+      for (int64_t t = tail; t < nb; ++t) min_acc[r] += _cvtsh_ss(blk[t].m) * xds[r][t];
+    }
+  }
   BATON_UNROLL
   for (int r = 0; r < NR; ++r) {
     out[(i0 + r) * out_stride] = Reduce(_mm512_add_ps(acc[r][0], acc[r][1])) + min_acc[r];
@@ -511,6 +528,7 @@ BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k
     out->sum32[j / 32] = _mm512_mask_reduce_add_epi32(0x00ff, sum4);
     if (full) out->sum32[j / 32 + 1] = _mm512_mask_reduce_add_epi32(0xff00, sum4);
   }
+  FillDsum32(out);
 }
 
 KernelChoice Avx512Kernel(TensorType t) {

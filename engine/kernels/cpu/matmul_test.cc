@@ -117,6 +117,7 @@ TEST(ActivationsTest, SimdQuantizerMatchesScalar) {
       EXPECT_EQ(a.corr, b.corr);
       EXPECT_EQ(a.sum32, b.sum32);
       EXPECT_EQ(a.d8, b.d8);
+      EXPECT_EQ(a.dsum32, b.dsum32);
     }
   }
 }
