@@ -1,5 +1,8 @@
 #include "kvtransfer/ucx/ucx_kv_transport.h"
 
+#include <time.h>
+
+#include "absl/time/clock.h"
 #include "common/status_matchers.h"
 #include "gtest/gtest.h"
 #include "kvtransfer/testing/transport_conformance.h"
@@ -32,6 +35,28 @@ TEST(UcxKvTransportTest, BadUcxSettingIsInvalidArgument) {
   options.ucx_config = {{"RNDV_THRESH", "not-a-size"}};
   EXPECT_THAT(UcxKvTransport::Create(options).status(),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// The progress thread must sleep on the worker's event fd when there is nothing to do: on two
+// cores a busy-polling idle worker would halve everyone else's speed.
+TEST(UcxKvTransportTest, IdleTransportsBurnNoCpu) {
+  for (const std::string tls : {"tcp", "posix,cma", "sysv"}) {
+    UcxKvTransport::Options options;
+    options.ucx_config = {{"TLS", tls}, {"NET_DEVICES", "lo"}};
+    auto transport = UcxKvTransport::Create(options);
+    ASSERT_TRUE(transport.ok()) << transport.status();
+    absl::SleepFor(absl::Milliseconds(50));  // Let start-up work settle.
+    const double before = ProcessCpuSeconds();
+    absl::SleepFor(absl::Milliseconds(500));
+    const double used = ProcessCpuSeconds() - before;
+    EXPECT_LT(used, 0.05) << tls << ": an idle transport used " << used << " s of CPU in 0.5 s";
+  }
 }
 
 TEST(UcsToStatusTest, MapsPeerFailuresToUnavailable) {
