@@ -38,6 +38,7 @@ ABSL_FLAG(int32_t, iterations, 10, "timed transfers per case (after 2 warm-up on
 ABSL_FLAG(std::string, peer, "", "path of ucx_peer (default: next to this binary's runfiles)");
 ABSL_FLAG(bool, perftest, true, "also run ucx_perftest tag_bw for comparison");
 ABSL_FLAG(int32_t, max_run_blocks, 32, "largest message, in 32 KiB blocks");
+ABSL_FLAG(int32_t, spin_us, 200, "UcxKvTransport::Options::spin_before_sleep, both sides");
 ABSL_FLAG(int32_t, perftest_runs, 3, "ucx_perftest runs per case (best is kept)");
 
 namespace baton::kvtransfer {
@@ -51,6 +52,7 @@ struct Options {
   bool perftest = true;
   int32_t max_run_blocks = 32;
   int32_t perftest_runs = 3;
+  int32_t spin_us = 200;
 };
 
 struct CaseResult {
@@ -201,6 +203,7 @@ int Run(const Options& options) {
     UcxKvTransport::Options transport_options;
     transport_options.ucx_config = {{"TLS", tls}, {"NET_DEVICES", "lo"}};
     transport_options.max_run_blocks = options.max_run_blocks;
+    transport_options.spin_before_sleep = absl::Microseconds(options.spin_us);
     auto transport = UcxKvTransport::Create(transport_options);
     if (!transport.ok()) {
       std::fprintf(stderr, "%s: %s\n", tls.c_str(), transport.status().ToString().c_str());
@@ -271,5 +274,6 @@ int main(int argc, char** argv) {
   options.perftest = absl::GetFlag(FLAGS_perftest);
   options.max_run_blocks = std::max(1, absl::GetFlag(FLAGS_max_run_blocks));
   options.perftest_runs = std::max(1, absl::GetFlag(FLAGS_perftest_runs));
+  options.spin_us = std::max(0, absl::GetFlag(FLAGS_spin_us));
   return baton::kvtransfer::Run(options);
 }

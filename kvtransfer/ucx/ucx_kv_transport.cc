@@ -147,7 +147,7 @@ class UcxTransportImpl : public UcxKvTransport {
 
   // Receivers by pool base address; the AM handlers look them up under the lock, which keeps
   // the receiver alive until its landing is counted.
-  absl::Mutex receivers_mu_;
+  mutable absl::Mutex receivers_mu_;
   absl::flat_hash_map<uint64_t, UcxReceiver*> receivers_ ABSL_GUARDED_BY(receivers_mu_);
   std::atomic<int64_t> unrouted_drops_{0};
 
@@ -743,8 +743,7 @@ TransportStats UcxTransportImpl::Stats() const {
   TransportStats stats;
   stats.sending_transfers = sending_.load();
   stats.dropped_writes = unrouted_drops_.load();
-  auto* self = const_cast<UcxTransportImpl*>(this);
-  absl::MutexLock lock(&self->receivers_mu_);
+  absl::MutexLock lock(&receivers_mu_);
   stats.live_registrations = static_cast<int64_t>(receivers_.size());
   for (const auto& [base, receiver] : receivers_) {
     stats.receiving_transfers += receiver->tracker().live_transfers();

@@ -33,6 +33,7 @@
 ABSL_FLAG(std::string, role, "receiver", "sender or receiver");
 ABSL_FLAG(std::string, tls, "tcp", "UCX_TLS for this process");
 ABSL_FLAG(int32_t, blocks, 64, "receiver: pool size in blocks (1B-shape layout)");
+ABSL_FLAG(int32_t, spin_us, 200, "progress thread: polling time after activity before sleeping");
 
 namespace baton::kvtransfer {
 namespace {
@@ -148,6 +149,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   baton::kvtransfer::UcxKvTransport::Options options;
   options.ucx_config = {{"TLS", absl::GetFlag(FLAGS_tls)}, {"NET_DEVICES", "lo"}};
+  options.spin_before_sleep = absl::Microseconds(absl::GetFlag(FLAGS_spin_us));
   auto transport = baton::kvtransfer::UcxKvTransport::Create(options);
   if (!transport.ok()) {
     std::fprintf(stderr, "ucx_peer: %s\n", transport.status().ToString().c_str());
