@@ -13,6 +13,8 @@
 #include "engine/model/random_model.h"
 #include "engine/runtime/generate.h"
 #include "gtest/gtest.h"
+#include "proto/baton/internal/v1/decode.grpc.pb.h"
+#include "proto/baton/internal/v1/prefill.grpc.pb.h"
 #include "proto/baton/internal/v1/worker.grpc.pb.h"
 #include "router/disagg_client.h"
 
@@ -186,6 +188,47 @@ TEST_F(PrefillWorkerTest, CancellingDuringSlowPrefillAbortsBothSides) {
   }
   EXPECT_EQ(prefill_->Load().free_kv_blocks(), 64);
   EXPECT_EQ(prefill_->Load().running_sequences(), 0);
+}
+
+// Only the Decode call is cancelled (the Prefill caller does not cancel): D aborts the transfer
+// and frees its blocks; P ends the request (ABORTED when the transport tells the sender, else OK
+// with its writes dropped by D) and frees its scratch blocks. Nothing leaks on either side.
+TEST_F(PrefillWorkerTest, DecodeCancelDuringPrefillLeaksNothing) {
+  StartWorkers(256, absl::Milliseconds(150));
+  auto decode = v1::DecodeService::NewStub(Channel(decode_->grpc_port()));
+  auto prefill = v1::PrefillService::NewStub(Channel(prefill_->grpc_port()));
+  v1::DecodeRequest request;
+  for (int32_t t : Prompt(30, 9)) request.add_prompt_token_ids(t);
+  request.mutable_sampling()->set_temperature(0.0f);
+  grpc::ClientContext decode_context;
+  auto stream = decode->Decode(&decode_context, request);
+  v1::DecodeResponse first;
+  ASSERT_TRUE(stream->Read(&first));
+  ASSERT_TRUE(first.has_kv_target());
+  grpc::Status prefill_status;
+  std::thread prefill_call([&] {
+    v1::PrefillRequest prefill_request;
+    *prefill_request.mutable_prompt_token_ids() = request.prompt_token_ids();
+    *prefill_request.mutable_kv_target() = first.kv_target();
+    grpc::ClientContext context;  // never cancelled by the client
+    v1::PrefillResponse response;
+    prefill_status = prefill->Prefill(&context, prefill_request, &response);
+  });
+  absl::SleepFor(absl::Milliseconds(100));  // inside the first layer's delay
+  decode_context.TryCancel();
+  v1::DecodeResponse message;
+  while (stream->Read(&message)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  prefill_call.join();
+  EXPECT_TRUE(prefill_status.ok() || prefill_status.error_code() == grpc::StatusCode::ABORTED)
+      << prefill_status.error_message();
+  ExpectDecodeIdle();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline && prefill_->Load().free_kv_blocks() != 64) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(prefill_->Load().free_kv_blocks(), 64);
 }
 
 TEST_F(PrefillWorkerTest, PoolTooSmallIsResourceExhausted) {
