@@ -96,6 +96,7 @@ std::string_view ChatTemplateFamilyName(ChatTemplateFamily family) {
     case ChatTemplateFamily::kZephyr: return "zephyr";
     case ChatTemplateFamily::kDeepSeek: return "deepseek";
     case ChatTemplateFamily::kDeepSeek3: return "deepseek3";
+    case ChatTemplateFamily::kJinja: return "jinja";
   }
   return "unknown";
 }
@@ -125,14 +126,36 @@ absl::StatusOr<std::unique_ptr<ChatTemplate>> ChatTemplate::Create(std::string_v
   } else if (Has(tmpl, "'User: '") && Has(tmpl, "'Assistant:")) {
     family = ChatTemplateFamily::kDeepSeek;
   } else {
-    return absl::UnimplementedError(
-        "chat template is not of a recognized family (chatml, llama2, llama3, mistral, phi3, "
-        "gemma, zephyr, deepseek); pass messages pre-rendered instead");
+    family = ChatTemplateFamily::kJinja;
+  }
+  auto jinja = JinjaTemplate::Parse(tmpl);
+  if (family == ChatTemplateFamily::kJinja && !jinja.ok()) {
+    return absl::Status(jinja.status().code(),
+                        absl::StrCat("chat template is not of a recognized family and can not be "
+                                     "interpreted: ",
+                                     std::string(jinja.status().message())));
   }
   auto result = std::unique_ptr<ChatTemplate>(
       new ChatTemplate(family, std::move(bos_token), std::move(eos_token)));
+  if (jinja.ok()) result->jinja_ = *std::move(jinja);
   if (family == ChatTemplateFamily::kChatMl) result->default_system_ = DefaultChatMlSystem(tmpl);
   return result;
+}
+
+absl::StatusOr<std::string> ChatTemplate::RenderWithInterpreter(
+    std::span<const ChatMessage> messages, bool add_generation_prompt) const {
+  if (!jinja_) return absl::FailedPreconditionError("the chat template did not parse as Jinja");
+  JinjaValue::Array items;
+  for (const ChatMessage& m : messages) {
+    items.push_back(JinjaValue::NewObject(
+        {{"role", JinjaValue::String(m.role)}, {"content", JinjaValue::String(m.content)}}));
+  }
+  const JinjaValue context =
+      JinjaValue::NewObject({{"messages", JinjaValue::NewArray(std::move(items))},
+                             {"add_generation_prompt", JinjaValue::Bool(add_generation_prompt)},
+                             {"bos_token", JinjaValue::String(bos_)},
+                             {"eos_token", JinjaValue::String(eos_)}});
+  return jinja_->Render(context);
 }
 
 absl::StatusOr<std::string> ChatTemplate::Render(std::span<const ChatMessage> messages,
@@ -140,6 +163,8 @@ absl::StatusOr<std::string> ChatTemplate::Render(std::span<const ChatMessage> me
   if (messages.empty()) return absl::InvalidArgumentError("no messages to render");
   std::string out;
   switch (family_) {
+    case ChatTemplateFamily::kJinja:
+      return RenderWithInterpreter(messages, add_generation_prompt);
     case ChatTemplateFamily::kChatMl: {
       if (!default_system_.empty() && messages[0].role != "system") {
         absl::StrAppend(&out, "<|im_start|>system\n", default_system_, "<|im_end|>\n");

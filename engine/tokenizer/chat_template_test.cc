@@ -11,8 +11,8 @@ namespace {
 
 using ::baton::testing::StatusIs;
 
-// Template texts with the shape of the ones the model families ship (abridged: the renderer
-// keys on their markers, so only those matter).
+// Template texts with the shape of the ones the model families ship. Some are abridged to the
+// markers the family detection keys on; the complete ones are also run through the interpreter.
 constexpr char kQwen2[] =
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
     "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
@@ -65,8 +65,11 @@ constexpr char kPhi3[] =
     "{{ eos_token }}{% endif %}";
 constexpr char kZephyr[] =
     "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\\n' + "
-    "message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n"
-    "{{ '<|assistant|>\\n'  + message['content'] + eos_token }}\n{% endif %}\n{% endfor %}";
+    "message['content'] + eos_token }}\n{% elif message['role'] == 'system' %}\n"
+    "{{ '<|system|>\\n' + message['content'] + eos_token }}\n"
+    "{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\\n'  + message['content'] + "
+    "eos_token }}\n{% endif %}\n{% if loop.last and add_generation_prompt %}\n"
+    "{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}";
 constexpr char kGemma[] =
     "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'assistant') %}"
     "{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}"
@@ -208,12 +211,41 @@ TEST(ChatTemplateTest, DeepSeek3) {
             "<｜end▁of▁sentence｜><｜User｜>2+2?<｜Assistant｜>");
 }
 
+TEST(ChatTemplateTest, UnknownTemplatesAreInterpreted) {
+  const char* tmpl =
+      "{% for m in messages %}[{{ m.role | upper }}] {{ m.content | trim }}\n{% endfor %}"
+      "{% if add_generation_prompt %}[ASSISTANT] {% endif %}";
+  ASSERT_OK_AND_ASSIGN(auto t, ChatTemplate::Create(tmpl, "<s>", "</s>"));
+  EXPECT_EQ(t->family(), ChatTemplateFamily::kJinja);
+  ASSERT_OK_AND_ASSIGN(std::string out, t->Render(kConversation, true));
+  EXPECT_EQ(out, "[SYSTEM] Be brief.\n[USER] Hi\n[ASSISTANT] Hello!\n[USER] 2+2?\n[ASSISTANT] ");
+}
+
+// The family renderers and the interpreter agree on the complete fixture templates.
+TEST(ChatTemplateTest, InterpreterAgreesWithFamilyRenderers) {
+  const std::vector<ChatMessage> no_system(kConversation.begin() + 1, kConversation.end());
+  // (The other fixtures are abridged to their markers.)
+  const std::pair<const char*, const std::vector<ChatMessage>*> cases[] = {
+      {kQwen2, &kConversation}, {kQwen2, &no_system},      {kChatMl, &kConversation},
+      {kLlama3, &kConversation}, {kMistral, &no_system},   {kPhi3, &kConversation},
+      {kZephyr, &kConversation}, {kGemma, &no_system},     {kDeepSeek, &no_system}};
+  for (const auto& [tmpl, messages] : cases) {
+    ASSERT_OK_AND_ASSIGN(auto t, ChatTemplate::Create(tmpl, "<s>", "</s>"));
+    for (bool gen : {true, false}) {
+      ASSERT_OK_AND_ASSIGN(std::string family, t->Render(*messages, gen));
+      ASSERT_OK_AND_ASSIGN(std::string interpreted, t->RenderWithInterpreter(*messages, gen));
+      EXPECT_EQ(family, interpreted) << ChatTemplateFamilyName(t->family()) << " gen=" << gen;
+    }
+  }
+}
+
 TEST(ChatTemplateTest, Errors) {
   EXPECT_THAT(ChatTemplate::Create("", "<s>", "</s>"),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ChatTemplate::Create("{% for m in messages %}{{ m.content }}{% endfor %}", "",
-                                   ""),
+  EXPECT_THAT(ChatTemplate::Create("{% macro m() %}{% endmacro %}{{ m() }}", "", ""),
               StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_THAT(ChatTemplate::Create("{% for m in messages %}{{ m.content }}", "", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_OK_AND_ASSIGN(auto llama2, ChatTemplate::Create(kLlama2, "<s>", "</s>"));
   const std::vector<ChatMessage> two_users = {{"user", "a"}, {"user", "b"}};
   EXPECT_THAT(llama2->Render(two_users, true), StatusIs(absl::StatusCode::kInvalidArgument));
