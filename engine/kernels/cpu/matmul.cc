@@ -122,7 +122,10 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
       }
     }
   };
-  if (pool == nullptr) {
+  // Below ~64K multiply-adds (a few microseconds) waking the pool costs more than it saves;
+  // tiny models (stories260K: 64 x 64) run every matmul inline.
+  constexpr int64_t kMinParallelMacs = int64_t{1} << 16;
+  if (pool == nullptr || n_rows < 2 || n_rows * k * m < kMinParallelMacs) {
     run_rows(0, n_rows);
   } else {
     pool->ParallelFor(n_rows, run_rows);

@@ -18,8 +18,8 @@ namespace baton::engine::kernels {
 // Preconditions (CHECKed): k > 0 and k % BlockElements(t) == 0; n_rows, m >= 0.
 // Integer-quantized types quantize x to 8-bit blocks once per call (as ggml does), so results
 // differ from MatMulReference by that rounding (relative error ~1e-2 of the row norm product).
-// Work is split over `pool` by weight rows (nullptr: calling thread only); each weight row is
-// read from memory once for all m activation rows.
+// Work is split over `pool` by weight rows (nullptr, or less than ~64K multiply-adds: calling
+// thread only); each weight row is read from memory once for all m activation rows.
 void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x, int64_t m,
             float* y, ThreadPool* pool);
 
