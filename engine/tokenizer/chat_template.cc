@@ -153,6 +153,9 @@ absl::StatusOr<std::string> ChatTemplate::RenderWithInterpreter(
   const JinjaValue context =
       JinjaValue::NewObject({{"messages", JinjaValue::NewArray(std::move(items))},
                              {"add_generation_prompt", JinjaValue::Bool(add_generation_prompt)},
+                             // Hugging Face passes these as None when the request has none.
+                             {"tools", JinjaValue::None()},
+                             {"documents", JinjaValue::None()},
                              {"bos_token", JinjaValue::String(bos_)},
                              {"eos_token", JinjaValue::String(eos_)}});
   return jinja_->Render(context);
