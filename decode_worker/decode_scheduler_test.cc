@@ -211,6 +211,11 @@ TEST_F(DecodeSchedulerTest, ExpiredLeaseFailsWithUnavailableAndFreesBlocks) {
   ASSERT_TRUE(first.has_value());
   ASSERT_TRUE(first->response.has_kv_target());
   EXPECT_EQ(first->response.kv_target().block_ids_size(), 2);
+  // The load snapshot is published right after the command is handled.
+  const absl::Time until = absl::Now() + absl::Seconds(5);
+  while (scheduler_->Load().pending_transfers != 1 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   EXPECT_EQ(scheduler_->Load().pending_transfers, 1);
   Outcome out = Collect(*events);
   EXPECT_THAT(out.status, ::baton::testing::StatusIs(absl::StatusCode::kUnavailable));

@@ -48,7 +48,10 @@ TEST_F(FailureTest, KilledPrefillWorkerReleasesTheLeaseAndFailsUnavailable) {
   v1::DecodeResponse first;
   ASSERT_TRUE(stream->Read(&first));
   ASSERT_TRUE(first.has_kv_target());
-  ASSERT_OK_AND_ASSIGN(v1::WorkerLoad reserved, Cluster::GetLoad(cluster->decode().grpc_port()));
+  v1::WorkerLoad reserved;
+  for (int i = 0; i < 100 && reserved.pending_transfers() != 1; ++i) {
+    ASSERT_OK_AND_ASSIGN(reserved, Cluster::GetLoad(cluster->decode().grpc_port()));
+  }
   EXPECT_EQ(reserved.pending_transfers(), 1);
   EXPECT_LT(reserved.free_kv_blocks(), reserved.total_kv_blocks());
 
