@@ -8,7 +8,6 @@
 #include "engine/kernels/cpu/activations.h"
 #include "engine/kernels/cpu/quantize.h"
 #include "engine/kernels/cpu/row_kernels.h"
-#include "engine/tensor/fp16.h"
 
 namespace baton::engine::kernels {
 namespace {
@@ -77,24 +76,10 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   // Prepared on the calling thread, read by all workers; kept per calling thread so decode
   // steps reuse the buffers instead of allocating.
   thread_local Q8Activations q8;
-  thread_local std::vector<uint16_t> bf16;
-  if (choice.kernel != nullptr) {
-    switch (choice.form) {
-      case ActivationForm::kQ8Block32:
-      case ActivationForm::kQ8Block256:
-        QuantizeActivationsAvx512(x, m, k,
-                                  choice.form == ActivationForm::kQ8Block32 ? 32 : 256,
-                                  choice.bias, &q8);
-        args.q8 = &q8;
-        break;
-      case ActivationForm::kBf16:
-        bf16.resize(m * k);
-        for (int64_t j = 0; j < m * k; ++j) bf16[j] = FloatToBf16(x[j]);
-        args.bf16 = bf16.data();
-        break;
-      case ActivationForm::kFloat:
-        break;
-    }
+  if (choice.kernel != nullptr && choice.form != ActivationForm::kFloat) {
+    QuantizeActivationsAvx512(x, m, k, choice.form == ActivationForm::kQ8Block32 ? 32 : 256,
+                              choice.bias, &q8);
+    args.q8 = &q8;
   }
 
   // Tiles of kRowTile weight rows x kActTile activation rows: a tile's weight rows come from

@@ -12,7 +12,7 @@
 namespace baton::engine::kernels {
 
 // How a kernel wants the activations prepared (once per MatMul).
-enum class ActivationForm { kFloat, kQ8Block32, kQ8Block256, kBf16 };
+enum class ActivationForm { kFloat, kQ8Block32, kQ8Block256 };
 
 struct RowArgs {
   int64_t i0 = 0;  // first activation row to use
@@ -20,7 +20,6 @@ struct RowArgs {
   int64_t k = 0;
   const float* x = nullptr;           // all activation rows, k floats each (always set)
   const Q8Activations* q8 = nullptr;  // set for kQ8Block32 / kQ8Block256
-  const uint16_t* bf16 = nullptr;     // m * k bfloat16 values, set for kBf16
 };
 
 using RowKernel = void (*)(const uint8_t* w_row, const RowArgs& a, float* out,
