@@ -85,18 +85,30 @@ absl::Status SplitAlternating(std::span<const ChatMessage> messages, ChatTemplat
 
 std::string_view ChatTemplateFamilyName(ChatTemplateFamily family) {
   switch (family) {
-    case ChatTemplateFamily::kChatMl: return "chatml";
-    case ChatTemplateFamily::kLlama2: return "llama2";
-    case ChatTemplateFamily::kLlama3: return "llama3";
-    case ChatTemplateFamily::kLlama31: return "llama3.1";
-    case ChatTemplateFamily::kMistral: return "mistral";
-    case ChatTemplateFamily::kMistralV7: return "mistral-v7";
-    case ChatTemplateFamily::kPhi3: return "phi3";
-    case ChatTemplateFamily::kGemma: return "gemma";
-    case ChatTemplateFamily::kZephyr: return "zephyr";
-    case ChatTemplateFamily::kDeepSeek: return "deepseek";
-    case ChatTemplateFamily::kDeepSeek3: return "deepseek3";
-    case ChatTemplateFamily::kJinja: return "jinja";
+    case ChatTemplateFamily::kChatMl:
+      return "chatml";
+    case ChatTemplateFamily::kLlama2:
+      return "llama2";
+    case ChatTemplateFamily::kLlama3:
+      return "llama3";
+    case ChatTemplateFamily::kLlama31:
+      return "llama3.1";
+    case ChatTemplateFamily::kMistral:
+      return "mistral";
+    case ChatTemplateFamily::kMistralV7:
+      return "mistral-v7";
+    case ChatTemplateFamily::kPhi3:
+      return "phi3";
+    case ChatTemplateFamily::kGemma:
+      return "gemma";
+    case ChatTemplateFamily::kZephyr:
+      return "zephyr";
+    case ChatTemplateFamily::kDeepSeek:
+      return "deepseek";
+    case ChatTemplateFamily::kDeepSeek3:
+      return "deepseek3";
+    case ChatTemplateFamily::kJinja:
+      return "jinja";
   }
   return "unknown";
 }
@@ -311,10 +323,16 @@ absl::StatusOr<std::string> ChatTemplate::Render(std::span<const ChatMessage> me
         if (m.role == "user") {
           absl::StrAppend(&out, "<\xEF\xBD\x9CUser\xEF\xBD\x9C>", m.content);
         } else if (m.role == "assistant") {
-          absl::StrAppend(&out, "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>", m.content, eos_);
+          absl::StrAppend(&out,
+                          "<\xEF\xBD\x9C"
+                          "Assistant\xEF\xBD\x9C>",
+                          m.content, eos_);
         }
       }
-      if (add_generation_prompt) out += "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>";
+      if (add_generation_prompt)
+        out +=
+            "<\xEF\xBD\x9C"
+            "Assistant\xEF\xBD\x9C>";
       return out;
     }
   }

@@ -222,12 +222,12 @@ std::string Render(const char* tmpl, std::vector<ChatMessage> messages, bool gen
 
 TEST(ChatTemplateTest, RecognizesFamilies) {
   const std::pair<const char*, ChatTemplateFamily> cases[] = {
-      {kQwen2, ChatTemplateFamily::kChatMl},     {kChatMl, ChatTemplateFamily::kChatMl},
-      {kLlama2, ChatTemplateFamily::kLlama2},    {kLlama3, ChatTemplateFamily::kLlama3},
-      {kLlama31, ChatTemplateFamily::kLlama31},  {kMistral, ChatTemplateFamily::kMistral},
+      {kQwen2, ChatTemplateFamily::kChatMl},        {kChatMl, ChatTemplateFamily::kChatMl},
+      {kLlama2, ChatTemplateFamily::kLlama2},       {kLlama3, ChatTemplateFamily::kLlama3},
+      {kLlama31, ChatTemplateFamily::kLlama31},     {kMistral, ChatTemplateFamily::kMistral},
       {kMistralV7, ChatTemplateFamily::kMistralV7}, {kPhi3, ChatTemplateFamily::kPhi3},
-      {kZephyr, ChatTemplateFamily::kZephyr},    {kGemma, ChatTemplateFamily::kGemma},
-      {kDeepSeek, ChatTemplateFamily::kDeepSeek}, {kDeepSeek3, ChatTemplateFamily::kDeepSeek3}};
+      {kZephyr, ChatTemplateFamily::kZephyr},       {kGemma, ChatTemplateFamily::kGemma},
+      {kDeepSeek, ChatTemplateFamily::kDeepSeek},   {kDeepSeek3, ChatTemplateFamily::kDeepSeek3}};
   for (const auto& [tmpl, family] : cases) {
     ASSERT_OK_AND_ASSIGN(auto t, ChatTemplate::Create(tmpl, "<s>", "</s>"));
     EXPECT_EQ(t->family(), family) << ChatTemplateFamilyName(family);
@@ -290,8 +290,9 @@ TEST(ChatTemplateTest, Mistral) {
 }
 
 TEST(ChatTemplateTest, MistralV7) {
-  EXPECT_EQ(Render(kMistralV7, kConversation),
-            "<s>[SYSTEM_PROMPT]Be brief.[/SYSTEM_PROMPT][INST]Hi[/INST]Hello!</s>[INST]2+2?[/INST]");
+  EXPECT_EQ(
+      Render(kMistralV7, kConversation),
+      "<s>[SYSTEM_PROMPT]Be brief.[/SYSTEM_PROMPT][INST]Hi[/INST]Hello!</s>[INST]2+2?[/INST]");
 }
 
 TEST(ChatTemplateTest, Phi3) {
@@ -316,17 +317,17 @@ TEST(ChatTemplateTest, GemmaFoldsSystemIntoFirstUserTurn) {
 }
 
 TEST(ChatTemplateTest, DeepSeek) {
-  EXPECT_EQ(Render(kDeepSeek, kConversation, true, "<｜begin▁of▁sentence｜>",
-                   "<｜end▁of▁sentence｜>"),
-            "<｜begin▁of▁sentence｜>Be brief.\n\nUser: Hi\n\nAssistant: Hello!"
-            "<｜end▁of▁sentence｜>User: 2+2?\n\nAssistant:");
+  EXPECT_EQ(
+      Render(kDeepSeek, kConversation, true, "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+      "<｜begin▁of▁sentence｜>Be brief.\n\nUser: Hi\n\nAssistant: Hello!"
+      "<｜end▁of▁sentence｜>User: 2+2?\n\nAssistant:");
 }
 
 TEST(ChatTemplateTest, DeepSeek3) {
-  EXPECT_EQ(Render(kDeepSeek3, kConversation, true, "<｜begin▁of▁sentence｜>",
-                   "<｜end▁of▁sentence｜>"),
-            "<｜begin▁of▁sentence｜>Be brief.<｜User｜>Hi<｜Assistant｜>Hello!"
-            "<｜end▁of▁sentence｜><｜User｜>2+2?<｜Assistant｜>");
+  EXPECT_EQ(
+      Render(kDeepSeek3, kConversation, true, "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+      "<｜begin▁of▁sentence｜>Be brief.<｜User｜>Hi<｜Assistant｜>Hello!"
+      "<｜end▁of▁sentence｜><｜User｜>2+2?<｜Assistant｜>");
 }
 
 TEST(ChatTemplateTest, UnknownTemplatesAreInterpreted) {
@@ -344,11 +345,11 @@ TEST(ChatTemplateTest, InterpreterAgreesWithFamilyRenderers) {
   const std::vector<ChatMessage> no_system(kConversation.begin() + 1, kConversation.end());
   // (The other fixtures are abridged to their markers.)
   const std::pair<const char*, const std::vector<ChatMessage>*> cases[] = {
-      {kQwen2, &kConversation}, {kQwen2, &no_system},      {kChatMl, &kConversation},
-      {kQwen25Full, &kConversation}, {kQwen25Full, &no_system},
-      {kLlama31Full, &kConversation}, {kLlama31Full, &no_system},
-      {kLlama3, &kConversation}, {kMistral, &no_system},   {kPhi3, &kConversation},
-      {kZephyr, &kConversation}, {kGemma, &no_system},     {kDeepSeek, &no_system}};
+      {kQwen2, &kConversation},      {kQwen2, &no_system},      {kChatMl, &kConversation},
+      {kQwen25Full, &kConversation}, {kQwen25Full, &no_system}, {kLlama31Full, &kConversation},
+      {kLlama31Full, &no_system},    {kLlama3, &kConversation}, {kMistral, &no_system},
+      {kPhi3, &kConversation},       {kZephyr, &kConversation}, {kGemma, &no_system},
+      {kDeepSeek, &no_system}};
   for (const auto& [tmpl, messages] : cases) {
     ASSERT_OK_AND_ASSIGN(auto t, ChatTemplate::Create(tmpl, "<s>", "</s>"));
     for (bool gen : {true, false}) {

@@ -71,7 +71,8 @@ std::vector<ConformanceResult> RunConformance(const Tokenizer& tokenizer,
   results.reserve(cases.size());
   for (const ConformanceCase& c : cases) {
     ConformanceResult result{c.text, c.expected, {}, false};
-    auto ids = tokenizer.Encode(c.text, EncodeOptions{.add_special = false, .parse_special = false});
+    auto ids =
+        tokenizer.Encode(c.text, EncodeOptions{.add_special = false, .parse_special = false});
     if (ids.ok()) {
       result.actual = *std::move(ids);
       result.passed = result.actual == c.expected;

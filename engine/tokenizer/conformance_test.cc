@@ -61,10 +61,10 @@ INSTANTIATE_TEST_SUITE_P(SharedVocabs, ConformanceTest,
                          });
 
 TEST(ConformanceParseTest, PairsStringsWithIdLines) {
-  ASSERT_OK_AND_ASSIGN(
-      auto cases, ParseConformanceVectors("a b\n__ggml_vocab_test__\n\n__ggml_vocab_test__\n\n"
-                                          "\n__ggml_vocab_test__\n",
-                                          " 1 2\n\n 13\n"));
+  ASSERT_OK_AND_ASSIGN(auto cases,
+                       ParseConformanceVectors("a b\n__ggml_vocab_test__\n\n__ggml_vocab_test__\n\n"
+                                               "\n__ggml_vocab_test__\n",
+                                               " 1 2\n\n 13\n"));
   ASSERT_EQ(cases.size(), 3u);
   EXPECT_EQ(cases[0].text, "a b");
   EXPECT_EQ(cases[0].expected, (std::vector<int32_t>{1, 2}));

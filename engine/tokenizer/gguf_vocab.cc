@@ -57,9 +57,9 @@ absl::StatusOr<Vocab> LoadVocabFromGguf(const gguf::GgufFile& file) {
     vocab.bos_id = 1;
     vocab.eos_id = 2;
   }
-  ASSIGN_OR_RETURN(std::optional<std::vector<float>> scores,
-                   Optional<std::vector<float>>(file, "tokenizer.ggml.scores",
-                                                &gguf::GgufFile::GetFloatArray));
+  ASSIGN_OR_RETURN(
+      std::optional<std::vector<float>> scores,
+      Optional<std::vector<float>>(file, "tokenizer.ggml.scores", &gguf::GgufFile::GetFloatArray));
   if (scores) vocab.scores = std::move(*scores);
   ASSIGN_OR_RETURN(std::optional<std::vector<int32_t>> types,
                    Optional<std::vector<int32_t>>(file, "tokenizer.ggml.token_type",
@@ -101,9 +101,9 @@ absl::StatusOr<Vocab> LoadVocabFromGguf(const gguf::GgufFile& file) {
   RETURN_IF_ERROR(ReadFlag(file, "tokenizer.ggml.add_space_prefix", &vocab.add_space_prefix));
   if (vocab.bos_id == kNoToken) vocab.add_bos = false;
   if (vocab.eos_id == kNoToken) vocab.add_eos = false;
-  ASSIGN_OR_RETURN(std::optional<std::string> chat_template,
-                   Optional<std::string>(file, "tokenizer.chat_template",
-                                         &gguf::GgufFile::GetString));
+  ASSIGN_OR_RETURN(
+      std::optional<std::string> chat_template,
+      Optional<std::string>(file, "tokenizer.chat_template", &gguf::GgufFile::GetString));
   vocab.chat_template = chat_template.value_or("");
   return vocab;
 }

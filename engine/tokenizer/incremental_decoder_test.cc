@@ -76,8 +76,7 @@ TEST_P(IncrementalDecoderTest, StreamEqualsOneShotForEveryPrefix) {
       const std::vector<int32_t> head(ids.begin(), ids.begin() + split);
       const std::vector<int32_t> tail(ids.begin() + split, ids.end());
       EXPECT_EQ(Stream(*t, head, options, false), t->Decode(head, options));
-      EXPECT_EQ(Stream(*t, tail, options, /*expect_whole_chunks=*/false),
-                t->Decode(tail, options))
+      EXPECT_EQ(Stream(*t, tail, options, /*expect_whole_chunks=*/false), t->Decode(tail, options))
           << "split at " << split;
     }
     EXPECT_EQ(Stream(*t, ids, options, true), t->Decode(ids, options));
@@ -96,10 +95,9 @@ TEST_P(IncrementalDecoderTest, RandomBytesStreamEqualsOneShot) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, IncrementalDecoderTest, ::testing::Bool(),
-                         [](const auto& info) {
-                           return std::string(info.param ? "ByteLevelBpe" : "SentencePiece");
-                         });
+INSTANTIATE_TEST_SUITE_P(Vocabs, IncrementalDecoderTest, ::testing::Bool(), [](const auto& info) {
+  return std::string(info.param ? "ByteLevelBpe" : "SentencePiece");
+});
 
 }  // namespace
 }  // namespace baton::engine::tokenizer

@@ -12,10 +12,29 @@ namespace baton::engine::tokenizer {
 
 using Kind = JinjaValue::Kind;
 
-JinjaValue JinjaValue::None() { JinjaValue v; v.kind = Kind::kNone; return v; }
-JinjaValue JinjaValue::Bool(bool b) { JinjaValue v; v.kind = Kind::kBool; v.boolean = b; return v; }
-JinjaValue JinjaValue::Int(int64_t i) { JinjaValue v; v.kind = Kind::kInt; v.integer = i; return v; }
-JinjaValue JinjaValue::Float(double f) { JinjaValue v; v.kind = Kind::kFloat; v.number = f; return v; }
+JinjaValue JinjaValue::None() {
+  JinjaValue v;
+  v.kind = Kind::kNone;
+  return v;
+}
+JinjaValue JinjaValue::Bool(bool b) {
+  JinjaValue v;
+  v.kind = Kind::kBool;
+  v.boolean = b;
+  return v;
+}
+JinjaValue JinjaValue::Int(int64_t i) {
+  JinjaValue v;
+  v.kind = Kind::kInt;
+  v.integer = i;
+  return v;
+}
+JinjaValue JinjaValue::Float(double f) {
+  JinjaValue v;
+  v.kind = Kind::kFloat;
+  v.number = f;
+  return v;
+}
 JinjaValue JinjaValue::String(std::string s) {
   JinjaValue v;
   v.kind = Kind::kString;
@@ -93,7 +112,8 @@ absl::StatusOr<std::vector<Tok>> Tokenize(std::string_view src) {
     } else if (std::isdigit(static_cast<unsigned char>(c))) {
       size_t j = i;
       while (j < src.size() && std::isdigit(static_cast<unsigned char>(src[j]))) ++j;
-      if (j + 1 < src.size() && src[j] == '.' && std::isdigit(static_cast<unsigned char>(src[j + 1]))) {
+      if (j + 1 < src.size() && src[j] == '.' &&
+          std::isdigit(static_cast<unsigned char>(src[j + 1]))) {
         ++j;
         while (j < src.size() && std::isdigit(static_cast<unsigned char>(src[j]))) ++j;
         toks.push_back(Tok{TokKind::kFloat, std::string(src.substr(i, j - i)), 0,
@@ -128,8 +148,22 @@ absl::StatusOr<std::vector<Tok>> Tokenize(std::string_view src) {
 // ---------------------------------------------------------------- expressions
 
 enum class ExprKind {
-  kLiteral, kVar, kAttr, kIndex, kSlice, kCall, kFilter, kTest, kNot, kNeg, kBinary, kAnd, kOr,
-  kCond, kList, kDict,
+  kLiteral,
+  kVar,
+  kAttr,
+  kIndex,
+  kSlice,
+  kCall,
+  kFilter,
+  kTest,
+  kNot,
+  kNeg,
+  kBinary,
+  kAnd,
+  kOr,
+  kCond,
+  kList,
+  kDict,
 };
 
 struct Expr {
@@ -153,10 +187,14 @@ class ExprParser {
  public:
   explicit ExprParser(std::vector<Tok> toks) : toks_(std::move(toks)) {}
 
-  const Tok& Peek(size_t ahead = 0) const { return toks_[std::min(pos_ + ahead, toks_.size() - 1)]; }
+  const Tok& Peek(size_t ahead = 0) const {
+    return toks_[std::min(pos_ + ahead, toks_.size() - 1)];
+  }
   bool AtEnd() const { return Peek().kind == TokKind::kEnd; }
   bool IsOp(std::string_view op) const { return Peek().kind == TokKind::kOp && Peek().text == op; }
-  bool IsName(std::string_view n) const { return Peek().kind == TokKind::kName && Peek().text == n; }
+  bool IsName(std::string_view n) const {
+    return Peek().kind == TokKind::kName && Peek().text == n;
+  }
   bool Accept(std::string_view op) {
     if ((Peek().kind == TokKind::kOp || Peek().kind == TokKind::kName) && Peek().text == op) {
       ++pos_;
@@ -230,8 +268,8 @@ class ExprParser {
     while (true) {
       std::string op;
       if (Peek().kind == TokKind::kOp &&
-          (Peek().text == "==" || Peek().text == "!=" || Peek().text == "<" ||
-           Peek().text == ">" || Peek().text == "<=" || Peek().text == ">=")) {
+          (Peek().text == "==" || Peek().text == "!=" || Peek().text == "<" || Peek().text == ">" ||
+           Peek().text == "<=" || Peek().text == ">=")) {
         op = toks_[pos_++].text;
       } else if (IsName("in")) {
         ++pos_;
@@ -394,9 +432,12 @@ class ExprParser {
       case TokKind::kName: {
         const std::string n = t.text;
         ++pos_;
-        if (n == "true" || n == "True") lit->literal = Value::Bool(true);
-        else if (n == "false" || n == "False") lit->literal = Value::Bool(false);
-        else if (n == "none" || n == "None") lit->literal = Value::None();
+        if (n == "true" || n == "True")
+          lit->literal = Value::Bool(true);
+        else if (n == "false" || n == "False")
+          lit->literal = Value::Bool(false);
+        else if (n == "none" || n == "None")
+          lit->literal = Value::None();
         else {
           auto v = MakeExpr(ExprKind::kVar);
           v->name = n;
@@ -493,7 +534,7 @@ struct Segment {
 absl::StatusOr<std::vector<Segment>> Split(std::string_view src) {
   std::vector<Segment> out;
   size_t pos = 0;
-  bool strip_next = false;  // "-" at the end of the previous tag
+  bool strip_next = false;    // "-" at the end of the previous tag
   bool trim_newline = false;  // trim_blocks after a block or comment tag
   while (pos <= src.size()) {
     size_t open = src.find('{', pos);
@@ -502,8 +543,8 @@ absl::StatusOr<std::vector<Segment>> Split(std::string_view src) {
       open = src.find('{', open + 1);
     }
     if (open + 1 >= src.size()) open = std::string_view::npos;
-    std::string text(src.substr(pos, open == std::string_view::npos ? std::string_view::npos
-                                                                     : open - pos));
+    std::string text(
+        src.substr(pos, open == std::string_view::npos ? std::string_view::npos : open - pos));
     if (strip_next) {
       text.erase(0, text.find_first_not_of(" \t\r\n"));
       if (text.find_first_not_of(" \t\r\n") == std::string::npos) text.clear();
@@ -535,8 +576,10 @@ absl::StatusOr<std::vector<Segment>> Split(std::string_view src) {
     for (; i + 1 < src.size(); ++i) {
       const char c = src[i];
       if (quote) {
-        if (c == '\\') ++i;
-        else if (c == quote) quote = 0;
+        if (c == '\\')
+          ++i;
+        else if (c == quote)
+          quote = 0;
       } else if (kind != '#' && (c == '\'' || c == '"')) {
         quote = c;
       } else if (c == close_char && src[i + 1] == '}') {
@@ -683,13 +726,20 @@ class StmtParser {
 bool Truthy(const Value& v) {
   switch (v.kind) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return v.boolean;
-    case Kind::kInt: return v.integer != 0;
-    case Kind::kFloat: return v.number != 0;
-    case Kind::kString: return !v.string.empty();
-    case Kind::kArray: return !v.array->empty();
-    case Kind::kObject: return !v.object->empty();
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return v.boolean;
+    case Kind::kInt:
+      return v.integer != 0;
+    case Kind::kFloat:
+      return v.number != 0;
+    case Kind::kString:
+      return !v.string.empty();
+    case Kind::kArray:
+      return !v.array->empty();
+    case Kind::kObject:
+      return !v.object->empty();
   }
   return false;
 }
@@ -698,11 +748,21 @@ void AppendJsonString(const std::string& s, std::string* out) {
   out->push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -727,14 +787,26 @@ std::string NumberText(double d) {
 // Python-style text (json = false) or JSON (json = true).
 void AppendText(const Value& v, bool json, std::string* out) {
   switch (v.kind) {
-    case Kind::kUndefined: if (json) *out += "null"; return;
-    case Kind::kNone: *out += json ? "null" : "None"; return;
-    case Kind::kBool: *out += v.boolean ? (json ? "true" : "True") : (json ? "false" : "False"); return;
-    case Kind::kInt: *out += std::to_string(v.integer); return;
-    case Kind::kFloat: *out += NumberText(v.number); return;
+    case Kind::kUndefined:
+      if (json) *out += "null";
+      return;
+    case Kind::kNone:
+      *out += json ? "null" : "None";
+      return;
+    case Kind::kBool:
+      *out += v.boolean ? (json ? "true" : "True") : (json ? "false" : "False");
+      return;
+    case Kind::kInt:
+      *out += std::to_string(v.integer);
+      return;
+    case Kind::kFloat:
+      *out += NumberText(v.number);
+      return;
     case Kind::kString:
-      if (json) AppendJsonString(v.string, out);
-      else *out += v.string;
+      if (json)
+        AppendJsonString(v.string, out);
+      else
+        *out += v.string;
       return;
     case Kind::kArray: {
       out->push_back('[');
@@ -756,11 +828,15 @@ void AppendText(const Value& v, bool json, std::string* out) {
       for (const auto& [k, item] : *v.object) {
         if (!first) *out += ", ";
         first = false;
-        if (json) AppendJsonString(k, out);
-        else *out += "'" + k + "'";
+        if (json)
+          AppendJsonString(k, out);
+        else
+          *out += "'" + k + "'";
         *out += ": ";
-        if (!json && item.kind == Kind::kString) *out += "'" + item.string + "'";
-        else AppendText(item, json, out);
+        if (!json && item.kind == Kind::kString)
+          *out += "'" + item.string + "'";
+        else
+          AppendText(item, json, out);
       }
       out->push_back('}');
       return;
@@ -788,15 +864,18 @@ bool Equal(const Value& a, const Value& b) {
            (b.kind == Kind::kNone || b.kind == Kind::kUndefined);
   }
   switch (a.kind) {
-    case Kind::kString: return a.string == b.string;
+    case Kind::kString:
+      return a.string == b.string;
     case Kind::kArray:
       if (a.array->size() != b.array->size()) return false;
       for (size_t i = 0; i < a.array->size(); ++i) {
         if (!Equal((*a.array)[i], (*b.array)[i])) return false;
       }
       return true;
-    case Kind::kObject: return a.object == b.object;
-    default: return true;
+    case Kind::kObject:
+      return a.object == b.object;
+    default:
+      return true;
   }
 }
 
@@ -854,7 +933,8 @@ class Renderer {
             scopes_.back()[node.target] = std::move(v);
           } else {
             Value target = Lookup(node.target);
-            if (target.kind != Kind::kObject) return TypeError("set of an attribute of a non-object");
+            if (target.kind != Kind::kObject)
+              return TypeError("set of an attribute of a non-object");
             target.Set(node.attribute, std::move(v));
           }
           break;
@@ -1057,8 +1137,10 @@ class Renderer {
     Value::Array items;
     std::string chars;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-      if (is_array) items.push_back((*obj.array)[i]);
-      else chars.push_back(obj.string[i]);
+      if (is_array)
+        items.push_back((*obj.array)[i]);
+      else
+        chars.push_back(obj.string[i]);
     }
     return is_array ? Value::NewArray(std::move(items)) : Value::String(std::move(chars));
   }
@@ -1151,7 +1233,10 @@ class Renderer {
     if (name == "range") {
       int64_t start = 0, stop = 0, step = 1;
       if (positional == 1) stop = args[0].integer;
-      if (positional >= 2) { start = args[0].integer; stop = args[1].integer; }
+      if (positional >= 2) {
+        start = args[0].integer;
+        stop = args[1].integer;
+      }
       if (positional == 3) step = args[2].integer;
       if (step == 0 || positional == 0 || positional > 3) return TypeError("range arguments");
       Value::Array items;
@@ -1171,8 +1256,13 @@ class Renderer {
           continue;
         }
         const char f = format[++i];
-        out += f == 'd' ? "26" : f == 'b' ? "Jul" : f == 'B' ? "July" : f == 'Y' ? "2024"
-             : f == 'm' ? "07" : f == 'y' ? "24" : std::string(1, f);
+        out += f == 'd'   ? "26"
+               : f == 'b' ? "Jul"
+               : f == 'B' ? "July"
+               : f == 'Y' ? "2024"
+               : f == 'm' ? "07"
+               : f == 'y' ? "24"
+                          : std::string(1, f);
       }
       return Value::String(out);
     }
@@ -1274,8 +1364,8 @@ class Renderer {
     if (name == "string") return Value::String(Text(v));
     if (name == "safe" || name == "e" || name == "escape") return v;
     if (name == "default" || name == "d") {
-      const bool use_default = v.kind == Kind::kUndefined ||
-                               (args.size() > 1 && Truthy(args[1]) && !Truthy(v));
+      const bool use_default =
+          v.kind == Kind::kUndefined || (args.size() > 1 && Truthy(args[1]) && !Truthy(v));
       return use_default ? (args.empty() ? Value::String("") : args[0]) : v;
     }
     if (name == "first" || name == "last") {
@@ -1301,7 +1391,8 @@ class Renderer {
       for (size_t i = 0; i < s.size(); ++i) s[i] = i ? std::tolower(s[i]) : std::toupper(s[i]);
       return Value::String(s);
     }
-    if (name == "replace" && args.size() >= 2) return ReplaceAll(Text(v), Text(args[0]), Text(args[1]));
+    if (name == "replace" && args.size() >= 2)
+      return ReplaceAll(Text(v), Text(args[0]), Text(args[1]));
     if (name == "int") {
       if (v.kind == Kind::kFloat) return Value::Int(static_cast<int64_t>(v.number));
       if (v.kind == Kind::kInt) return v;

@@ -40,13 +40,13 @@ TEST(JinjaTest, TextExpressionsAndOperators) {
 }
 
 TEST(JinjaTest, FiltersTestsAndMethods) {
-  EXPECT_EQ(Render("{{ '  x  ' | trim }}|{{ [1, 2] | length }}|{{ 'a,b' .split(',') | join('+') }}"),
-            "x|2|a+b");
+  EXPECT_EQ(
+      Render("{{ '  x  ' | trim }}|{{ [1, 2] | length }}|{{ 'a,b' .split(',') | join('+') }}"),
+      "x|2|a+b");
   EXPECT_EQ(Render("{{ {'a': [1, 'q\"']} | tojson }}"), "{\"a\": [1, \"q\\\"\"]}");
   EXPECT_EQ(Render("{{ missing | default('d') }}{{ missing is defined }}{{ none is none }}"),
             "dFalseTrue");
-  EXPECT_EQ(Render("{{ ' Hi '.strip() }}{{ 'abc'.startswith('ab') }}{{ 'X'.lower() }}"),
-            "HiTruex");
+  EXPECT_EQ(Render("{{ ' Hi '.strip() }}{{ 'abc'.startswith('ab') }}{{ 'X'.lower() }}"), "HiTruex");
   EXPECT_EQ(Render("{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}={{ v }};{% endfor %}"),
             "a=1;b=2;");
   EXPECT_EQ(Render("{{ 'abc' is string }}{{ 3 is number }}{{ [1] is not mapping }}"),

@@ -41,34 +41,34 @@ const absl::flat_hash_map<std::string, PreTokenizerSpec>& Specs() {
   static const auto* specs = new absl::flat_hash_map<std::string, PreTokenizerSpec>([] {
     absl::flat_hash_map<std::string, PreTokenizerSpec> m;
     const PreTokenizerSpec llama3 = Spec({kLlama3}, /*ignore_merges=*/true);
-    for (const char* name : {"llama3", "llama-v3", "llama-bpe", "falcon3", "dbrx", "smaug-bpe",
-                             "pixtral"}) {
+    for (const char* name :
+         {"llama3", "llama-v3", "llama-bpe", "falcon3", "dbrx", "smaug-bpe", "pixtral"}) {
       m[name] = llama3;
     }
     m["chatglm-bpe"] = Spec({kLlama3});
     const PreTokenizerSpec qwen2 = Spec({kQwen2});
-    for (const char* name : {"qwen2", "qwen2.5", "qwen-2.5", "deepseek-r1-qwen", "stablelm2",
-                             "megrez"}) {
+    for (const char* name :
+         {"qwen2", "qwen2.5", "qwen-2.5", "deepseek-r1-qwen", "stablelm2", "megrez"}) {
       m[name] = qwen2;
     }
     const PreTokenizerSpec gpt2 = Spec({kGpt2});
-    for (const char* name : {"gpt-2", "phi-2", "mpt", "olmo", "jais", "roberta-bpe", "jina-es",
-                             "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code",
-                             "gigachat"}) {
+    for (const char* name :
+         {"gpt-2", "phi-2", "mpt", "olmo", "jais", "roberta-bpe", "jina-es", "jina-de",
+          "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code", "gigachat"}) {
       m[name] = gpt2;
     }
     const PreTokenizerSpec digits_then_gpt2 = Spec({R"(\p{N})", kGpt2});
-    for (const char* name : {"starcoder", "refact", "command-r", "smollm", "codeshell",
-                             "exaone", "minerva-7b"}) {
+    for (const char* name :
+         {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"}) {
       m[name] = digits_then_gpt2;
     }
     m["falcon"] = Spec({R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, "[0-9][0-9][0-9]"});
-    m["deepseek-llm"] = Spec({R"([\r\n])", kDeepseekLetters, kDeepseekPunct, R"(\s+$)", kCjk,
-                              R"(\p{N}+)"});
-    m["deepseek-coder"] =
-        Spec({R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", kCjk, R"(\p{N})"});
-    m["deepseek-v3"] = Spec({R"(\p{N}{1,3})", R"([一-龥぀-ゟ゠-ヿ]+)",
-                             R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"});
+    m["deepseek-llm"] =
+        Spec({R"([\r\n])", kDeepseekLetters, kDeepseekPunct, R"(\s+$)", kCjk, R"(\p{N}+)"});
+    m["deepseek-coder"] = Spec({R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", kCjk, R"(\p{N})"});
+    m["deepseek-v3"] = Spec(
+        {R"(\p{N}{1,3})", R"([一-龥぀-ゟ゠-ヿ]+)",
+         R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"});
     m["gpt-4o"] = Spec({kGpt4o});
     m["tekken"] = Spec({kTekken}, /*ignore_merges=*/true);
     for (const char* name : {"bloom", "poro-chat", "gpt3-finnish"}) m[name] = Spec({kBloom});
@@ -94,8 +94,8 @@ std::vector<std::string> SupportedPreTokenizers() {
 absl::StatusOr<PreTokenizerSpec> PreTokenizerSpecFor(std::string_view pre_name) {
   auto it = Specs().find(std::string(pre_name));
   if (it == Specs().end()) {
-    return absl::UnimplementedError(
-        absl::StrCat("unsupported BPE pre-tokenizer tokenizer.ggml.pre=\"", std::string(pre_name), "\""));
+    return absl::UnimplementedError(absl::StrCat(
+        "unsupported BPE pre-tokenizer tokenizer.ggml.pre=\"", std::string(pre_name), "\""));
   }
   return it->second;
 }
@@ -140,8 +140,8 @@ void PreTokenizer::Split(std::string_view text, std::vector<std::string_view>* p
     next.clear();
     for (std::string_view piece : current) {
       const auto* subject = reinterpret_cast<PCRE2_SPTR>(piece.data());
-      size_t start = 0;       // where the next search begins
-      size_t emitted = 0;     // end of the last piece pushed
+      size_t start = 0;    // where the next search begins
+      size_t emitted = 0;  // end of the last piece pushed
       while (start < piece.size()) {
         const int rc = pcre2_match(pattern->code, subject, piece.size(), start, 0, match, nullptr);
         if (rc < 0) break;  // no further match (or a match-limit error: keep the rest whole)

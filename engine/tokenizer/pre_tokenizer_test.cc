@@ -49,8 +49,7 @@ TEST(PreTokenizerTest, DeepseekCoderSplitsNewlinesLettersAndCjk) {
 }
 
 TEST(PreTokenizerTest, Gpt4oKeepsCaseRuns) {
-  EXPECT_THAT(SplitWith("gpt-4o", "HelloWORLD don't"),
-              ElementsAre("Hello", "WORLD", " don't"));
+  EXPECT_THAT(SplitWith("gpt-4o", "HelloWORLD don't"), ElementsAre("Hello", "WORLD", " don't"));
 }
 
 TEST(PreTokenizerTest, UnicodeClassesCoverNonLatinScripts) {
@@ -69,8 +68,8 @@ TEST(PreTokenizerTest, EveryKnownNameCompilesAndPiecesConcatenate) {
   const std::vector<std::string> names = SupportedPreTokenizers();
   EXPECT_GE(names.size(), 14u);
   for (const char* name :
-       {"default", "gpt-2", "llama-bpe", "qwen2", "deepseek-llm", "deepseek-coder", "falcon",
-        "mpt", "starcoder", "refact", "smollm", "command-r", "olmo", "tekken", "gpt-4o"}) {
+       {"default", "gpt-2", "llama-bpe", "qwen2", "deepseek-llm", "deepseek-coder", "falcon", "mpt",
+        "starcoder", "refact", "smollm", "command-r", "olmo", "tekken", "gpt-4o"}) {
     EXPECT_TRUE(std::find(names.begin(), names.end(), name) != names.end()) << name;
   }
   for (const std::string& name : names) {

@@ -26,11 +26,11 @@ Vocab MakeSentencePieceVocab() {
   }
   const std::string s = "\xE2\x96\x81";  // ▁
   const std::pair<std::string, float> pieces[] = {
-      {s, -1},         {s + "t", -2},   {"he", -3},      {s + "the", -4}, {s + "h", -5},
-      {"ll", -6},      {s + "he", -7},  {s + "hell", -8}, {"o", -9},      {s + "hello", -10},
-      {"e", -20},      {"h", -21},      {"l", -22},      {"t", -23},      {"w", -24},
-      {"r", -25},      {"d", -26},      {s + "w", -27},  {"or", -28},     {s + "wor", -29},
-      {"ld", -30},     {s + "world", -31}, {"!", -32},   {",", -33},      {s + s, -40}};
+      {s, -1},     {s + "t", -2},      {"he", -3},       {s + "the", -4}, {s + "h", -5},
+      {"ll", -6},  {s + "he", -7},     {s + "hell", -8}, {"o", -9},       {s + "hello", -10},
+      {"e", -20},  {"h", -21},         {"l", -22},       {"t", -23},      {"w", -24},
+      {"r", -25},  {"d", -26},         {s + "w", -27},   {"or", -28},     {s + "wor", -29},
+      {"ld", -30}, {s + "world", -31}, {"!", -32},       {",", -33},      {s + s, -40}};
   for (const auto& [text, score] : pieces) add(text, score, TokenType::kNormal);
   v.unk_id = 0;
   v.bos_id = 1;
@@ -47,9 +47,9 @@ Vocab MakeByteLevelVocab() {
   for (int b = 0; b < 256; ++b) v.tokens.emplace_back(ByteToUnicode(static_cast<uint8_t>(b)));
   // Merges in priority order; each merged text is also a token.
   const std::pair<const char*, const char*> merges[] = {
-      {"Ġ", "h"},   {"h", "e"},  {"Ġ", "t"},   {"Ġt", "he"}, {"l", "l"},    {"Ġh", "e"},
-      {"Ġhe", "ll"}, {"Ġhell", "o"}, {"o", "r"}, {"Ġ", "w"}, {"Ġw", "or"}, {"Ġwor", "ld"},
-      {"l", "d"},   {"Ã", "©"}};
+      {"Ġ", "h"},   {"h", "e"},     {"Ġ", "t"},     {"Ġt", "he"}, {"l", "l"},
+      {"Ġh", "e"},  {"Ġhe", "ll"},  {"Ġhell", "o"}, {"o", "r"},   {"Ġ", "w"},
+      {"Ġw", "or"}, {"Ġwor", "ld"}, {"l", "d"},     {"Ã", "©"}};
   for (const auto& [a, b] : merges) {
     v.merges.push_back(std::string(a) + " " + b);
     v.tokens.push_back(std::string(a) + b);

@@ -117,8 +117,11 @@ absl::Status Tokenizer::Init() {
                                                    vocab_.scores.size(), " scores and ",
                                                    vocab_.types.size(), " token types"));
   }
-  for (auto [name, id] : {std::pair{"bos", vocab_.bos_id}, {"eos", vocab_.eos_id},
-                          {"eot", vocab_.eot_id}, {"unk", vocab_.unk_id}, {"pad", vocab_.pad_id}}) {
+  for (auto [name, id] : {std::pair{"bos", vocab_.bos_id},
+                          {"eos", vocab_.eos_id},
+                          {"eot", vocab_.eot_id},
+                          {"unk", vocab_.unk_id},
+                          {"pad", vocab_.pad_id}}) {
     if (id != kNoToken && (id < 0 || static_cast<size_t>(id) >= n)) {
       return absl::InvalidArgumentError(
           absl::StrCat(name, " token id ", id, " is outside the vocabulary of ", n));
@@ -139,8 +142,8 @@ absl::Status Tokenizer::Init() {
       const std::string& merge = vocab_.merges[i];
       const size_t space = merge.size() > 1 ? merge.find(' ', 1) : std::string::npos;
       if (space == std::string::npos || space + 1 >= merge.size()) {
-        return absl::InvalidArgumentError(absl::StrCat("BPE merge ", i, " \"", merge,
-                                                       "\" is not two space-separated parts"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("BPE merge ", i, " \"", merge, "\" is not two space-separated parts"));
       }
       merge_rank_.emplace(merge, static_cast<int32_t>(i));
     }
@@ -218,8 +221,8 @@ absl::Status Tokenizer::Init() {
       default:  // control, unknown, unused, undefined: invisible unless rendered
         break;
     }
-    const bool renders = vocab_.types[i] == TokenType::kControl ||
-                         vocab_.types[i] == TokenType::kUnknown;
+    const bool renders =
+        vocab_.types[i] == TokenType::kControl || vocab_.types[i] == TokenType::kUnknown;
     special_pieces_[i] = renders ? text : piece;
     pieces_[i] = std::move(piece);
     if (IsSpecialType(vocab_.types[i]) && !text.empty()) {
@@ -244,9 +247,10 @@ absl::Status Tokenizer::Init() {
   }
 
   // End-of-generation set: EOS, EOT and well-known end-of-turn tokens.
-  for (std::string_view text :
-       {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>",
-        "<|eom_id|>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"}) {
+  for (std::string_view text : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
+                                "<|endoftext|>", "<EOT>", "<|eom_id|>",
+                                "<\xEF\xBD\x9C"
+                                "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"}) {
     const int32_t id = FindToken(text);
     if (id == kNoToken || vocab_.types[id] == TokenType::kNormal) continue;
     if (vocab_.eot_id == kNoToken && text != "<|eom_id|>") vocab_.eot_id = id;
@@ -441,7 +445,8 @@ void Tokenizer::EncodeBpeWordById(std::string_view word, std::vector<int32_t>* o
   heap.clear();
   const int n = static_cast<int>(word.size());
   for (int i = 0; i < n; ++i) {
-    nodes.push_back(Node{byte_tokens_[static_cast<uint8_t>(word[i])], i - 1, i + 1 < n ? i + 1 : -1});
+    nodes.push_back(
+        Node{byte_tokens_[static_cast<uint8_t>(word[i])], i - 1, i + 1 < n ? i + 1 : -1});
   }
   auto consider = [&](int left) {
     if (left < 0 || nodes[left].next < 0) return;
@@ -461,8 +466,9 @@ void Tokenizer::EncodeBpeWordById(std::string_view word, std::vector<int32_t>* o
     // Stale when the left node was absorbed (id -1) or either side changed since.
     if (left.id != c.left_id || left.next < 0 || nodes[left.next].id != c.right_id) continue;
     const int right = left.next;
-    left.id = id_merges_.at((static_cast<uint64_t>(c.left_id) << 32) |
-                            static_cast<uint32_t>(c.right_id)).merged_id;
+    left.id =
+        id_merges_.at((static_cast<uint64_t>(c.left_id) << 32) | static_cast<uint32_t>(c.right_id))
+            .merged_id;
     left.next = nodes[right].next;
     if (left.next >= 0) nodes[left.next].prev = c.left;
     nodes[right].id = kNoToken;

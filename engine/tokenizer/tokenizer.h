@@ -123,8 +123,8 @@ class Tokenizer {
   // (left id << 32 | right id) -> merge; filled only when bpe_by_id_.
   absl::flat_hash_map<uint64_t, IdMerge> id_merges_;
   bool bpe_by_id_ = false;
-  std::vector<int32_t> byte_tokens_;                     // 256 entries, kNoToken if missing
-  std::vector<int32_t> special_tokens_;  // non-normal tokens with text, longest text first
+  std::vector<int32_t> byte_tokens_;         // 256 entries, kNoToken if missing
+  std::vector<int32_t> special_tokens_;      // non-normal tokens with text, longest text first
   std::vector<std::string> pieces_;          // TokenPiece(id, false)
   std::vector<std::string> special_pieces_;  // TokenPiece(id, true)
   std::vector<int32_t> end_of_generation_;

@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status_matchers.h"
@@ -34,7 +34,7 @@ std::vector<std::string> Texts(const Tokenizer& t, const std::vector<int32_t>& i
 
 // Random valid UTF-8 mixing ASCII, Latin-1, CJK, emoji and whitespace.
 std::string RandomUnicode(std::mt19937* rng, int chars) {
-  static constexpr uint32_t kRanges[][2] = {{0x20, 0x7E},     {0x09, 0x0A},    {0xA0, 0x17F},
+  static constexpr uint32_t kRanges[][2] = {{0x20, 0x7E},     {0x09, 0x0A},       {0xA0, 0x17F},
                                             {0x4E00, 0x4FFF}, {0x1F600, 0x1F64F}, {0x3000, 0x303F},
                                             {0x0400, 0x04FF}};
   std::string s;
@@ -92,9 +92,8 @@ TEST(SentencePieceTest, SpecialTextIsPlainUnlessParsed) {
   auto t = Make(testing::MakeSentencePieceVocab());
   ASSERT_OK_AND_ASSIGN(auto plain, t->Encode("<s>the", kPlain));
   EXPECT_THAT(plain, ::testing::Not(::testing::Contains(1)));
-  ASSERT_OK_AND_ASSIGN(auto parsed,
-                       t->Encode("<s>the", EncodeOptions{.add_special = false,
-                                                         .parse_special = true}));
+  ASSERT_OK_AND_ASSIGN(
+      auto parsed, t->Encode("<s>the", EncodeOptions{.add_special = false, .parse_special = true}));
   // After a special token the text gets the space prefix again.
   EXPECT_THAT(Texts(*t, parsed), ElementsAre("<s>", "▁the"));
   EXPECT_EQ(t->Decode(parsed), "the");
@@ -189,9 +188,9 @@ TEST(ByteLevelBpeTest, ControlTokensOnlyWhenParsingSpecial) {
   ASSERT_OK_AND_ASSIGN(auto plain, t->Encode("a<|endoftext|>b", kPlain));
   EXPECT_THAT(plain, ::testing::Not(::testing::Contains(eot)));
   EXPECT_EQ(t->Decode(plain), "a<|endoftext|>b");
-  ASSERT_OK_AND_ASSIGN(auto parsed, t->Encode("a<|endoftext|>b", EncodeOptions{
-                                                                   .add_special = false,
-                                                                   .parse_special = true}));
+  ASSERT_OK_AND_ASSIGN(
+      auto parsed,
+      t->Encode("a<|endoftext|>b", EncodeOptions{.add_special = false, .parse_special = true}));
   EXPECT_THAT(Texts(*t, parsed), ElementsAre("a", "<|endoftext|>", "b"));
   EXPECT_EQ(t->Decode(parsed), "ab");
   EXPECT_EQ(t->Decode(parsed, DecodeOptions{.render_special = true}), "a<|endoftext|>b");
@@ -225,8 +224,8 @@ TEST(TokenizerRobustnessTest, ArbitraryInputNeverFailsWithByteTokens) {
       text += (i % 3 == 0) ? "<s>" : (i % 3 == 1) ? "<|endoftext|>" : "<tool>";
       text += RandomUnicode(&rng, i % 10);
       for (bool parse : {false, true}) {
-        ASSERT_OK_AND_ASSIGN(auto ids, t->Encode(text, EncodeOptions{.add_special = true,
-                                                                     .parse_special = parse}));
+        ASSERT_OK_AND_ASSIGN(
+            auto ids, t->Encode(text, EncodeOptions{.add_special = true, .parse_special = parse}));
         for (int32_t id : ids) ASSERT_TRUE(id >= 0 && id < t->vocab_size());
         if (!parse) {
           EXPECT_EQ(t->Decode(ids), text);

@@ -36,8 +36,7 @@ std::string Escape(const std::string& text) {
   return s;
 }
 
-absl::Status RunVectors(const Tokenizer& tokenizer, const std::string& prefix,
-                        std::ostream& out) {
+absl::Status RunVectors(const Tokenizer& tokenizer, const std::string& prefix, std::ostream& out) {
   ASSIGN_OR_RETURN(auto cases, ReadConformanceVectors(prefix));
   int passed = 0;
   int failed = 0;
@@ -75,8 +74,8 @@ absl::Status RunTokenize(const TokenizeOptions& options, std::ostream& out) {
     buffer << in.rdbuf();
     text = buffer.str();
   }
-  ASSIGN_OR_RETURN(auto ids, tokenizer->Encode(text, EncodeOptions{
-                                                         .add_special = options.add_special,
+  ASSIGN_OR_RETURN(auto ids,
+                   tokenizer->Encode(text, EncodeOptions{.add_special = options.add_special,
                                                          .parse_special = options.parse_special}));
   if (options.json) {
     nlohmann::json pieces = nlohmann::json::array();

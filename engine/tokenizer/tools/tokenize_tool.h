@@ -10,12 +10,12 @@
 namespace baton::engine::tokenizer {
 
 struct TokenizeOptions {
-  std::string model_path;    // GGUF file holding tokenizer.* metadata
-  std::string text;          // text to encode (used when file and vectors are empty)
-  std::string file;          // read the text from this file instead
-  std::string vectors;       // PREFIX of PREFIX.inp / PREFIX.out: run the conformance cases
-  bool json = false;         // print {"ids": [...], "pieces": [...]} instead of plain ids
-  bool add_special = true;   // add BOS/EOS as the vocabulary says
+  std::string model_path;   // GGUF file holding tokenizer.* metadata
+  std::string text;         // text to encode (used when file and vectors are empty)
+  std::string file;         // read the text from this file instead
+  std::string vectors;      // PREFIX of PREFIX.inp / PREFIX.out: run the conformance cases
+  bool json = false;        // print {"ids": [...], "pieces": [...]} instead of plain ids
+  bool add_special = true;  // add BOS/EOS as the vocabulary says
   bool parse_special = false;
 };
 

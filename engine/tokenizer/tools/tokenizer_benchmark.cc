@@ -26,19 +26,20 @@ std::string Repeat(const std::string& unit, size_t bytes) {
 }
 
 const std::string& EnglishText() {
-  static const std::string* text = new std::string(Repeat(
-      "The quick brown fox jumps over the lazy dog. In 2024, researchers measured 1,234 "
-      "samples across 56 sites; results weren't conclusive, but they're promising!\n"
-      "def tokenize(text):\n    return [ord(c) for c in text]  # naive\n",
-      1 << 18));
+  static const std::string* text = new std::string(
+      Repeat("The quick brown fox jumps over the lazy dog. In 2024, researchers measured 1,234 "
+             "samples across 56 sites; results weren't conclusive, but they're promising!\n"
+             "def tokenize(text):\n    return [ord(c) for c in text]  # naive\n",
+             1 << 18));
   return *text;
 }
 
 const std::string& MixedText() {
-  static const std::string* text = new std::string(Repeat(
-      "今日は良い天気ですね。我们明天去北京吧！한국어 문장도 있습니다. 🙂👍🏽🚀 "
-      "Mixed with English words, 数字 12345 and emoji 🎉🎉. Привет, мир! ",
-      1 << 18));
+  static const std::string* text =
+      new std::string(Repeat("今日は良い天気ですね。我们明天去北京吧！한국어 문장도 있습니다. "
+                             "🙂👍🏽🚀 "
+                             "Mixed with English words, 数字 12345 and emoji 🎉🎉. Привет, мир! ",
+                             1 << 18));
   return *text;
 }
 
@@ -53,8 +54,7 @@ void BM_Encode(benchmark::State& state, const Tokenizer* tokenizer, const std::s
   state.counters["tokens"] = static_cast<double>(tokens);
 }
 
-void BM_StreamDecode(benchmark::State& state, const Tokenizer* tokenizer,
-                     const std::string* text) {
+void BM_StreamDecode(benchmark::State& state, const Tokenizer* tokenizer, const std::string* text) {
   const std::vector<int32_t> ids = *tokenizer->Encode(*text, EncodeOptions{.add_special = false});
   for (auto _ : state) {
     IncrementalDecoder decoder(tokenizer);
