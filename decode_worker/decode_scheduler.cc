@@ -60,7 +60,7 @@ DecodeScheduler::DecodeScheduler(engine::Engine* engine, engine::KvPool* pool,
       context_length_(engine->config().context_length),
       // Ids double as transfer ids: start from the clock so a restarted worker does not reuse
       // ids a slow sender may still hold.
-      next_id_((static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) << 16) | 1) {}
+      next_id_((static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) << 10) | 1) {}
 
 DecodeScheduler::~DecodeScheduler() { Shutdown(absl::ZeroDuration()); }
 
