@@ -25,7 +25,9 @@ struct TensorInfo {
   TensorType type;
   // GGUF order: dims[0] is the row length (contiguous elements); 1 to 4 dims, each > 0.
   std::vector<int64_t> dims;
-  const uint8_t* data = nullptr;  // points into the file; aligned to the file's alignment
+  // Points into the file. Its file offset is a multiple of alignment(); Open() maps the file
+  // page-aligned so the pointer is aligned too (FromBuffer() gives no such guarantee).
+  const uint8_t* data = nullptr;
   size_t size_bytes = 0;          // RowBytes(type, dims[0]) * row_count()
   size_t offset = 0;              // relative to the start of the data section
 
