@@ -180,12 +180,12 @@ TEST_P(UcxCrossProcessTest, SenderKilledMidTransferNeverCompletesAndLeaksNothing
     for (int32_t b = 0; b < 64; ++b) blocks.push_back(b);
     testing::ReceiveWaiter received;
     const absl::Time deadline = absl::Now() + absl::Seconds(3);
-    ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(
-                                              42, blocks, {deadline, false}, received.Callback()));
+    ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(42, blocks, {deadline, false},
+                                                                   received.Callback()));
     auto sender = StartPeer("sender");
     ASSERT_TRUE(sender);
-    ASSERT_TRUE(sender->WriteLine(absl::StrCat("WRITE 3 ", absl::StrJoin(blocks, ","), " ",
-                                               testing::TargetToLine(target))));
+    ASSERT_TRUE(sender->WriteLine(
+        absl::StrCat("WRITE 3 ", absl::StrJoin(blocks, ","), " ", testing::TargetToLine(target))));
     absl::SleepFor(absl::Milliseconds(30));  // Somewhere in the 32 MiB transfer, or done.
     sender->Kill();
     absl::StatusOr<ReceiveResult> result = received.Wait(absl::Seconds(10));
