@@ -1040,6 +1040,10 @@ class Renderer {
       case ExprKind::kFilter: {
         ASSIGN_OR_RETURN(Value input, Eval(*e.kids[0]));
         ASSIGN_OR_RETURN(std::vector<Value> args, EvalArgs(e, 1));
+        if (e.name == "selectattr" || e.name == "rejectattr" || e.name == "select" ||
+            e.name == "reject" || e.name == "map") {
+          return SequenceFilter(e.name, input, args, e.kwarg_names);
+        }
         return Filter(e.name, input, args);
       }
       case ExprKind::kTest: {
@@ -1344,6 +1348,49 @@ class Renderer {
       out += s.substr(i, j - i) + to;
     }
     return Value::String(out + s.substr(i));
+  }
+
+  // Filters over a list: selectattr/rejectattr(attr[, test[, arg]]), select/reject(test[, arg])
+  // and map(attribute=name) / map(filter_name).
+  static absl::StatusOr<Value> SequenceFilter(const std::string& name, const Value& v,
+                                              const std::vector<Value>& args,
+                                              const std::vector<std::string>& kwarg_names) {
+    if (v.kind != Kind::kArray) return TypeError(absl::StrCat(name, " of a non-list"));
+    Value::Array out;
+    if (name == "map") {
+      const bool by_attribute = kwarg_names.size() == 1 && kwarg_names[0] == "attribute";
+      if (args.empty()) return TypeError("map needs an attribute or a filter");
+      for (const Value& item : *v.array) {
+        if (by_attribute) {
+          const Value* field = item.Find(Text(args[0]));
+          out.push_back(field ? *field : Value());
+        } else {
+          ASSIGN_OR_RETURN(Value mapped, Filter(Text(args[0]), item, {}));
+          out.push_back(std::move(mapped));
+        }
+      }
+      return Value::NewArray(std::move(out));
+    }
+    const bool by_attr = name == "selectattr" || name == "rejectattr";
+    const bool keep_matching = name == "selectattr" || name == "select";
+    const size_t test_at = by_attr ? 1 : 0;
+    if (by_attr && args.empty()) return TypeError(absl::StrCat(name, " needs an attribute"));
+    for (const Value& item : *v.array) {
+      Value subject = item;
+      if (by_attr) {
+        const Value* field = item.Find(Text(args[0]));
+        subject = field ? *field : Value();
+      }
+      bool match;
+      if (args.size() > test_at) {
+        const std::vector<Value> test_args(args.begin() + test_at + 1, args.end());
+        ASSIGN_OR_RETURN(match, Test(Text(args[test_at]), subject, test_args));
+      } else {
+        match = Truthy(subject);
+      }
+      if (match == keep_matching) out.push_back(item);
+    }
+    return Value::NewArray(std::move(out));
   }
 
   static absl::StatusOr<Value> Filter(const std::string& name, const Value& v,

@@ -53,6 +53,21 @@ TEST(JinjaTest, FiltersTestsAndMethods) {
             "TrueTrueTrue");
 }
 
+TEST(JinjaTest, SequenceFilters) {
+  V context = V::NewObject(
+      {{"messages",
+        Messages({{"system", "S"}, {"user", "a"}, {"assistant", "b"}, {"user", "c"}})}});
+  EXPECT_EQ(Render("{{ (messages | selectattr('role', 'equalto', 'user') | list | last).content }}",
+                   context),
+            "c");
+  EXPECT_EQ(Render("{{ messages | rejectattr('role', 'equalto', 'user') | map(attribute='role') "
+                   "| join(',') }}",
+                   context),
+            "system,assistant");
+  EXPECT_EQ(Render("{{ ['a', '', 'b'] | select | join }}{{ ['x', 'Y'] | map('upper') | join }}"),
+            "abXY");
+}
+
 TEST(JinjaTest, ControlFlowLoopAndNamespace) {
   EXPECT_EQ(Render("{% for x in [1, 2, 3] if x != 2 %}{{ loop.index0 }}{{ x }}"
                    "{% if loop.last %}!{% endif %}{% endfor %}"),
