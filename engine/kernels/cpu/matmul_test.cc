@@ -77,8 +77,12 @@ class MatMulTest : public ::testing::TestWithParam<TensorType> {
   std::vector<Shape> Shapes() const {
     const int64_t b = BlockElements(GetParam()) == 256 ? 256 : 32;
     // The last shape is big enough (> 64K multiply-adds) for MatMul to use the pool.
-    return {{13, b * 7, 1}, {13, b * 3, 3}, {5, b, 17}, {1, b * 5, 2}, {40, b * 2, 1},
-            {301, b * 9, 5}};
+    std::vector<Shape> shapes = {{13, b * 7, 1}, {13, b * 3, 3}, {5, b, 17},
+                                 {1, b * 5, 2},  {40, b * 2, 1}, {301, b * 9, 5}};
+    if (BlockElements(GetParam()) == 1) {  // f32/f16/bf16 rows of any length (masked tails)
+      shapes.insert(shapes.end(), {{3, 37, 2}, {7, 1, 5}, {300, 333, 3}});
+    }
+    return shapes;
   }
 };
 
