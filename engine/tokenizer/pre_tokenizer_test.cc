@@ -82,6 +82,18 @@ TEST(PreTokenizerTest, EveryKnownNameCompilesAndPiecesConcatenate) {
   }
 }
 
+TEST(PreTokenizerTest, LongRunsSplitLikeShortOnes) {
+  // Long single-class runs must not hit a regex stack limit and fall back to one big piece.
+  const std::string letters(1 << 20, 'a');
+  EXPECT_EQ(SplitWith("llama-bpe", letters).size(), 1u);
+  const std::string spaces = std::string(1 << 20, ' ') + "x";
+  EXPECT_THAT(SplitWith("gpt-2", spaces),
+              ElementsAre(std::string((1 << 20) - 1, ' '), std::string(" x")));
+  std::string words;
+  for (int i = 0; i < 20000; ++i) words += "ab ";
+  EXPECT_EQ(SplitWith("qwen2", words).size(), 20001u);  // "ab", then " ab" x 19999, then " "
+}
+
 TEST(PreTokenizerTest, UnknownNameIsUnimplemented) {
   EXPECT_THAT(PreTokenizerSpecFor("my-new-model"), StatusIs(absl::StatusCode::kUnimplemented));
 }
