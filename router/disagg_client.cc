@@ -9,14 +9,73 @@ namespace baton::router {
 
 namespace v1 = ::baton::internal::v1;
 
+namespace {
+
+// Runs one Prefill, failing over to the next worker on retryable errors while the lease lasts.
+// Run is called on one thread; Cancel from any other.
+class PrefillAttempts {
+ public:
+  PrefillAttempts(const std::vector<std::unique_ptr<v1::PrefillService::Stub>>& stubs, size_t first,
+                  absl::Time deadline)
+      : stubs_(stubs), first_(first), deadline_(deadline) {}
+
+  grpc::Status Run(const v1::PrefillRequest& request, v1::PrefillResponse* response) {
+    const int64_t lease_micros = request.kv_target().lease_deadline_unix_micros();
+    grpc::Status status;
+    for (size_t attempt = 0; attempt < stubs_.size(); ++attempt) {
+      grpc::ClientContext context;
+      if (deadline_ != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline_));
+      {
+        absl::MutexLock lock(&mu_);
+        if (cancelled_) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+        current_ = &context;
+      }
+      status = stubs_[(first_ + attempt) % stubs_.size()]->Prefill(&context, request, response);
+      {
+        absl::MutexLock lock(&mu_);
+        current_ = nullptr;
+        if (cancelled_) return status;
+      }
+      const bool retryable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                             status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+      const bool lease_left = lease_micros == 0 || absl::Now() < absl::FromUnixMicros(lease_micros);
+      if (status.ok() || !retryable || !lease_left) return status;
+    }
+    return status;
+  }
+
+  void Cancel() {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    if (current_ != nullptr) current_->TryCancel();
+  }
+
+ private:
+  const std::vector<std::unique_ptr<v1::PrefillService::Stub>>& stubs_;
+  const size_t first_;
+  const absl::Time deadline_;
+  absl::Mutex mu_;
+  grpc::ClientContext* current_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
 DisaggClient::DisaggClient(std::shared_ptr<grpc::Channel> decode,
                            std::shared_ptr<grpc::Channel> prefill)
-    : decode_(v1::DecodeService::NewStub(decode)),
-      prefill_(prefill == nullptr ? nullptr : v1::PrefillService::NewStub(prefill)) {}
+    : DisaggClient(std::move(decode), prefill == nullptr
+                                          ? std::vector<std::shared_ptr<grpc::Channel>>{}
+                                          : std::vector<std::shared_ptr<grpc::Channel>>{prefill}) {}
+
+DisaggClient::DisaggClient(std::shared_ptr<grpc::Channel> decode,
+                           const std::vector<std::shared_ptr<grpc::Channel>>& prefill)
+    : decode_(v1::DecodeService::NewStub(decode)) {
+  for (const auto& channel : prefill) prefill_.push_back(v1::PrefillService::NewStub(channel));
+}
 
 absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request,
                                                     const TokenCallback& on_tokens) {
-  if (!request.local_prefill && prefill_ == nullptr) {
+  if (!request.local_prefill && prefill_.empty()) {
     return absl::FailedPreconditionError("no prefill worker for a disaggregated request");
   }
   v1::DecodeRequest decode_request;
@@ -27,12 +86,11 @@ absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request
   decode_request.set_lease_millis(request.lease_millis);
 
   grpc::ClientContext decode_context;
-  grpc::ClientContext prefill_context;
-  if (request.timeout != absl::InfiniteDuration()) {
-    const auto deadline = absl::ToChronoTime(absl::Now() + request.timeout);
-    decode_context.set_deadline(deadline);
-    prefill_context.set_deadline(deadline);
-  }
+  const absl::Time deadline = request.timeout == absl::InfiniteDuration()
+                                  ? absl::InfiniteFuture()
+                                  : absl::Now() + request.timeout;
+  if (deadline != absl::InfiniteFuture()) decode_context.set_deadline(absl::ToChronoTime(deadline));
+  PrefillAttempts prefill_attempts(prefill_, next_prefill_.fetch_add(1), deadline);
   std::unique_ptr<grpc::ClientReader<v1::DecodeResponse>> stream =
       decode_->Decode(&decode_context, decode_request);
 
@@ -57,7 +115,7 @@ absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request
       *prefill_request.mutable_kv_target() = message.kv_target();
       prefill_thread = std::thread([&, prefill_request = std::move(prefill_request)] {
         v1::PrefillResponse response;
-        grpc::Status status = prefill_->Prefill(&prefill_context, prefill_request, &response);
+        grpc::Status status = prefill_attempts.Run(prefill_request, &response);
         absl::MutexLock lock(&mu);
         prefill_status = status;
         if (status.ok()) {
@@ -90,7 +148,7 @@ absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request
     }
   }
   const grpc::Status decode_status = stream->Finish();
-  if (!decode_status.ok() || cancelled_by_caller) prefill_context.TryCancel();
+  if (!decode_status.ok() || cancelled_by_caller) prefill_attempts.Cancel();
   if (prefill_thread.joinable()) prefill_thread.join();
 
   if (cancelled_by_caller) return absl::CancelledError("request cancelled by the caller");

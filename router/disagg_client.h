@@ -6,14 +6,18 @@
 //   3. relay D's token messages to the caller until D's final message
 // In colocated mode (local_prefill) step 2 is skipped: D prefills itself.
 //
-// Failure handling: when Prefill fails, the Decode call is cancelled (D frees the blocks) and
-// the prefill's status is returned; when Decode fails or the caller stops (TokenCallback returns
-// false), the Prefill call is cancelled (P drops or aborts the transfer).
+// Failure handling: when a prefill worker is unavailable or overloaded (UNAVAILABLE,
+// RESOURCE_EXHAUSTED), the same KvTarget goes to the next prefill worker while D's lease lasts
+// (D accepts rewrites of a transfer until it completes). When Prefill fails for good, the Decode
+// call is cancelled (D frees the blocks) and the prefill's status is returned; when Decode fails or
+// the caller stops (TokenCallback returns false), the Prefill call is cancelled (P drops or aborts
+// the transfer).
 //
 // Threading: a DisaggClient is thread-safe (gRPC stubs are); each Generate call blocks its
 // caller and uses one extra thread for the Prefill call.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,6 +62,9 @@ class DisaggClient {
  public:
   // `prefill` may be null when only colocated requests are sent.
   DisaggClient(std::shared_ptr<grpc::Channel> decode, std::shared_ptr<grpc::Channel> prefill);
+  // Several prefill workers: requests start on them in turn and fail over to the others.
+  DisaggClient(std::shared_ptr<grpc::Channel> decode,
+               const std::vector<std::shared_ptr<grpc::Channel>>& prefill);
 
   // Runs the request to its end. Errors: the workers' statuses (kInvalidArgument,
   // kResourceExhausted from D's reservation, kUnavailable, kDeadlineExceeded, ...); kCancelled
@@ -68,7 +75,8 @@ class DisaggClient {
 
  private:
   std::unique_ptr<baton::internal::v1::DecodeService::Stub> decode_;
-  std::unique_ptr<baton::internal::v1::PrefillService::Stub> prefill_;
+  std::vector<std::unique_ptr<baton::internal::v1::PrefillService::Stub>> prefill_;
+  std::atomic<size_t> next_prefill_{0};
 };
 
 }  // namespace baton::router

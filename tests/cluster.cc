@@ -37,8 +37,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const ClusterOptions& op
       RunfilePath("decode_worker/decode_worker"), decode_args, UcxEnvironment());
   if (!decode.ok()) return decode.status();
   cluster->decode_ = *std::move(decode);
-  std::shared_ptr<grpc::Channel> prefill_channel;
-  if (options.with_prefill) {
+  std::vector<std::shared_ptr<grpc::Channel>> prefill_channels;
+  for (int i = 0; i < options.num_prefill; ++i) {
     std::vector<std::string> prefill_args = {absl::StrCat("--model=", options.model_path),
                                              "--transport=ucx", "--shutdown_grace_ms=2000"};
     prefill_args.insert(prefill_args.end(), options.prefill_flags.begin(),
@@ -46,17 +46,17 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const ClusterOptions& op
     absl::StatusOr<std::unique_ptr<WorkerProcess>> prefill = WorkerProcess::Start(
         RunfilePath("prefill_worker/prefill_worker"), prefill_args, UcxEnvironment());
     if (!prefill.ok()) return prefill.status();
-    cluster->prefill_ = *std::move(prefill);
-    prefill_channel = Channel(cluster->prefill_->grpc_port());
+    prefill_channels.push_back(Channel((*prefill)->grpc_port()));
+    cluster->prefill_.push_back(*std::move(prefill));
   }
   cluster->client_ = std::make_unique<router::DisaggClient>(Channel(cluster->decode_->grpc_port()),
-                                                            prefill_channel);
+                                                            prefill_channels);
   return cluster;
 }
 
-void Cluster::KillPrefill() {
-  prefill_->Signal(SIGKILL);
-  (void)prefill_->Wait(absl::Seconds(10));
+void Cluster::KillPrefill(int i) {
+  prefill_[i]->Signal(SIGKILL);
+  (void)prefill_[i]->Wait(absl::Seconds(10));
 }
 
 absl::StatusOr<v1::WorkerLoad> Cluster::GetLoad(int grpc_port) {

@@ -1,4 +1,4 @@
-// Test support: one decode worker and (optionally) one prefill worker as real processes on
+// Test support: one decode worker and any number of prefill workers as real processes on
 // loopback, KV over UCX (tcp on lo), plus the router's DisaggClient pointed at them, and helpers
 // for the single-process reference (//engine/tools:generate) and random models
 // (//engine/tools:make_model). Binaries come from the test's runfiles (data deps).
@@ -21,7 +21,8 @@ struct ClusterOptions {
   std::string model_path;
   std::vector<std::string> decode_flags;
   std::vector<std::string> prefill_flags;
-  bool with_prefill = true;
+  // Prefill workers to start (0: colocated only). The client fails over between them.
+  int num_prefill = 1;
 };
 
 class Cluster {
@@ -31,9 +32,9 @@ class Cluster {
 
   router::DisaggClient& client() { return *client_; }
   WorkerProcess& decode() { return *decode_; }
-  WorkerProcess& prefill() { return *prefill_; }
-  // Kills the prefill worker (SIGKILL) and reaps it.
-  void KillPrefill();
+  WorkerProcess& prefill(int i = 0) { return *prefill_[i]; }
+  // Kills prefill worker `i` (SIGKILL) and reaps it.
+  void KillPrefill(int i = 0);
 
   // WorkerService.GetLoad of the worker listening on `grpc_port`.
   static absl::StatusOr<baton::internal::v1::WorkerLoad> GetLoad(int grpc_port);
@@ -47,7 +48,7 @@ class Cluster {
   Cluster() = default;
 
   std::unique_ptr<WorkerProcess> decode_;
-  std::unique_ptr<WorkerProcess> prefill_;
+  std::vector<std::unique_ptr<WorkerProcess>> prefill_;
   std::unique_ptr<router::DisaggClient> client_;
 };
 

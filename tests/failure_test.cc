@@ -87,6 +87,31 @@ TEST_F(FailureTest, KilledPrefillWorkerReleasesTheLeaseAndFailsUnavailable) {
   EXPECT_OK(cluster->WaitDecodeIdle(absl::Seconds(5)));
 }
 
+// The router retries a prefill on another worker with the same KvTarget while D's lease lasts.
+TEST_F(FailureTest, PrefillFailsOverToAnotherWorkerWithTheSameTarget) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Cluster> cluster,
+                       Cluster::Start({.model_path = model_,
+                                       .prefill_flags = {"--testing_layer_delay_ms=300"},
+                                       .num_prefill = 2}));
+  const std::vector<int32_t> prompt = SyntheticPrompt(33, 5);
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> expected, GenerateReference(model_, prompt, 12));
+  absl::StatusOr<router::DisaggResult> result;
+  // The client's first request goes to prefill worker 0.
+  std::thread request([&] { result = cluster->client().Generate(GreedyRequest(prompt, 12)); });
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up) {
+    absl::StatusOr<v1::WorkerLoad> load = Cluster::GetLoad(cluster->prefill(0).grpc_port());
+    if (load.ok() && load->running_sequences() > 0) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::SleepFor(absl::Milliseconds(100));  // inside the first layer's delay
+  cluster->KillPrefill(0);
+  request.join();
+  ASSERT_OK(result.status());
+  EXPECT_EQ(result->tokens, expected);
+  EXPECT_OK(cluster->WaitDecodeIdle());
+}
+
 TEST_F(FailureTest, CancellingMidStreamFreesEveryBlock) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Cluster> cluster, Cluster::Start({.model_path = model_}));
   for (bool local : {false, true}) {
