@@ -186,6 +186,8 @@ absl::Status Tokenizer::Init() {
 
   pieces_.resize(n);
   special_pieces_.resize(n);
+  special_first_byte_.assign(256, false);
+  special_single_byte_.assign(256, {});
   for (size_t i = 0; i < n; ++i) {
     const std::string& text = vocab_.tokens[i];
     std::string piece;
@@ -226,12 +228,21 @@ absl::Status Tokenizer::Init() {
     special_pieces_[i] = renders ? text : piece;
     pieces_[i] = std::move(piece);
     if (IsSpecialType(vocab_.types[i]) && !text.empty()) {
-      special_tokens_.push_back(static_cast<int32_t>(i));
+      const uint8_t first = static_cast<uint8_t>(text[0]);
+      special_first_byte_[first] = true;
+      if (text.size() == 1) {
+        special_single_byte_[first].push_back(static_cast<int32_t>(i));
+      } else {
+        special_by_prefix_[static_cast<uint16_t>(first << 8 | static_cast<uint8_t>(text[1]))]
+            .push_back(static_cast<int32_t>(i));
+      }
     }
   }
-  std::stable_sort(special_tokens_.begin(), special_tokens_.end(), [this](int32_t a, int32_t b) {
+  auto longest_first = [this](int32_t a, int32_t b) {
     return vocab_.tokens[a].size() > vocab_.tokens[b].size();
-  });
+  };
+  for (auto& [prefix, ids] : special_by_prefix_)
+    std::stable_sort(ids.begin(), ids.end(), longest_first);
 
   spm_split_at_spaces_ = !bpe;
   for (size_t i = 0; i < n && spm_split_at_spaces_; ++i) {
@@ -289,38 +300,50 @@ bool Tokenizer::IsEndOfGeneration(int32_t id) const {
   return std::binary_search(end_of_generation_.begin(), end_of_generation_.end(), id);
 }
 
+int32_t Tokenizer::MatchSpecial(std::string_view text, size_t pos, bool parse_special) const {
+  const uint8_t first = static_cast<uint8_t>(text[pos]);
+  if (!special_first_byte_[first]) return kNoToken;
+  auto matches = [&](int32_t id) {
+    if (!parse_special && vocab_.types[id] != TokenType::kUserDefined) return false;
+    const std::string& name = vocab_.tokens[id];
+    return text.compare(pos, name.size(), name) == 0;
+  };
+  if (pos + 1 < text.size()) {
+    auto it = special_by_prefix_.find(
+        static_cast<uint16_t>(first << 8 | static_cast<uint8_t>(text[pos + 1])));
+    if (it != special_by_prefix_.end()) {
+      for (int32_t id : it->second) {
+        if (matches(id)) return id;
+      }
+    }
+  }
+  for (int32_t id : special_single_byte_[first]) {
+    if (matches(id)) return id;
+  }
+  return kNoToken;
+}
+
 absl::StatusOr<std::vector<int32_t>> Tokenizer::Encode(std::string_view text,
                                                        const EncodeOptions& options) const {
   std::vector<int32_t> out;
   if (options.add_special && vocab_.add_bos) out.push_back(vocab_.bos_id);
 
-  // Cut special-token text out of the input, longest token first, so overlapping names
-  // ("<|end|>" inside "<|endoftext|>") resolve to the longer one.
+  // Cut special-token text out of the input, leftmost match first and the longest token at a
+  // position (as Hugging Face's added-token matching does).
   std::vector<Fragment> fragments;
-  if (!text.empty()) fragments.push_back(Fragment{text});
-  std::vector<Fragment> split;
-  for (int32_t id : special_tokens_) {
-    const TokenType type = vocab_.types[id];
-    if (!options.parse_special && type != TokenType::kUserDefined) continue;
-    const std::string& name = vocab_.tokens[id];
-    split.clear();
-    bool changed = false;
-    for (const Fragment& fragment : fragments) {
-      if (fragment.token != kNoToken) {
-        split.push_back(fragment);
-        continue;
-      }
-      std::string_view rest = fragment.text;
-      for (size_t pos; (pos = rest.find(name)) != std::string_view::npos;) {
-        if (pos > 0) split.push_back(Fragment{rest.substr(0, pos)});
-        split.push_back(Fragment{{}, id});
-        rest.remove_prefix(pos + name.size());
-        changed = true;
-      }
-      if (!rest.empty()) split.push_back(Fragment{rest});
+  size_t raw_start = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    const int32_t id = MatchSpecial(text, pos, options.parse_special);
+    if (id == kNoToken) {
+      ++pos;
+      continue;
     }
-    if (changed) fragments.swap(split);
+    if (pos > raw_start) fragments.push_back(Fragment{text.substr(raw_start, pos - raw_start)});
+    fragments.push_back(Fragment{{}, id});
+    pos += vocab_.tokens[id].size();
+    raw_start = pos;
   }
+  if (raw_start < text.size()) fragments.push_back(Fragment{text.substr(raw_start)});
 
   bool after_special = true;  // the text start counts as following a special token
   for (const Fragment& fragment : fragments) {

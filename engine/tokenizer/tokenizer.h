@@ -123,8 +123,13 @@ class Tokenizer {
   // (left id << 32 | right id) -> merge; filled only when bpe_by_id_.
   absl::flat_hash_map<uint64_t, IdMerge> id_merges_;
   bool bpe_by_id_ = false;
-  std::vector<int32_t> byte_tokens_;         // 256 entries, kNoToken if missing
-  std::vector<int32_t> special_tokens_;      // non-normal tokens with text, longest text first
+  std::vector<int32_t> byte_tokens_;  // 256 entries, kNoToken if missing
+  // Special-token text lookup (control, user-defined and unknown tokens): by the first two
+  // bytes for texts of two or more bytes, by the byte for one-byte texts; longest text first.
+  int32_t MatchSpecial(std::string_view text, size_t pos, bool parse_special) const;
+  std::vector<bool> special_first_byte_;
+  absl::flat_hash_map<uint16_t, std::vector<int32_t>> special_by_prefix_;
+  std::vector<std::vector<int32_t>> special_single_byte_;
   std::vector<std::string> pieces_;          // TokenPiece(id, false)
   std::vector<std::string> special_pieces_;  // TokenPiece(id, true)
   std::vector<int32_t> end_of_generation_;

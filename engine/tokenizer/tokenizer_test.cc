@@ -198,6 +198,20 @@ TEST(ByteLevelBpeTest, ControlTokensOnlyWhenParsingSpecial) {
   EXPECT_FALSE(t->IsEndOfGeneration(t->FindToken("a")));
 }
 
+TEST(ByteLevelBpeTest, LongestSpecialTokenWinsAtAPosition) {
+  Vocab v = testing::MakeByteLevelVocab();
+  for (const char* text : {"<|end|>", "<|end", "<"}) {
+    v.tokens.push_back(text);
+    v.types.push_back(TokenType::kControl);
+  }
+  auto t = Make(v);
+  ASSERT_OK_AND_ASSIGN(auto ids,
+                       t->Encode("a<|endoftext|>b<|end|><|en<",
+                                 EncodeOptions{.add_special = false, .parse_special = true}));
+  EXPECT_THAT(Texts(*t, ids),
+              ElementsAre("a", "<|endoftext|>", "b", "<|end|>", "<", "|", "e", "n", "<"));
+}
+
 TEST(ByteLevelBpeTest, UserDefinedTokensAlwaysRecognized) {
   auto t = Make(testing::MakeByteLevelVocab());
   ASSERT_OK_AND_ASSIGN(auto ids, t->Encode("x<tool>y", kPlain));
