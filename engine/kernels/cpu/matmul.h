@@ -1,6 +1,6 @@
 // Matrix-vector / matrix-matrix products of a quantized weight matrix with float activations,
 // the hot loop of the forward pass. Picks the fastest kernel the CPU supports at run time
-// (AVX-512 VNNI / BF16 / F16C, else portable scalar code); every kernel is tested against
+// (AVX-512 with VNNI and F16C, else portable scalar code); every kernel is tested against
 // MatMulReference. Thread-safe: concurrent calls may share weights and a pool (the pool
 // serializes them).
 #pragma once

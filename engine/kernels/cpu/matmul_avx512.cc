@@ -13,7 +13,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 #define BATON_AVX512_TARGET \
-  "avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16,avx512dq,f16c,fma,avx2"
+  "avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,f16c,fma,avx2"
 #define BATON_AVX512 __attribute__((target(BATON_AVX512_TARGET)))
 // Helpers and lambdas in the inner loops: GCC otherwise leaves some out of line, which forces
 // the accumulator arrays through memory.
@@ -34,7 +34,6 @@ bool CpuHasAvx512Kernels() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl") &&
                           __builtin_cpu_supports("avx512vnni") &&
-                          __builtin_cpu_supports("avx512bf16") &&
                           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") &&
                           __builtin_cpu_supports("fma");
   return has;

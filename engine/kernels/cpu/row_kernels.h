@@ -33,7 +33,7 @@ struct KernelChoice {
 };
 
 // The AVX-512 kernel for `t`, or kernel == nullptr when there is none for this type or the CPU
-// lacks AVX-512 F/BW/VL/VNNI/BF16 and F16C.
+// lacks AVX-512 F/BW/VL/DQ/VNNI, F16C and FMA.
 KernelChoice Avx512Kernel(TensorType t);
 
 // Dot product of two float vectors with AVX-512 (requires the CPU features above).
