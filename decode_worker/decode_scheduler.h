@@ -86,14 +86,14 @@ using DecodeLoad = serving::LoadCounts;
 
 namespace decode_internal {
 struct SubmitCmd {
-  uint64_t id;
+  uint64_t id = 0;
   DecodeJob job;
 };
 struct CancelCmd {
-  uint64_t id;
+  uint64_t id = 0;
 };
 struct KvArrivedCmd {
-  uint64_t id;
+  uint64_t id = 0;
   absl::StatusOr<kvtransfer::ReceiveResult> result;
 };
 using Command = std::variant<SubmitCmd, CancelCmd, KvArrivedCmd>;

@@ -12,6 +12,10 @@ namespace v1 = ::baton::internal::v1;
 grpc::Status DecodeServiceImpl::Decode(grpc::ServerContext* context,
                                        const v1::DecodeRequest* request,
                                        grpc::ServerWriter<v1::DecodeResponse>* writer) {
+  serving::CallLimiter::Slot slot(limiter_);
+  if (!slot.admitted()) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many open Decode streams");
+  }
   DecodeJob job;
   job.request_id = request->request_id();
   job.prompt.assign(request->prompt_token_ids().begin(), request->prompt_token_ids().end());

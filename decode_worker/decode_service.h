@@ -13,14 +13,16 @@
 #include "decode_worker/decode_scheduler.h"
 #include "engine/model/model_config.h"
 #include "proto/baton/internal/v1/decode.grpc.pb.h"
+#include "serving/call_wait.h"
 
 namespace baton::decode_worker {
 
 class DecodeServiceImpl final : public baton::internal::v1::DecodeService::Service {
  public:
-  // `scheduler` must outlive the service.
-  DecodeServiceImpl(DecodeScheduler* scheduler, const engine::ModelConfig& config)
-      : scheduler_(scheduler), config_(config) {}
+  // `scheduler` must outlive the service. At most `max_streams` Decode calls are served at once
+  // (more get RESOURCE_EXHAUSTED), which bounds the gRPC threads they hold.
+  DecodeServiceImpl(DecodeScheduler* scheduler, const engine::ModelConfig& config, int max_streams)
+      : scheduler_(scheduler), config_(config), limiter_(max_streams) {}
 
   // Errors: INVALID_ARGUMENT (prompt or sampling), RESOURCE_EXHAUSTED (no blocks now),
   // UNAVAILABLE (KV never arrived, or shutting down), CANCELLED (client went away).
@@ -31,6 +33,7 @@ class DecodeServiceImpl final : public baton::internal::v1::DecodeService::Servi
  private:
   DecodeScheduler* const scheduler_;
   const engine::ModelConfig config_;
+  serving::CallLimiter limiter_;
 };
 
 }  // namespace baton::decode_worker

@@ -23,8 +23,8 @@ absl::StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(
       worker->scheduler_,
       DecodeScheduler::Create(worker->loaded_.engine.get(), worker->loaded_.pool.get(),
                               worker->receiver_.get(), worker->metrics_.get(), scheduler_options));
-  worker->decode_service_ = std::make_unique<DecodeServiceImpl>(worker->scheduler_.get(),
-                                                                worker->loaded_.model->config());
+  worker->decode_service_ = std::make_unique<DecodeServiceImpl>(
+      worker->scheduler_.get(), worker->loaded_.model->config(), options.max_streams);
   DecodeWorker* raw = worker.get();
   worker->load_service_ =
       std::make_unique<serving::WorkerLoadService>([raw] { return raw->Load(); });

@@ -31,6 +31,8 @@ struct DecodeWorkerOptions {
   serving::EndpointOptions endpoints;
   DecodeSchedulerOptions scheduler;  // eos_token_id is taken from the model
   serving::TransportOptions transport;
+  // Most Decode streams open at once (each holds a gRPC thread); more get RESOURCE_EXHAUSTED.
+  int32_t max_streams = 1024;
   // On Shutdown: how long in-flight requests may run before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
 };

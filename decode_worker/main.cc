@@ -21,6 +21,7 @@ ABSL_FLAG(std::string, kv_dtype, "f32", "KV element type: f32 or f16.");
 ABSL_FLAG(int32_t, max_batch, 32, "Most sequences per engine step.");
 ABSL_FLAG(int32_t, prefill_chunk, 256, "Most local prompt tokens per step (colocated mode).");
 ABSL_FLAG(int32_t, lease_ms, 30000, "Default lease on blocks reserved for remote KV.");
+ABSL_FLAG(int32_t, max_streams, 1024, "Most Decode streams open at once.");
 ABSL_FLAG(bool, kv_checksum, false, "Verify a checksum of every KV run received.");
 ABSL_FLAG(std::string, transport, "ucx", "KV transport: ucx or inprocess.");
 ABSL_FLAG(std::string, ucx, "",
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   options.scheduler.prefill_chunk_tokens = absl::GetFlag(FLAGS_prefill_chunk);
   options.scheduler.default_lease = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ms));
   options.scheduler.kv_checksum = absl::GetFlag(FLAGS_kv_checksum);
+  options.max_streams = absl::GetFlag(FLAGS_max_streams);
   options.transport.kind = absl::GetFlag(FLAGS_transport);
   auto ucx = baton::serving::ParseUcxConfig(absl::GetFlag(FLAGS_ucx));
   if (!ucx.ok()) {

@@ -20,6 +20,7 @@ ABSL_FLAG(std::string, kv_dtype, "f32", "KV element type: f32 or f16 (must match
 ABSL_FLAG(int32_t, max_batch_tokens, 512, "Most prompt tokens per engine step.");
 ABSL_FLAG(int32_t, max_batch, 16, "Most sequences per engine step.");
 ABSL_FLAG(int32_t, max_queue, 1024, "Most queued requests.");
+ABSL_FLAG(int32_t, max_calls, 1024, "Most Prefill calls open at once.");
 ABSL_FLAG(std::string, transport, "ucx", "KV transport: ucx or inprocess.");
 ABSL_FLAG(std::string, ucx, "",
           "UCX settings without the UCX_ prefix, e.g. TLS=tcp,NET_DEVICES=lo.");
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   options.scheduler.max_queue = absl::GetFlag(FLAGS_max_queue);
   options.scheduler.testing_layer_delay =
       absl::Milliseconds(absl::GetFlag(FLAGS_testing_layer_delay_ms));
+  options.max_calls = absl::GetFlag(FLAGS_max_calls);
   options.transport.kind = absl::GetFlag(FLAGS_transport);
   auto ucx = baton::serving::ParseUcxConfig(absl::GetFlag(FLAGS_ucx));
   if (!ucx.ok()) {

@@ -74,16 +74,16 @@ using PrefillLoad = serving::LoadCounts;  // pending_transfers unused
 
 namespace prefill_internal {
 struct SubmitCmd {
-  uint64_t id;
+  uint64_t id = 0;
   PrefillJob job;
 };
 struct CancelCmd {
-  uint64_t id;
+  uint64_t id = 0;
 };
 // A WriteLayer (finish = false) or Finish (finish = true) callback ran.
 struct TransferDoneCmd {
-  uint64_t id;
-  bool finish;
+  uint64_t id = 0;
+  bool finish = false;
   absl::Status status;
 };
 using Command = std::variant<SubmitCmd, CancelCmd, TransferDoneCmd>;

@@ -14,6 +14,10 @@ namespace v1 = ::baton::internal::v1;
 grpc::Status PrefillServiceImpl::Prefill(grpc::ServerContext* context,
                                          const v1::PrefillRequest* request,
                                          v1::PrefillResponse* response) {
+  serving::CallLimiter::Slot slot(limiter_);
+  if (!slot.admitted()) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many open Prefill calls");
+  }
   PrefillJob job;
   job.request_id = request->request_id();
   job.prompt.assign(request->prompt_token_ids().begin(), request->prompt_token_ids().end());

@@ -11,15 +11,18 @@
 #include "engine/model/model_config.h"
 #include "prefill_worker/prefill_scheduler.h"
 #include "proto/baton/internal/v1/prefill.grpc.pb.h"
+#include "serving/call_wait.h"
 
 namespace baton::prefill_worker {
 
 class PrefillServiceImpl final : public baton::internal::v1::PrefillService::Service {
  public:
-  // `scheduler` must outlive the service; `layout` is the scratch pool's layout.
+  // `scheduler` must outlive the service; `layout` is the scratch pool's layout. At most
+  // `max_calls` Prefill calls are served at once (more get RESOURCE_EXHAUSTED), which bounds the
+  // gRPC threads they hold.
   PrefillServiceImpl(PrefillScheduler* scheduler, const engine::ModelConfig& config,
-                     const engine::KvLayout& layout)
-      : scheduler_(scheduler), config_(config), layout_(layout) {}
+                     const engine::KvLayout& layout, int max_calls)
+      : scheduler_(scheduler), config_(config), layout_(layout), limiter_(max_calls) {}
 
   // Errors: INVALID_ARGUMENT (prompt, sampling or target), FAILED_PRECONDITION (layouts
   // differ), RESOURCE_EXHAUSTED, UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, CANCELLED.
@@ -31,6 +34,7 @@ class PrefillServiceImpl final : public baton::internal::v1::PrefillService::Ser
   PrefillScheduler* const scheduler_;
   const engine::ModelConfig config_;
   const engine::KvLayout layout_;
+  serving::CallLimiter limiter_;
 };
 
 }  // namespace baton::prefill_worker

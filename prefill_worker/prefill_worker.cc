@@ -17,7 +17,8 @@ absl::StatusOr<std::unique_ptr<PrefillWorker>> PrefillWorker::Create(
                                             worker->loaded_.pool.get(), worker->transport_.get(),
                                             worker->metrics_.get(), options.scheduler));
   worker->prefill_service_ = std::make_unique<PrefillServiceImpl>(
-      worker->scheduler_.get(), worker->loaded_.model->config(), worker->loaded_.pool->layout());
+      worker->scheduler_.get(), worker->loaded_.model->config(), worker->loaded_.pool->layout(),
+      options.max_calls);
   PrefillWorker* raw = worker.get();
   worker->load_service_ =
       std::make_unique<serving::WorkerLoadService>([raw] { return raw->Load(); });

@@ -32,6 +32,8 @@ struct PrefillWorkerOptions {
   serving::EndpointOptions endpoints;
   PrefillSchedulerOptions scheduler;
   serving::TransportOptions transport;
+  // Most Prefill calls open at once (each holds a gRPC thread); more get RESOURCE_EXHAUSTED.
+  int32_t max_calls = 1024;
   // On Shutdown: how long queued and running prompts may run before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
 };

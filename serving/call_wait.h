@@ -1,9 +1,12 @@
 // How a worker's sync-API gRPC handler waits for what its scheduler produces: on the request's
-// EventQueue, checking every few milliseconds whether the client cancelled the call.
+// EventQueue, checking every few milliseconds whether the client cancelled the call; and a cap
+// on concurrent calls, which bounds the gRPC threads a worker's requests occupy.
 //
-// Threading: called on the handler's gRPC thread; the queue is thread-safe.
+// Threading: NextOrCancelled is called on the handler's gRPC thread (the queue is thread-safe);
+// CallLimiter is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <optional>
 
 #include "absl/time/time.h"
@@ -25,5 +28,31 @@ std::optional<T> NextOrCancelled(EventQueue<T>& queue, grpc::ServerContext& cont
     if (context.IsCancelled()) return std::nullopt;
   }
 }
+
+// Admits at most `max_calls` concurrent calls.
+class CallLimiter {
+ public:
+  explicit CallLimiter(int max_calls) : max_calls_(max_calls) {}
+
+  // Holds one slot while alive; admitted() is false when none was free.
+  class Slot {
+   public:
+    explicit Slot(CallLimiter& limiter) : limiter_(limiter) {
+      admitted_ = limiter_.active_.fetch_add(1) < limiter_.max_calls_;
+    }
+    ~Slot() { limiter_.active_.fetch_sub(1); }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    bool admitted() const { return admitted_; }
+
+   private:
+    CallLimiter& limiter_;
+    bool admitted_ = false;
+  };
+
+ private:
+  const int max_calls_;
+  std::atomic<int> active_{0};
+};
 
 }  // namespace baton::serving

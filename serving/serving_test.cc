@@ -2,6 +2,7 @@
 
 #include "common/status_matchers.h"
 #include "gtest/gtest.h"
+#include "serving/call_wait.h"
 #include "serving/event_queue.h"
 #include "serving/flags.h"
 #include "serving/kv_target_proto.h"
@@ -145,6 +146,20 @@ TEST(TransportTest, UnknownKindIsInvalidArgument) {
   EXPECT_THAT(CreateTransport({.kind = "carrier-pigeon"}).status(),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_OK(CreateTransport({.kind = "inprocess"}).status());
+}
+
+TEST(CallLimiterTest, AdmitsUpToTheLimitAndReleases) {
+  CallLimiter limiter(2);
+  {
+    CallLimiter::Slot a(limiter);
+    CallLimiter::Slot b(limiter);
+    CallLimiter::Slot c(limiter);
+    EXPECT_TRUE(a.admitted());
+    EXPECT_TRUE(b.admitted());
+    EXPECT_FALSE(c.admitted());
+  }
+  CallLimiter::Slot d(limiter);
+  EXPECT_TRUE(d.admitted());
 }
 
 TEST(EventQueueTest, PopWaitsForPush) {
