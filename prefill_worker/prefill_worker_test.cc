@@ -231,6 +231,36 @@ TEST_F(PrefillWorkerTest, DecodeCancelDuringPrefillLeaksNothing) {
   EXPECT_EQ(prefill_->Load().free_kv_blocks(), 64);
 }
 
+TEST_F(PrefillWorkerTest, ExpiredLeaseIsDeadlineExceededWithoutCompute) {
+  StartWorkers();
+  auto decode = v1::DecodeService::NewStub(Channel(decode_->grpc_port()));
+  auto prefill = v1::PrefillService::NewStub(Channel(prefill_->grpc_port()));
+  v1::DecodeRequest request;
+  for (int32_t t : Prompt(20, 10)) request.add_prompt_token_ids(t);
+  request.set_lease_millis(20);
+  grpc::ClientContext decode_context;
+  auto stream = decode->Decode(&decode_context, request);
+  v1::DecodeResponse first;
+  ASSERT_TRUE(stream->Read(&first));
+  ASSERT_TRUE(first.has_kv_target());
+  absl::SleepFor(absl::Milliseconds(60));  // the lease is over before P sees the request
+  v1::PrefillRequest prefill_request;
+  *prefill_request.mutable_prompt_token_ids() = request.prompt_token_ids();
+  *prefill_request.mutable_kv_target() = first.kv_target();
+  grpc::ClientContext context;
+  v1::PrefillResponse response;
+  EXPECT_EQ(prefill->Prefill(&context, prefill_request, &response).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  v1::DecodeResponse message;
+  while (stream->Read(&message)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  ExpectDecodeIdle();
+  auto metrics = ::baton::testing::HttpCall(prefill_->http_port(), "GET", "/metrics");
+  ASSERT_OK(metrics.status());
+  EXPECT_NE(metrics->body.find("baton_prefill_prompt_tokens_total 0"), std::string::npos);
+}
+
 TEST_F(PrefillWorkerTest, PoolTooSmallIsResourceExhausted) {
   StartWorkers(/*decode_blocks=*/2);
   EXPECT_THAT(client_->Generate(Request(Prompt(100, 3), 5)).status(),

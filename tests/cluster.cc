@@ -30,11 +30,12 @@ std::vector<std::string> UcxEnvironment() {
 
 absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const ClusterOptions& options) {
   auto cluster = std::unique_ptr<Cluster>(new Cluster());
+  const std::vector<std::string> env = options.ucx_env.empty() ? UcxEnvironment() : options.ucx_env;
   std::vector<std::string> decode_args = {absl::StrCat("--model=", options.model_path),
                                           "--transport=ucx", "--shutdown_grace_ms=2000"};
   decode_args.insert(decode_args.end(), options.decode_flags.begin(), options.decode_flags.end());
-  absl::StatusOr<std::unique_ptr<WorkerProcess>> decode = WorkerProcess::Start(
-      RunfilePath("decode_worker/decode_worker"), decode_args, UcxEnvironment());
+  absl::StatusOr<std::unique_ptr<WorkerProcess>> decode =
+      WorkerProcess::Start(RunfilePath("decode_worker/decode_worker"), decode_args, env);
   if (!decode.ok()) return decode.status();
   cluster->decode_ = *std::move(decode);
   std::vector<std::shared_ptr<grpc::Channel>> prefill_channels;
@@ -43,8 +44,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const ClusterOptions& op
                                              "--transport=ucx", "--shutdown_grace_ms=2000"};
     prefill_args.insert(prefill_args.end(), options.prefill_flags.begin(),
                         options.prefill_flags.end());
-    absl::StatusOr<std::unique_ptr<WorkerProcess>> prefill = WorkerProcess::Start(
-        RunfilePath("prefill_worker/prefill_worker"), prefill_args, UcxEnvironment());
+    absl::StatusOr<std::unique_ptr<WorkerProcess>> prefill =
+        WorkerProcess::Start(RunfilePath("prefill_worker/prefill_worker"), prefill_args, env);
     if (!prefill.ok()) return prefill.status();
     prefill_channels.push_back(Channel((*prefill)->grpc_port()));
     cluster->prefill_.push_back(*std::move(prefill));

@@ -23,6 +23,8 @@ struct ClusterOptions {
   std::vector<std::string> prefill_flags;
   // Prefill workers to start (0: colocated only). The client fails over between them.
   int num_prefill = 1;
+  // UCX settings for the workers' environment; empty: UcxEnvironment() (tcp on lo).
+  std::vector<std::string> ucx_env;
 };
 
 class Cluster {
@@ -52,7 +54,7 @@ class Cluster {
   std::unique_ptr<router::DisaggClient> client_;
 };
 
-// UCX settings given to every spawned worker.
+// Default UCX settings of spawned workers: tcp on the loopback device.
 std::vector<std::string> UcxEnvironment();
 
 // A greedy request that ignores EOS (outputs are compared token for token).

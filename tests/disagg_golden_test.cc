@@ -35,11 +35,13 @@ std::vector<std::vector<int32_t>> GoldenPrompts(const std::string& path) {
 
 // Runs every prompt disaggregated and colocated and compares both with generate's output.
 void ExpectMatchesGenerate(const std::string& model,
-                           const std::vector<std::vector<int32_t>>& prompts, int32_t max_tokens) {
+                           const std::vector<std::vector<int32_t>>& prompts, int32_t max_tokens,
+                           std::vector<std::string> ucx_env = {}) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Cluster> cluster,
                        Cluster::Start({.model_path = model,
                                        .decode_flags = {"--prefill_chunk=8"},
-                                       .prefill_flags = {"--max_batch_tokens=8"}}));
+                                       .prefill_flags = {"--max_batch_tokens=8"},
+                                       .ucx_env = std::move(ucx_env)}));
   for (const std::vector<int32_t>& prompt : prompts) {
     ASSERT_OK_AND_ASSIGN(std::vector<int32_t> expected,
                          GenerateReference(model, prompt, max_tokens));
@@ -82,6 +84,13 @@ TEST(DisaggGoldenTest, RandomQ4_0) {
   ASSERT_OK_AND_ASSIGN(std::string model, MakeRandomModel("q4_0", 7));
   ExpectMatchesGenerate(
       model, {SyntheticPrompt(5, 1), SyntheticPrompt(17, 2), SyntheticPrompt(40, 3)}, 32);
+}
+
+// The same over UCX shared memory (posix + cma) instead of tcp.
+TEST(DisaggGoldenTest, RandomQ4_0OverSharedMemory) {
+  ASSERT_OK_AND_ASSIGN(std::string model, MakeRandomModel("q4_0", 8));
+  ExpectMatchesGenerate(model, {SyntheticPrompt(9, 4), SyntheticPrompt(50, 5)}, 16,
+                        {"UCX_TLS=posix,cma,self", "UCX_WARN_UNUSED_ENV_VARS=n"});
 }
 
 }  // namespace
