@@ -2,8 +2,7 @@
 
 #include "common/grpc_status.h"
 #include "serving/call_wait.h"
-#include "serving/prompt.h"
-#include "serving/sampling.h"
+#include "serving/request.h"
 
 namespace baton::decode_worker {
 
@@ -16,18 +15,16 @@ grpc::Status DecodeServiceImpl::Decode(grpc::ServerContext* context,
   if (!slot.admitted()) {
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many open Decode streams");
   }
-  DecodeJob job;
-  job.request_id = request->request_id();
-  job.prompt.assign(request->prompt_token_ids().begin(), request->prompt_token_ids().end());
-  if (absl::Status status = serving::ValidatePrompt(job.prompt, config_); !status.ok()) {
-    return common::ToGrpcStatus(status);
-  }
-  absl::StatusOr<serving::RequestSampling> sampling = serving::FromProto(request->sampling());
-  if (!sampling.ok()) return common::ToGrpcStatus(sampling.status());
+  absl::StatusOr<serving::PromptAndSampling> parsed =
+      serving::ParsePromptAndSampling(request->prompt_token_ids(), request->sampling(), config_);
+  if (!parsed.ok()) return common::ToGrpcStatus(parsed.status());
   if (request->lease_millis() < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lease_millis must be >= 0");
   }
-  job.sampling = *std::move(sampling);
+  DecodeJob job;
+  job.request_id = request->request_id();
+  job.prompt = std::move(parsed->prompt);
+  job.sampling = std::move(parsed->sampling);
   job.local_prefill = request->local_prefill();
   job.lease = absl::Milliseconds(request->lease_millis());
   auto events = std::make_shared<DecodeEventQueue>();

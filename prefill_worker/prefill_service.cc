@@ -4,8 +4,7 @@
 #include "common/grpc_status.h"
 #include "serving/call_wait.h"
 #include "serving/kv_target_proto.h"
-#include "serving/prompt.h"
-#include "serving/sampling.h"
+#include "serving/request.h"
 
 namespace baton::prefill_worker {
 
@@ -18,15 +17,13 @@ grpc::Status PrefillServiceImpl::Prefill(grpc::ServerContext* context,
   if (!slot.admitted()) {
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many open Prefill calls");
   }
+  absl::StatusOr<serving::PromptAndSampling> parsed =
+      serving::ParsePromptAndSampling(request->prompt_token_ids(), request->sampling(), config_);
+  if (!parsed.ok()) return common::ToGrpcStatus(parsed.status());
   PrefillJob job;
   job.request_id = request->request_id();
-  job.prompt.assign(request->prompt_token_ids().begin(), request->prompt_token_ids().end());
-  if (absl::Status status = serving::ValidatePrompt(job.prompt, config_); !status.ok()) {
-    return common::ToGrpcStatus(status);
-  }
-  absl::StatusOr<serving::RequestSampling> sampling = serving::FromProto(request->sampling());
-  if (!sampling.ok()) return common::ToGrpcStatus(sampling.status());
-  job.sampling = *std::move(sampling);
+  job.prompt = std::move(parsed->prompt);
+  job.sampling = std::move(parsed->sampling);
   absl::StatusOr<serving::WireKvTarget> target = serving::FromProto(request->kv_target());
   if (!target.ok()) return common::ToGrpcStatus(target.status());
   if (target->num_tokens != static_cast<int32_t>(job.prompt.size())) {
