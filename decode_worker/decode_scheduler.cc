@@ -208,6 +208,11 @@ void DecodeScheduler::OnKvArrived(KvArrivedCmd& cmd) {
   }
   seq.table.Advance(seq.prompt_len);
   seq.decode_started = absl::Now();
+  // The prefill worker drew the first token from its own sampler seeded like ours. Make one draw
+  // here too (over a one-token distribution: as many random draws as a real Sample, none when
+  // greedy) so the rest of the sequence uses the same random stream as a colocated run.
+  constexpr float kOneLogit[1] = {0.0f};
+  seq.sampler->Sample(kOneLogit, {});
   // The prefill worker reported this token's logprobs to the router, not to us.
   engine::SampleResult sample;
   sample.token = first;

@@ -269,6 +269,20 @@ TEST_F(PrefillWorkerTest, PoolTooSmallIsResourceExhausted) {
               StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
+TEST_F(PrefillWorkerTest, SeededSamplingGivesTheSameTokensInBothModes) {
+  StartWorkers();
+  for (uint64_t seed : {1u, 42u, 7777u}) {
+    router::DisaggRequest request = Request(Prompt(11, 7), 24);
+    request.sampling.set_temperature(1.5f);
+    request.sampling.set_top_k(50);
+    request.sampling.set_seed(seed);
+    ASSERT_OK_AND_ASSIGN(router::DisaggResult remote, client_->Generate(request));
+    request.local_prefill = true;
+    ASSERT_OK_AND_ASSIGN(router::DisaggResult local, client_->Generate(request));
+    EXPECT_EQ(remote.tokens, local.tokens) << "seed " << seed;
+  }
+}
+
 TEST_F(PrefillWorkerTest, LogprobsCoverEveryTokenInBothModes) {
   StartWorkers();
   for (bool local : {false, true}) {
