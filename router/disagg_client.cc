@@ -1,5 +1,6 @@
 #include "router/disagg_client.h"
 
+#include <random>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -82,6 +83,11 @@ absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request
   decode_request.set_request_id(request.request_id);
   decode_request.mutable_prompt_token_ids()->Add(request.prompt.begin(), request.prompt.end());
   *decode_request.mutable_sampling() = request.sampling;
+  if (!request.sampling.has_seed()) {
+    // Both workers must draw from the same random stream (each would pick its own seed).
+    std::random_device device;
+    decode_request.mutable_sampling()->set_seed((static_cast<uint64_t>(device()) << 32) | device());
+  }
   decode_request.set_local_prefill(request.local_prefill);
   decode_request.set_lease_millis(request.lease_millis);
 
@@ -111,7 +117,7 @@ absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request
       v1::PrefillRequest prefill_request;
       prefill_request.set_request_id(request.request_id);
       *prefill_request.mutable_prompt_token_ids() = decode_request.prompt_token_ids();
-      *prefill_request.mutable_sampling() = request.sampling;
+      *prefill_request.mutable_sampling() = decode_request.sampling();
       *prefill_request.mutable_kv_target() = message.kv_target();
       prefill_thread = std::thread([&, prefill_request = std::move(prefill_request)] {
         v1::PrefillResponse response;

@@ -35,6 +35,7 @@ namespace baton::router {
 struct DisaggRequest {
   std::string request_id;
   std::vector<int32_t> prompt;
+  // An unset seed is replaced by a random one that both workers use.
   baton::v1::SamplingParams sampling;
   // Prefill on the decode worker instead of a prefill worker.
   bool local_prefill = false;
