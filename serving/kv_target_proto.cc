@@ -1,8 +1,8 @@
 #include "serving/kv_target_proto.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "kvtransfer/kv_target_proto.h"
 
 namespace baton::serving {
 
@@ -38,28 +38,8 @@ absl::StatusOr<engine::KvLayout> FromProto(const v1::KvLayout& proto) {
 }
 
 v1::KvTarget ToProto(const WireKvTarget& wire) {
-  const kvtransfer::KvTarget& t = wire.target;
-  v1::KvTarget out;
-  out.set_transfer_id(absl::StrCat(t.transfer_id));
-  out.set_transport(t.transport);
-  out.set_worker_address(t.worker_address);
-  const uint64_t pool_bytes = t.layout.PoolBytes(t.pool_num_blocks);
-  if (t.remote_keys.empty()) {
-    v1::RemoteRegion* region = out.add_regions();
-    region->set_base_address(t.base_address);
-    region->set_length_bytes(pool_bytes);
-  }
-  for (const std::string& key : t.remote_keys) {
-    v1::RemoteRegion* region = out.add_regions();
-    region->set_base_address(t.base_address);
-    region->set_length_bytes(pool_bytes);
-    region->set_packed_rkey(key);
-  }
-  for (int32_t block : t.block_ids) out.add_block_ids(block);
-  out.set_pool_num_blocks(t.pool_num_blocks);
-  *out.mutable_layout() = ToProto(t.layout);
+  v1::KvTarget out = kvtransfer::KvTargetToProto(wire.target);
   out.set_num_tokens(wire.num_tokens);
-  out.set_checksum(t.checksum);
   if (wire.lease_deadline != absl::InfiniteFuture()) {
     out.set_lease_deadline_unix_micros(absl::ToUnixMicros(wire.lease_deadline));
   }
@@ -68,23 +48,9 @@ v1::KvTarget ToProto(const WireKvTarget& wire) {
 
 absl::StatusOr<WireKvTarget> FromProto(const v1::KvTarget& proto) {
   WireKvTarget wire;
-  kvtransfer::KvTarget& t = wire.target;
-  if (!absl::SimpleAtoi(proto.transfer_id(), &t.transfer_id)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed transfer id '", proto.transfer_id(), "'"));
-  }
-  t.transport = proto.transport();
-  t.worker_address = proto.worker_address();
-  if (proto.regions_size() > 0) t.base_address = proto.regions(0).base_address();
-  for (const v1::RemoteRegion& region : proto.regions()) {
-    if (!region.packed_rkey().empty()) t.remote_keys.push_back(region.packed_rkey());
-  }
-  t.block_ids.assign(proto.block_ids().begin(), proto.block_ids().end());
-  t.pool_num_blocks = proto.pool_num_blocks();
-  ASSIGN_OR_RETURN(t.layout, FromProto(proto.layout()));
-  t.checksum = proto.checksum();
-  RETURN_IF_ERROR(kvtransfer::ValidateTarget(t));
+  ASSIGN_OR_RETURN(wire.target, kvtransfer::KvTargetFromProto(proto));
   wire.num_tokens = proto.num_tokens();
+  const kvtransfer::KvTarget& t = wire.target;
   if (wire.num_tokens <= 0 ||
       t.layout.BlocksFor(wire.num_tokens) != static_cast<int32_t>(t.block_ids.size())) {
     return absl::InvalidArgumentError(absl::StrCat("target of ", t.block_ids.size(),

@@ -1,6 +1,7 @@
-// Conversion between kvtransfer::KvTarget (protobuf-free) and the KvTarget proto of
-// proto/baton/internal/v1/kv.proto that travels D -> router -> P, plus the two fields only the
-// proto carries (the lease deadline and the prompt length).
+// The KvTarget proto of proto/baton/internal/v1/kv.proto that travels D -> router -> P, as the
+// workers read it: kvtransfer's own conversion (kvtransfer/kv_target_proto.h) plus the two fields
+// only the proto carries (the lease deadline and the prompt length); and the KvLayout proto the
+// load reports carry.
 //
 // Pure functions; thread-safe.
 #pragma once
