@@ -261,5 +261,18 @@ TEST_F(DecodeSchedulerTest, ShutdownRejectsNewWorkAndCancelsTheRest) {
   EXPECT_THAT(late.status, ::baton::testing::StatusIs(absl::StatusCode::kUnavailable));
 }
 
+TEST_F(DecodeSchedulerTest, ShutdownAbortsPendingTransfersAndReturns) {
+  StartScheduler(64);
+  auto remote = Submit(Prompt(20, 3), 4, /*local=*/false, absl::Seconds(30));
+  std::optional<DecodeEvent> target = remote->PopWithTimeout(absl::Seconds(10));
+  ASSERT_TRUE(target.has_value() && target->response.has_kv_target());
+  const absl::Time started = absl::Now();
+  scheduler_->Shutdown(absl::Milliseconds(50));  // returns once the receiver confirmed the abort
+  EXPECT_LT(absl::Now() - started, absl::Seconds(5));
+  Outcome out = Collect(*remote);
+  EXPECT_EQ(out.reason, baton::v1::FINISH_REASON_CANCELLED);
+  EXPECT_EQ(pool_->num_free(), pool_->num_blocks());
+}
+
 }  // namespace
 }  // namespace baton::decode_worker
