@@ -263,6 +263,15 @@ TEST(EngineTest, GenerateIsSeededAndValidates) {
   options.sampling.seed = 6;
   ASSERT_OK_AND_ASSIGN(GenerateResult c, Generate(*engine, prompt, options));
   EXPECT_NE(a.tokens, c.tokens);
+  // A stop token ends generation right after it is emitted.
+  options.stop_tokens = {a.tokens[3]};
+  options.sampling.seed = 5;
+  ASSERT_OK_AND_ASSIGN(GenerateResult stopped, Generate(*engine, prompt, options));
+  const size_t first_stop =
+      std::find(a.tokens.begin(), a.tokens.end(), a.tokens[3]) - a.tokens.begin();
+  EXPECT_EQ(stopped.tokens,
+            std::vector<int32_t>(a.tokens.begin(), a.tokens.begin() + first_stop + 1));
+  EXPECT_EQ(stopped.decode_steps, static_cast<int32_t>(first_stop));
   options.sampling.top_p = 0.0f;
   EXPECT_THAT(Generate(*engine, prompt, options).status(),
               StatusIs(absl::StatusCode::kInvalidArgument));
