@@ -13,6 +13,8 @@ namespace {
 // gap between consecutive matmuls of one decode step.
 constexpr int kSpinIterations = 20000;
 constexpr int kChunksPerThread = 4;
+// Pause iterations the caller spins for unfinished chunks before it starts yielding.
+constexpr int kWaitSpinIterations = 2000;
 
 thread_local bool in_parallel_for = false;
 
@@ -103,7 +105,15 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   }
   wake_.notify_all();
   Participate(loop_id);
-  while (done_.load(std::memory_order_acquire) != chunks) _mm_pause();
+  // A worker still holds a chunk. Spin briefly, then yield so that a descheduled worker can
+  // get this core back on a busy machine.
+  for (int spin = 0; done_.load(std::memory_order_acquire) != chunks; ++spin) {
+    if (spin < kWaitSpinIterations) {
+      _mm_pause();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 }  // namespace baton::engine
