@@ -126,7 +126,7 @@ TEST(ForwardReferenceTest, EveryArchMatchesPlainTransformer) {
     const std::vector<int32_t> tokens = {1, 17, 250, 3, 99, 42, 42, 7, 123, 5, 280};
     const std::vector<Vec> want = ReferenceLogits(*model, tokens);
 
-    // Prefill 7 tokens, then 4 single-token decode steps, over scattered 3-token blocks.
+    // Prefill 7 tokens, a 3-token chunk, then decode steps, over scattered 3-token blocks.
     ASSERT_OK_AND_ASSIGN(auto pool, KvPool::Create(model->config().MakeKvLayout(KvDType::kF32, 3), 8));
     const std::vector<int32_t> table = {6, 1, 4, 0};
     ForwardPass forward(model, nullptr);
@@ -139,7 +139,11 @@ TEST(ForwardReferenceTest, EveryArchMatchesPlainTransformer) {
       }
     };
     for (int i = 0; i < 7; ++i) expect_row(logits.Row(0, i), i);
-    for (size_t pos = 7; pos < tokens.size(); ++pos) {
+    // A chunked-prefill step: 3 more tokens on top of the cached 7 (crosses a block boundary).
+    SequenceStep chunk{table, {tokens.data() + 7, 3}, 7, LogitsMode::kAll};
+    ASSERT_OK(forward.Run(*pool, {&chunk, 1}, &logits));
+    for (int i = 0; i < 3; ++i) expect_row(logits.Row(0, i), 7 + i);
+    for (size_t pos = 10; pos < tokens.size(); ++pos) {
       SequenceStep decode{table, {tokens.data() + pos, 1}, static_cast<int32_t>(pos),
                           LogitsMode::kLast};
       ASSERT_OK(forward.Run(*pool, {&decode, 1}, &logits));

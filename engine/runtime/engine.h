@@ -11,8 +11,9 @@
 //   seq.Advance(prompt.size());
 //   SampleResult next = sampler->Sample(logits.Row(0), history);
 //
-// A batch step may mix sequences in prefill (many tokens) and decode (one token); weights are
-// read once per step for all of them. KV of the appended tokens is written into the pool; the
+// A batch step may mix sequences in prefill (many tokens, possibly a chunk on top of cached
+// positions) and decode (one token); weights are read once per step for all of them. Sequences
+// may share blocks they only read (a common prefix) but never a block they append into. KV of the appended tokens is written into the pool; the
 // optional per-layer callback fires once a layer's K/V for the whole batch are in the pool, so
 // a prefill worker can ship layer L while layer L+1 computes (slabs are per (layer, block),
 // see kv_cache/kv_layout.h).
