@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "engine/tools/bench_tool.h"
+#include "engine/tools/flag_values.h"
 
 ABSL_FLAG(std::string, model, "", "GGUF model path");
 ABSL_FLAG(int32_t, p, 512, "prompt tokens (0 = skip pp)");
@@ -22,8 +23,12 @@ int main(int argc, char** argv) {
   options.n_gen = absl::GetFlag(FLAGS_n);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.repetitions = absl::GetFlag(FLAGS_r);
-  options.kv_dtype = absl::GetFlag(FLAGS_kv_type) == "f32" ? baton::engine::KvDType::kF32
-                                                           : baton::engine::KvDType::kF16;
+  auto kv = baton::engine::tools::ParseKvDType(absl::GetFlag(FLAGS_kv_type));
+  if (!kv.ok()) {
+    std::cerr << "--kv_type: " << kv.status() << "\n";
+    return 2;
+  }
+  options.kv_dtype = *kv;
   auto result = baton::engine::tools::RunBench(options);
   if (!result.ok()) {
     std::cerr << "bench: " << result.status() << "\n";

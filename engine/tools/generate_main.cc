@@ -6,7 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "engine/tools/generate_tool.h"
-#include "engine/tools/naive_detokenizer.h"
+#include "engine/tools/flag_values.h"
 
 ABSL_FLAG(std::string, model, "", "GGUF model path");
 ABSL_FLAG(std::string, prompt_tokens, "", "comma-separated prompt token ids");
@@ -39,12 +39,12 @@ int main(int argc, char** argv) {
   options.sampling.seed = absl::GetFlag(FLAGS_seed);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.stop_at_eos = absl::GetFlag(FLAGS_stop_at_eos);
-  const std::string kv = absl::GetFlag(FLAGS_kv_type);
-  if (kv != "f16" && kv != "f32") {
-    std::cerr << "--kv_type must be f16 or f32\n";
+  auto kv = baton::engine::tools::ParseKvDType(absl::GetFlag(FLAGS_kv_type));
+  if (!kv.ok()) {
+    std::cerr << "--kv_type: " << kv.status() << "\n";
     return 2;
   }
-  options.kv_dtype = kv == "f32" ? baton::engine::KvDType::kF32 : baton::engine::KvDType::kF16;
+  options.kv_dtype = *kv;
   auto json = baton::engine::tools::RunGenerateTool(options);
   if (!json.ok()) {
     std::cerr << "generate: " << json.status() << "\n";

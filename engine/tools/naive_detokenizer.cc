@@ -2,10 +2,6 @@
 
 #include <cstdlib>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-
 namespace baton::engine::tools {
 
 std::string NaiveDetokenize(const std::vector<std::string>& pieces,
@@ -33,19 +29,6 @@ std::string NaiveDetokenize(const std::vector<std::string>& pieces,
     }
   }
   return out;
-}
-
-absl::StatusOr<std::vector<int32_t>> ParseTokenList(const std::string& text) {
-  std::vector<int32_t> ids;
-  for (absl::string_view part : absl::StrSplit(text, ',')) {
-    int32_t id;
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &id) || id < 0) {
-      return absl::InvalidArgumentError("bad token id '" + std::string(part) + "'");
-    }
-    ids.push_back(id);
-  }
-  if (ids.empty()) return absl::InvalidArgumentError("empty token list");
-  return ids;
 }
 
 }  // namespace baton::engine::tools

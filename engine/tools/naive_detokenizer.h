@@ -8,15 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
 
 namespace baton::engine::tools {
 
 // Ids outside `pieces` are rendered as "<unk:ID>".
 std::string NaiveDetokenize(const std::vector<std::string>& pieces,
                             std::span<const int32_t> ids);
-
-// Parses "1,2,3" (spaces allowed) into ids; kInvalidArgument on anything else or an empty list.
-absl::StatusOr<std::vector<int32_t>> ParseTokenList(const std::string& text);
 
 }  // namespace baton::engine::tools

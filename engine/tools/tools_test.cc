@@ -6,6 +6,7 @@
 #include "common/testing/shared_data.h"
 #include "engine/model/random_model.h"
 #include "engine/tools/bench_tool.h"
+#include "engine/tools/flag_values.h"
 #include "engine/tools/generate_tool.h"
 #include "engine/tools/naive_detokenizer.h"
 #include "gtest/gtest.h"
@@ -28,7 +29,13 @@ TEST(NaiveDetokenizerTest, PiecesBytesAndSpecials) {
   EXPECT_EQ(NaiveDetokenize(pieces, ids), " Once upon,A<unk:99>");
 }
 
-TEST(NaiveDetokenizerTest, ParseTokenList) {
+TEST(FlagValuesTest, ParseKvDType) {
+  EXPECT_EQ(*ParseKvDType("f16"), KvDType::kF16);
+  EXPECT_EQ(*ParseKvDType("f32"), KvDType::kF32);
+  EXPECT_THAT(ParseKvDType("q8").status(), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(FlagValuesTest, ParseTokenList) {
   ASSERT_OK_AND_ASSIGN(auto ids, ParseTokenList("1, 403,407"));
   EXPECT_EQ(ids, (std::vector<int32_t>{1, 403, 407}));
   EXPECT_THAT(ParseTokenList("").status(), StatusIs(absl::StatusCode::kInvalidArgument));
