@@ -74,16 +74,16 @@ baton local cluster serving $MODEL
   prefill worker: gRPC $PREFILL   metrics http://127.0.0.1:$(port_of prefill http_port)/metrics
   logs          : $LOGS
 
-Send a request (token ids in, token ids out; 1,403,407,261,378 is "<s> Once upon a time" for
-stories260K):
-  $BIN/router/disagg_client_main --decode=$DECODE --prefill=$PREFILL \\
-      --prompt_ids=1,403,407,261,378 --max_tokens=32
+Send a request (text in, text out, with the model's own tokenizer):
+  $BIN/router/disagg_client_main --decode=$DECODE --prefill=$PREFILL --model=$MODEL \\
+      --prompt="Once upon a time" --max_tokens=64
+Without --model it takes and prints token ids (--prompt_ids=1,403,407,261,378).
 Add --local_prefill to prefill on the decode worker (colocated mode).
 
 Demo request:
 INFO
-"$BIN/router/disagg_client_main" --decode="$DECODE" --prefill="$PREFILL" \
-  --prompt_ids=1,403,407,261,378 --max_tokens=32
+"$BIN/router/disagg_client_main" --decode="$DECODE" --prefill="$PREFILL" --model="$MODEL" \
+  --prompt="Once upon a time" --max_tokens=64
 echo
 echo "Serving until Ctrl-C."
 wait
