@@ -9,7 +9,8 @@
 #include "engine/tools/flag_values.h"
 
 ABSL_FLAG(std::string, model, "", "GGUF model path");
-ABSL_FLAG(std::string, prompt_tokens, "", "comma-separated prompt token ids");
+ABSL_FLAG(std::string, prompt_tokens, "", "comma-separated prompt token ids (or --prompt)");
+ABSL_FLAG(std::string, prompt, "", "prompt text, tokenized with the model's tokenizer");
 ABSL_FLAG(int32_t, max_tokens, 32, "tokens to generate");
 ABSL_FLAG(float, temperature, 0.0f, "0 = greedy");
 ABSL_FLAG(int32_t, top_k, 0, "0 = off");
@@ -25,12 +26,15 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   baton::engine::tools::GenerateToolOptions options;
   options.model_path = absl::GetFlag(FLAGS_model);
-  auto tokens = baton::engine::tools::ParseTokenList(absl::GetFlag(FLAGS_prompt_tokens));
-  if (!tokens.ok()) {
-    std::cerr << "--prompt_tokens: " << tokens.status() << "\n";
-    return 2;
+  options.prompt_text = absl::GetFlag(FLAGS_prompt);
+  if (options.prompt_text.empty()) {
+    auto tokens = baton::engine::tools::ParseTokenList(absl::GetFlag(FLAGS_prompt_tokens));
+    if (!tokens.ok()) {
+      std::cerr << "--prompt_tokens: " << tokens.status() << "\n";
+      return 2;
+    }
+    options.prompt_tokens = *tokens;
   }
-  options.prompt_tokens = *tokens;
   options.max_tokens = absl::GetFlag(FLAGS_max_tokens);
   options.sampling.temperature = absl::GetFlag(FLAGS_temperature);
   options.sampling.top_k = absl::GetFlag(FLAGS_top_k);

@@ -1,8 +1,6 @@
-// The `generate` tool's logic: load a model, run Generate on prompt token ids, render one JSON
-// object. main.cc only parses flags into GenerateToolOptions. Single-threaded caller.
-//
-// Seam for text prompts: a tokenizer turns the prompt into ids, fills prompt_tokens and calls
-// RunGenerateTool unchanged.
+// The `generate` tool's logic: load a model, tokenize a text prompt with the model's own
+// tokenizer (or take token ids), run Generate, render one JSON object. main.cc only parses flags
+// into GenerateToolOptions. Single-threaded caller.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +15,10 @@ namespace baton::engine::tools {
 
 struct GenerateToolOptions {
   std::string model_path;
+  // Exactly one of the two: token ids used as they are, or text tokenized with the model's
+  // tokenizer (BOS added when the model's metadata asks for it).
   std::vector<int32_t> prompt_tokens;
+  std::string prompt_text;
   int32_t max_tokens = 32;
   SamplingParams sampling;
   int32_t threads = 1;
@@ -27,7 +28,9 @@ struct GenerateToolOptions {
 
 // Returns the JSON text: {"prompt_tokens": [...], "tokens": [...], "text": "...",
 // "prefill_tokens_per_second": x, "decode_tokens_per_second": y, "prefill_ms", "decode_ms"}.
-// Errors: the loader's codes for the model; kInvalidArgument for bad options or token ids.
+// "text" is the generated tokens decoded with the model's tokenizer.
+// Errors: the loader's codes for the model; kInvalidArgument for bad options or token ids, or
+// both or neither of prompt_tokens and prompt_text; the tokenizer's codes for its metadata.
 absl::StatusOr<std::string> RunGenerateTool(const GenerateToolOptions& options);
 
 }  // namespace baton::engine::tools

@@ -8,7 +8,6 @@
 #include "engine/tools/bench_tool.h"
 #include "engine/tools/flag_values.h"
 #include "engine/tools/generate_tool.h"
-#include "engine/tools/naive_detokenizer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -20,13 +19,6 @@ using ::baton::testing::StatusIs;
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");
   return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
-}
-
-TEST(NaiveDetokenizerTest, PiecesBytesAndSpecials) {
-  const std::vector<std::string> pieces = {"<unk>", "<s>", "</s>", "<0x41>",
-                                           "\xe2\x96\x81Once", "\xe2\x96\x81upon", ","};
-  const std::vector<int32_t> ids = {1, 4, 5, 6, 3, 2, 99};
-  EXPECT_EQ(NaiveDetokenize(pieces, ids), " Once upon,A<unk:99>");
 }
 
 TEST(FlagValuesTest, ParseKvDType) {
@@ -58,6 +50,20 @@ TEST(GenerateToolTest, StoriesGreedyText) {
             (std::vector<int32_t>{432, 383, 286, 261, 376, 298, 315, 421}));
   EXPECT_EQ(j["text"].get<std::string>(), ", there was a little girl");
   EXPECT_GT(j["decode_tokens_per_second"].get<double>(), 0);
+
+  // The same prompt as text goes through the model's tokenizer to the same ids and output.
+  o.prompt_tokens.clear();
+  o.prompt_text = "Once upon a time";
+  ASSERT_OK_AND_ASSIGN(std::string from_text, RunGenerateTool(o));
+  const nlohmann::json t = nlohmann::json::parse(from_text);
+  EXPECT_EQ(t["prompt_tokens"].get<std::vector<int32_t>>(),
+            (std::vector<int32_t>{1, 403, 407, 261, 378}));
+  EXPECT_EQ(t["tokens"], j["tokens"]);
+  EXPECT_EQ(t["text"].get<std::string>(), ", there was a little girl");
+
+  // Both or neither prompt form is a usage error.
+  o.prompt_tokens = {1};
+  EXPECT_THAT(RunGenerateTool(o), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(ToolsTest, MadeModelGeneratesAndBenches) {
