@@ -1,5 +1,6 @@
 // Golden tests: greedy generation on the real stories260K model (F32 and Q8_0 weights, F32 and
-// F16 KV) must reproduce llama.cpp's token ids exactly and its first-position logits closely.
+// F16 KV; Q8_0 on both the SIMD and the scalar kernels) must reproduce llama.cpp's token ids
+// exactly and its first-position logits within 1e-3.
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -8,6 +9,7 @@
 
 #include "common/status_matchers.h"
 #include "common/testing/shared_data.h"
+#include "engine/kernels/cpu/matmul.h"
 #include "engine/kv_cache/block_table.h"
 #include "engine/kv_cache/kv_pool.h"
 #include "engine/model/forward.h"
@@ -22,21 +24,25 @@ struct GoldenCase {
   std::string model;
   KvDType kv;
   std::string golden;
-  // Quantized weights: the kernels' activation rounding differs from ggml's (see below), so the
-  // first-position logits agree to ~1e-1 rather than 1e-3.
+  // Bound on |our logit - llama.cpp's| for the top-5 first-position tokens. Q8_0 follows ggml's
+  // activation quantizer and dot-product order exactly (engine/kernels/cpu), so it is held to
+  // the same bound as F32.
   float logit_tolerance;
-  // 0: generated ids must match exactly. Otherwise: after >= 4 identical tokens the sequences
-  // may part where the two candidates' logits differ by less than this.
-  float near_tie = 0.0f;
+  // Run on the portable scalar kernels instead of the SIMD ones.
+  bool scalar_kernels = false;
 };
 
-class GoldenTest : public ::testing::TestWithParam<GoldenCase> {};
+class GoldenTest : public ::testing::TestWithParam<GoldenCase> {
+ protected:
+  void TearDown() override { kernels::SetForceScalarKernels(false); }
+};
 
 TEST_P(GoldenTest, GreedyMatchesLlamaCpp) {
   const GoldenCase& gc = GetParam();
   auto model_path = baton::testing::SharedFile("models/" + gc.model);
   auto golden_path = baton::testing::SharedFile("models/golden/" + gc.golden);
   if (!model_path || !golden_path) GTEST_SKIP() << "shared models absent (BATON_SHARED_DIR)";
+  kernels::SetForceScalarKernels(gc.scalar_kernels);
   std::ifstream in(*golden_path);
   const nlohmann::json golden = nlohmann::json::parse(in);
 
@@ -66,32 +72,18 @@ TEST_P(GoldenTest, GreedyMatchesLlamaCpp) {
     }
     std::cerr << gc.golden << ": top-5 first logits within " << max_diff << "\n";
     std::vector<int32_t> got;
-    int diverged = 0;
     for (int i = 0; i < n_gen; ++i) {
       std::span<const float> row = logits.Row(0);
       const int32_t next =
           static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
       got.push_back(next);
-      if (next != want[i]) {
-        // Only for quantized weights: the kernels quantize activations to 8-bit blocks, so a
-        // 1-ulp difference upstream (summation order) can flip one rounded activation and move
-        // a logit by ~1e-2; and engine/kernels keeps the activation scale in f32 where ggml
-        // rounds it to f16. Accept a divergence only at a near tie after an exact prefix.
-        // (With ggml's exact activation rounding the first divergence was at token 37.)
-        ASSERT_GT(gc.near_tie, 0.0f) << "step " << i << ": got " << next << ", want " << want[i];
-        EXPECT_GE(i, 4) << "diverged too early";
-        EXPECT_NEAR(row[want[i]], row[next], gc.near_tie)
-            << "step " << i << ": got " << next << ", want " << want[i] << " (not a near tie)";
-        ++diverged;
-        break;
-      }
+      ASSERT_EQ(next, want[i]) << "step " << i;
       if (i + 1 == n_gen) break;
       SequenceStep decode{seq.blocks(), {&got.back(), 1}, seq.num_tokens(), LogitsMode::kLast};
       ASSERT_OK(forward.Run(*pool, {&decode, 1}, &logits));
       seq.Advance(1);
     }
-    if (gc.near_tie == 0.0f) EXPECT_EQ(got, want);
-    if (diverged > 0) std::cerr << "note: diverged at a near tie after " << got.size() - 1 << " tokens\n";
+    EXPECT_EQ(got, want);
   }
 }
 
@@ -101,7 +93,13 @@ INSTANTIATE_TEST_SUITE_P(
                       GoldenCase{"stories260K.gguf", KvDType::kF16, "stories260K.f32_kvf16.json",
                                  1e-3f},
                       GoldenCase{"stories260K-Q8_0.gguf", KvDType::kF32, "stories260K.q8_0.json",
-                                 0.15f, 0.1f}));
+                                 1e-3f},
+                      // The scalar Q8_0 kernel is bit-identical to the SIMD one, but the scalar
+                      // f32 kernels (ffn_down is f32 in this file) sum in another order than
+                      // ggml's, and a last-bit change there can move one activation across a Q8
+                      // rounding boundary: logits then differ by up to ~5e-3, tokens still match.
+                      GoldenCase{"stories260K-Q8_0.gguf", KvDType::kF32, "stories260K.q8_0.json",
+                                 1e-2f, /*scalar_kernels=*/true}));
 
 }  // namespace
 }  // namespace baton::engine

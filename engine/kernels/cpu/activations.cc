@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/tensor/fp16.h"
+
 namespace baton::engine::kernels {
 
 void ResizeActivations(int64_t m, int64_t k, int block, int bias, Q8Activations* out) {
@@ -29,9 +31,16 @@ void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bi
     const float* xb = x + i * block;
     float amax = 0.0f;
     for (int j = 0; j < block; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    // Block 32 follows ggml's quantize_row_q8_0: the scale kept is fp16(amax / 127) and the
+    // quants use 127 / amax, so Q8_0 products round exactly as llama.cpp's do.
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
     out->d[i] = d;
+    if (block == 32) {
+      id = amax != 0.0f ? 127.0f / amax : 0.0f;
+      if (std::isinf(id)) id = 0.0f;  // amax below ~4e-37 (ggml would produce NaN quants)
+      out->d[i] = Fp16ToFloat(FloatToFp16(d));
+    }
     int8_t* q = out->qs.data() + i * block;
     for (int j = 0; j < block; ++j) q[j] = static_cast<int8_t>(std::nearbyintf(xb[j] * id));
   }

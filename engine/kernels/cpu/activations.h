@@ -15,7 +15,7 @@ struct Q8Activations {
   int block = 32;  // elements per scale: 32 for the *_0/_1 types, 256 for the K types
   int bias = 0;    // corr lanes hold -bias * (sum of each 4 consecutive quants)
   std::vector<int8_t> qs;     // m * k, x[i][j] ~ d[i][j / block] * qs[i * k + j]
-  std::vector<float> d;       // m * (k / block)
+  std::vector<float> d;       // m * (k / block); block 32: fp16-rounded (ggml's q8_0 scale)
   std::vector<int32_t> corr;  // m * (k / 4): the lane layout of a vpdpbusd over the same bytes
   std::vector<int32_t> sum32; // m * (k / 32): sums of each 32 consecutive quants
   std::vector<float> d8;      // block 32 only: m * (k / 32) * 8, each d repeated for 8 lanes

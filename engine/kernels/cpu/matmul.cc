@@ -66,7 +66,8 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   const uint8_t* wb = static_cast<const uint8_t*>(w);
 
   const bool scalar = force_scalar.load();
-  const KernelChoice choice = scalar ? KernelChoice{} : Avx512Kernel(t);
+  KernelChoice choice = scalar ? KernelChoice{} : Avx512Kernel(t);
+  if (choice.kernel == nullptr) choice = ScalarKernel(t);
   const bool simd_dot = !scalar && CpuHasAvx512Kernels();
 
   RowArgs args;
@@ -77,8 +78,12 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   // steps reuse the buffers instead of allocating.
   thread_local Q8Activations q8;
   if (choice.kernel != nullptr && choice.form != ActivationForm::kFloat) {
-    QuantizeActivationsAvx512(x, m, k, choice.form == ActivationForm::kQ8Block32 ? 32 : 256,
-                              choice.bias, &q8);
+    const int block = choice.form == ActivationForm::kQ8Block32 ? 32 : 256;
+    if (simd_dot) {
+      QuantizeActivationsAvx512(x, m, k, block, choice.bias, &q8);
+    } else {
+      QuantizeActivations(x, m, k, block, choice.bias, &q8);
+    }
     args.q8 = &q8;
   }
 

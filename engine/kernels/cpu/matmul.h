@@ -16,10 +16,13 @@ namespace baton::engine::kernels {
 // W: n_rows rows of k elements of type t, row r at w + r * RowBytes(t, k) (any alignment).
 // x: m rows of k floats, row-major. y: m * n_rows floats, must not alias x or w.
 // Preconditions (CHECKed): k > 0 and k % BlockElements(t) == 0; n_rows, m >= 0.
-// Integer-quantized types quantize x to 8-bit blocks (32 or 256 elements, one float scale each)
-// once per call, as ggml does, so results differ from MatMulReference by at most
-// sum_j |w_j| * amax(x's block holding j) / 254 (plus float rounding); f32/f16/bf16 are exact
-// products with fp32 accumulation. Scratch buffers are per calling thread.
+// Integer-quantized types quantize x to 8-bit blocks (32 or 256 elements, one scale each) once
+// per call, as ggml does, so results differ from MatMulReference by at most
+// sum_j |w_j| * amax(x's block holding j) * (1/254 + 1/2048 for 32-element blocks, whose scale
+// is kept in fp16 as ggml does) (plus float rounding); f32/f16/bf16 are exact products with
+// fp32 accumulation. Q8_0 reproduces llama.cpp's x86 arithmetic bit for bit on every kernel
+// (ggml's activation quantizer, per-block fma into 8 lanes, its horizontal-sum order).
+// Scratch buffers are per calling thread.
 // Work is split over `pool` by weight rows (nullptr, or less than ~64K multiply-adds: calling
 // thread only); each weight row is read from memory once for all m activation rows.
 void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x, int64_t m,

@@ -320,6 +320,57 @@ BATON_AVX512 void Block32Kernel(const uint8_t* w_row, const RowArgs& a, float* o
   });
 }
 
+// ---- Q8_0 with llama.cpp's exact rounding. ----
+// ggml's x86 Q8_0 dot keeps 8 float lanes per output; lane i takes, block after block, one fma
+// of (fp32 weight scale * activation scale) with the exact integer dot of elements 4i..4i+3.
+// Following that order (rather than Block32Rows' two blocks per vector) makes the results
+// bit-identical to llama.cpp's, so greedy generation reproduces its tokens.
+
+// Sum of the 8 lanes in ggml's order: halves added lane-wise, then lanes {0,2} and {1,3},
+// then the two partial sums.
+BATON_AVX512_INLINE inline float SumLanesGgmlOrder(__m256 v) {
+  const __m128 four = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+  const __m128 two = _mm_add_ps(four, _mm_shuffle_ps(four, four, _MM_SHUFFLE(3, 2, 3, 2)));
+  return _mm_cvtss_f32(two) + _mm_cvtss_f32(_mm_shuffle_ps(two, two, _MM_SHUFFLE(1, 1, 1, 1)));
+}
+
+template <int NR>
+BATON_AVX512 void Q8_0Rows(const BlockQ8_0* blk, int64_t nb, const Q8Activations& q8, int64_t i0,
+                           float* out, int64_t out_stride) {
+  __m256 acc[NR];
+  const int8_t* xq[NR];
+  const float* xd[NR];
+  const int32_t* corr[NR];
+  BATON_UNROLL
+  for (int r = 0; r < NR; ++r) {
+    acc[r] = _mm256_setzero_ps();
+    xq[r] = q8.row_qs(i0 + r);
+    xd[r] = q8.row_d(i0 + r);
+    corr[r] = q8.row_corr(i0 + r);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i w = Q8_0Decoder::Quants(blk + b);  // q + 128; corr removes the bias exactly
+    const float wd = _cvtsh_ss(blk[b].d);
+    BATON_UNROLL
+    for (int r = 0; r < NR; ++r) {
+      const __m256i s = _mm256_dpbusd_epi32(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr[r] + 8 * b)), w,
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + 32 * b)));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(wd * xd[r][b]), _mm256_cvtepi32_ps(s), acc[r]);
+    }
+  }
+  BATON_UNROLL
+  for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = SumLanesGgmlOrder(acc[r]);
+}
+
+BATON_AVX512 void Q8_0Kernel(const uint8_t* w_row, const RowArgs& a, float* out,
+                             int64_t out_stride) {
+  const auto* blk = reinterpret_cast<const BlockQ8_0*>(w_row);
+  ForRowGroups(a.m, [&](auto nr, int64_t i) BATON_AVX512_INLINE {
+    Q8_0Rows<decltype(nr)::value>(blk, a.k / 32, *a.q8, a.i0 + i, out, out_stride);
+  });
+}
+
 // ---- K types against Q8 activations with one scale per 256. ----
 
 // The eight 6-bit scales (low 8 bytes of *sc) and mins (*mn) of a Q4_K/Q5_K block, unpacked
@@ -505,8 +556,15 @@ BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k
     for (int j = 0; j < block; j += 16) {
       amax = _mm512_max_ps(amax, _mm512_and_ps(_mm512_loadu_ps(xb + j), sign_off));
     }
-    const float d = _mm512_reduce_max_ps(amax) / 127.0f;
-    const __m512 id = _mm512_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+    const float max_abs = _mm512_reduce_max_ps(amax);
+    float d = max_abs / 127.0f;
+    float inv = d != 0.0f ? 1.0f / d : 0.0f;
+    if (block == 32) {  // ggml's rounding, as in QuantizeActivations
+      inv = max_abs != 0.0f ? 127.0f / max_abs : 0.0f;
+      if (__builtin_isinf(inv)) inv = 0.0f;
+      d = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+    }
+    const __m512 id = _mm512_set1_ps(inv);
     out->d[b] = d;
     if (block == 32) _mm256_storeu_ps(out->d8.data() + 8 * b, _mm256_set1_ps(d));
     int8_t* q = out->qs.data() + b * block;
@@ -546,7 +604,7 @@ KernelChoice Avx512Kernel(TensorType t) {
     case TensorType::kQ5_0:
       return {Block32Kernel<Q5_0Decoder>, ActivationForm::kQ8Block32, 16, "avx512vnni"};
     case TensorType::kQ8_0:
-      return {Block32Kernel<Q8_0Decoder>, ActivationForm::kQ8Block32, 128, "avx512vnni"};
+      return {Q8_0Kernel, ActivationForm::kQ8Block32, 128, "avx512vnni-ggml"};
     case TensorType::kQ4_K:
       return {QK4Kernel<false>, ActivationForm::kQ8Block256, 0, "avx512vnni"};
     case TensorType::kQ5_K:

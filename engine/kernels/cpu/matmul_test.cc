@@ -34,6 +34,8 @@ class MatMulTest : public ::testing::TestWithParam<TensorType> {
   // Checks MatMul (with and without a pool) against MatMulReference on the same weights.
   // Error bound: the kernels may quantize x to int8 with one scale per block of <= 256, which
   // moves each product by at most |w_j| * amax(block) / 254; bf16 activations move x by 2^-9.
+  // 32-element blocks keep their scale in fp16 as ggml does (|q| <= 127 times a scale error of
+  // <= 2^-11 * amax / 127): another |w_j| * amax / 2048.
   void Check(const Shape& s, ThreadPool* pool) {
     const TensorType t = GetParam();
     const std::vector<float> wf = Gaussian(s.n_rows * s.k, 1 + s.k + s.n_rows);
@@ -59,11 +61,12 @@ class MatMulTest : public ::testing::TestWithParam<TensorType> {
         a = std::max(a, std::fabs(x[i * s.k + j]));
       }
     }
+    const double q8_step = 1.0 / 254 + (BlockElements(t) == 32 ? 1.0 / 2048 : 0.0);
     for (int64_t i = 0; i < s.m; ++i) {
       for (int64_t r = 0; r < s.n_rows; ++r) {
         double q8_bound = 0, abs_sum = 0;
         for (int64_t j = 0; j < s.k; ++j) {
-          q8_bound += std::fabs(wd[r * s.k + j]) * amax[i * ((s.k + 255) / 256) + j / 256] / 254.0;
+          q8_bound += std::fabs(wd[r * s.k + j]) * amax[i * ((s.k + 255) / 256) + j / 256] * q8_step;
           abs_sum += std::fabs(wd[r * s.k + j] * x[i * s.k + j]);
         }
         const double bound = q8_bound * 1.01 + abs_sum * 4e-3 + 1e-5;
@@ -108,6 +111,40 @@ TEST_P(MatMulTest, EmptyShapesDoNothing) {
   MatMul(GetParam(), nullptr, 0, BlockElements(GetParam()), nullptr, 1, &y, nullptr);
   MatMul(GetParam(), nullptr, 1, BlockElements(GetParam()), nullptr, 0, &y, nullptr);
   EXPECT_EQ(y, 42);
+}
+
+// Q8_0 follows ggml's rounding exactly on every kernel, so the SIMD and scalar results must be
+// bit-identical (the other types only agree within the bound above).
+TEST(Q8_0Test, SimdAndScalarKernelsAgreeBitForBit) {
+  if (!CpuHasAvx512Kernels()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  for (const Shape& s : std::vector<Shape>{{7, 32 * 9, 1}, {301, 32 * 5, 5}, {3, 32, 4}}) {
+    const std::vector<float> wf = Gaussian(s.n_rows * s.k, 7);
+    const std::vector<float> x = Gaussian(s.m * s.k, 8, -0.2f);
+    const size_t row_bytes = RowBytes(TensorType::kQ8_0, s.k);
+    std::vector<uint8_t> w(row_bytes * s.n_rows);
+    for (int64_t r = 0; r < s.n_rows; ++r) {
+      QuantizeRow(TensorType::kQ8_0, wf.data() + r * s.k, w.data() + r * row_bytes, s.k);
+    }
+    std::vector<float> simd(s.m * s.n_rows), scalar(s.m * s.n_rows);
+    MatMul(TensorType::kQ8_0, w.data(), s.n_rows, s.k, x.data(), s.m, simd.data(), nullptr);
+    SetForceScalarKernels(true);
+    MatMul(TensorType::kQ8_0, w.data(), s.n_rows, s.k, x.data(), s.m, scalar.data(), nullptr);
+    SetForceScalarKernels(false);
+    EXPECT_EQ(simd, scalar) << "n_rows=" << s.n_rows << " k=" << s.k << " m=" << s.m;
+  }
+}
+
+// Block-32 activations use ggml's quantizer: scale rounded to fp16, quants from 127 / amax.
+TEST(ActivationsTest, Block32ScaleIsFp16Rounded) {
+  std::vector<float> x(32, 0.0f);
+  x[0] = 1.0f;  // amax / 127 = 0.007874015..., not representable in fp16
+  x[1] = -0.5f;
+  Q8Activations a;
+  QuantizeActivations(x.data(), 1, 32, 32, 0, &a);
+  EXPECT_EQ(a.d[0], 0.0078735352f);  // fp16 nearest to 1/127
+  EXPECT_EQ(a.qs[0], 127);
+  EXPECT_EQ(a.qs[1], -64);  // -63.5 rounds to even
+  EXPECT_EQ(a.qs[2], 0);
 }
 
 TEST(ActivationsTest, SimdQuantizerMatchesScalar) {

@@ -36,6 +36,11 @@ struct KernelChoice {
 // lacks AVX-512 F/BW/VL/DQ/VNNI, F16C and FMA.
 KernelChoice Avx512Kernel(TensorType t);
 
+// The portable kernel for `t` when its rounding must match ggml's exactly (Q8_0: the
+// activations quantized by QuantizeActivations, block 32), else kernel == nullptr (MatMul
+// then dequantizes rows and takes float dot products).
+KernelChoice ScalarKernel(TensorType t);
+
 // Dot product of two float vectors with AVX-512 (requires the CPU features above).
 float DotF32Avx512(const float* a, const float* b, int64_t k);
 bool CpuHasAvx512Kernels();
