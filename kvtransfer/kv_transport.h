@@ -19,8 +19,12 @@
 //   (and passed its checksum when enabled) *and* the sender's completion arrived; a partial
 //   transfer is never reported complete. After on_complete has run (whatever its status), no
 //   byte of that transfer lands in the pool any more: writes for unknown, aborted or expired
-//   transfer ids are dropped, and an abort waits for writes already landing to finish first. So
-//   the blocks may be reused as soon as on_complete runs.
+//   transfer ids are dropped, and an abort waits for writes already landing to finish first.
+//   Writers the receiver cannot refuse (RMA put into the registered pool) must register with
+//   the receiver before writing; on_complete then also waits until each such writer reported
+//   that it stopped with its writes flushed, its endpoint failed (peer dead), or a bounded
+//   quarantine passed (a transport option; a stuck writer could only write after that). So the
+//   blocks may be reused as soon as on_complete runs.
 // - Every callback runs exactly once, on a thread owned by the transport, never inline in the
 //   call that registered it. Callbacks must not block; they may call the API again.
 // - A dead or unreachable peer ends a stream with kUnavailable, a passed deadline with
@@ -117,8 +121,9 @@ class KvReceiver {
                                                   ExpectOptions options,
                                                   ReceiveCallback on_complete) = 0;
 
-  // Best effort: on_complete runs with kAborted once writes already landing have finished,
-  // unless the transfer completed first. Unknown ids are ignored.
+  // Best effort: on_complete runs with kAborted once writes already landing have finished (and
+  // registered put writers stopped, see above), unless the transfer completed first. Unknown ids
+  // are ignored.
   virtual void Abort(TransferId id) = 0;
 };
 

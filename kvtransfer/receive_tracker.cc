@@ -152,12 +152,44 @@ void ReceiveTracker::EndLanding(const Landing& landing, absl::Status status) {
   MaybeFinishLocked(landing.transfer_id);
 }
 
-void ReceiveTracker::SenderFinished(TransferId id, Completion completion) {
+void ReceiveTracker::SenderFinished(TransferId id, Completion completion, uint64_t writer) {
   absl::MutexLock lock(&mu_);
   auto it = transfers_.find(id);
   if (it == transfers_.end()) return;
   it->second.completion = completion;
+  if (writer != 0) it->second.put_writers.erase(writer);
   MaybeFinishLocked(id);
+}
+
+void ReceiveTracker::SetPutWriterPolicy(
+    absl::Duration quarantine, absl::AnyInvocable<void(TransferId, uint64_t)> stop_writer) {
+  absl::MutexLock lock(&mu_);
+  put_quarantine_ = quarantine;
+  stop_writer_ = std::move(stop_writer);
+}
+
+absl::Status ReceiveTracker::AddPutWriter(TransferId id, uint64_t writer) {
+  absl::MutexLock lock(&mu_);
+  auto it = transfers_.find(id);
+  if (it == transfers_.end() || it->second.failure.has_value() ||
+      it->second.completion.has_value() || it->second.release_at != absl::InfiniteFuture()) {
+    ++dropped_writes_;
+    return absl::NotFoundError(absl::StrCat("no live transfer ", id, " to write into"));
+  }
+  it->second.put_writers.insert(writer);
+  return absl::OkStatus();
+}
+
+void ReceiveTracker::PutWriterStopped(TransferId id, uint64_t writer) {
+  absl::MutexLock lock(&mu_);
+  auto it = transfers_.find(id);
+  if (it == transfers_.end() || it->second.put_writers.erase(writer) == 0) return;
+  MaybeFinishLocked(id);
+}
+
+bool ReceiveTracker::IsLive(TransferId id) const {
+  absl::MutexLock lock(&mu_);
+  return transfers_.contains(id);
 }
 
 void ReceiveTracker::MaybeFinishLocked(TransferId id) {
@@ -172,6 +204,24 @@ void ReceiveTracker::MaybeFinishLocked(TransferId id) {
     outcome = ReceiveResult{id, *transfer.completion, transfer.bytes_received};
   } else {
     return;
+  }
+  if (!transfer.put_writers.empty()) {
+    // Decided, but a writer the tracker cannot refuse may still be writing into the blocks: hold
+    // the outcome until it stopped, or until the quarantine passed.
+    const absl::Time now = absl::Now();
+    if (transfer.release_at == absl::InfiniteFuture()) {
+      transfer.release_at = now + put_quarantine_;
+      cv_.SignalAll();  // A new timer for the callback thread.
+    }
+    if (now < transfer.release_at) {
+      for (uint64_t writer : transfer.put_writers) {
+        if (transfer.stop_requested.insert(writer).second && stop_writer_) stop_writer_(id, writer);
+      }
+      return;
+    }
+    LOG(WARNING) << "transfer " << id << ": " << transfer.put_writers.size()
+                 << " put writer(s) did not report stopping within the quarantine; releasing";
+    transfer.put_writers.clear();
   }
   for (int32_t block : transfer.block_ids) block_owner_[block] = 0;
   callbacks_.push_back(
@@ -188,7 +238,17 @@ void ReceiveTracker::CallbackLoop() {
     const absl::Time now = absl::Now();
     absl::Time next = absl::InfiniteFuture();
     std::vector<TransferId> expired;
+    std::vector<TransferId> quarantined;
     for (const auto& [id, transfer] : transfers_) {
+      if (transfer.release_at != absl::InfiniteFuture()) {
+        // Decided and held for its put writers.
+        if (transfer.release_at <= now) {
+          quarantined.push_back(id);
+        } else if (transfer.release_at < next) {
+          next = transfer.release_at;
+        }
+        continue;
+      }
       if (transfer.failure.has_value()) continue;
       if (transfer.options.deadline <= now) {
         expired.push_back(id);
@@ -200,6 +260,7 @@ void ReceiveTracker::CallbackLoop() {
       FailLocked(id, absl::DeadlineExceededError(
                          absl::StrCat("transfer ", id, " not complete by its deadline")));
     }
+    for (TransferId id : quarantined) MaybeFinishLocked(id);
     if (!callbacks_.empty()) {
       std::deque<absl::AnyInvocable<void() &&>> batch;
       batch.swap(callbacks_);
@@ -213,7 +274,7 @@ void ReceiveTracker::CallbackLoop() {
       continue;
     }
     if (stopping_) return;
-    if (!expired.empty()) continue;
+    if (!expired.empty() || !quarantined.empty()) continue;
     cv_.WaitWithDeadline(&mu_, next);
   }
 }

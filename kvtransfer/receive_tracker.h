@@ -9,6 +9,12 @@
 // transfer is in flight, and only then are its blocks free for another transfer: so no byte of
 // a finished transfer can land after its on_complete.
 //
+// Writers the receiver cannot refuse (RMA put straight into the pool) register first
+// (AddPutWriter). While a registered writer has not stopped, a decided transfer is held: the
+// tracker asks the writer to stop (the stop hook) and delivers on_complete only once every writer
+// reported it stopped (PutWriterStopped, or SenderFinished from that writer), or a quarantine grace
+// has passed since the outcome was decided.
+//
 // Threading: all methods are thread-safe. Callbacks run on the tracker's own callback thread,
 // never inline. The destructor aborts what is live, waits for landings to drain and for every
 // callback to run; it must not run on the callback thread.
@@ -23,6 +29,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -76,8 +83,24 @@ class ReceiveTracker {
   // checksum when there is one: a mismatch fails the transfer with kDataLoss.
   void EndLanding(const Landing& landing, absl::Status status);
 
-  // The sender's completion arrived (ignored for unknown ids).
-  void SenderFinished(TransferId id, Completion completion);
+  // The sender's completion arrived (ignored for unknown ids). A nonzero `writer` is a put writer,
+  // which has stopped writing by the time it sends its completion.
+  void SenderFinished(TransferId id, Completion completion, uint64_t writer = 0);
+
+  // Put writers. Set once, before any AddPutWriter: `stop_writer(id, writer)` is called (under the
+  // tracker's lock: it must not call back into the tracker) once per registered writer of a decided
+  // transfer that has not stopped; `quarantine` bounds how long such a transfer is held.
+  void SetPutWriterPolicy(absl::Duration quarantine,
+                          absl::AnyInvocable<void(TransferId, uint64_t)> stop_writer);
+  // Registers `writer` (nonzero) as about to write into transfer `id` by means the tracker does not
+  // see. kNotFound if the transfer is unknown, finished, failing or already completed: the writer
+  // must not write.
+  absl::Status AddPutWriter(TransferId id, uint64_t writer);
+  // `writer` has stopped: every byte it wrote has landed and it writes no more. Unknown ids or
+  // writers are ignored.
+  void PutWriterStopped(TransferId id, uint64_t writer);
+  // Whether `id` has not been delivered yet.
+  bool IsLive(TransferId id) const;
 
   int64_t live_transfers() const;
   int64_t landings_in_flight() const;
@@ -98,6 +121,9 @@ class ReceiveTracker {
     uint64_t bytes_received = 0;
     std::optional<Completion> completion;
     std::optional<absl::Status> failure;
+    absl::flat_hash_set<uint64_t> put_writers;       // Registered, not stopped.
+    absl::flat_hash_set<uint64_t> stop_requested;    // Writers asked to stop.
+    absl::Time release_at = absl::InfiniteFuture();  // End of the quarantine once decided.
   };
 
   // Delivers the transfer's outcome if it is decided and nothing is landing.
@@ -119,6 +145,8 @@ class ReceiveTracker {
   bool running_callbacks_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Duration put_quarantine_ = absl::Seconds(2);
+  absl::AnyInvocable<void(TransferId, uint64_t)> stop_writer_;
   std::thread thread_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/status_matchers.h"
 #include "gtest/gtest.h"
 #include "kvtransfer/checksum.h"
@@ -90,6 +92,52 @@ TEST_F(ReceiveTrackerTest, ChecksumMismatchIsDataLoss) {
   EXPECT_THAT(tracker_.BeginLanding(5, {0, 0, 1}, 64, std::nullopt).status(),
               StatusIs(absl::StatusCode::kDataLoss));  // Checksums were asked for.
   EXPECT_THAT(again.Wait().status(), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+// Put writers: a decided transfer is held until its writers stopped (stop requested once per
+// writer), and a writer's completion counts as its stop.
+TEST_F(ReceiveTrackerTest, DecidedTransferWaitsForItsPutWriters) {
+  std::vector<std::pair<TransferId, uint64_t>> stops;
+  absl::Mutex mu;
+  tracker_.SetPutWriterPolicy(absl::Seconds(20), [&](TransferId id, uint64_t writer) {
+    absl::MutexLock lock(&mu);
+    stops.emplace_back(id, writer);
+  });
+  ReceiveWaiter done;
+  ASSERT_THAT(tracker_.Expect(7, {2, 3}, {absl::InfiniteFuture(), false}, done.Callback()), IsOk());
+  ASSERT_THAT(tracker_.AddPutWriter(7, 100), IsOk());
+  ASSERT_THAT(tracker_.AddPutWriter(7, 101), IsOk());
+  EXPECT_THAT(tracker_.AddPutWriter(8, 102), StatusIs(absl::StatusCode::kNotFound));
+  tracker_.Fail(7, absl::AbortedError("abort"));
+  EXPECT_THAT(tracker_.AddPutWriter(7, 103), StatusIs(absl::StatusCode::kNotFound));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(done.calls(), 0);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(stops.size(), 2u);
+  }
+  ReceiveWaiter other;
+  EXPECT_THAT(tracker_.Expect(9, {3}, {absl::InfiniteFuture(), false}, other.Callback()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));  // Block 3 is still held.
+  tracker_.PutWriterStopped(7, 100);
+  tracker_.SenderFinished(7, Completion{1},
+                          101);  // A completion also means "stopped".
+  EXPECT_THAT(done.Wait().status(), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(tracker_.Expect(9, {3}, {absl::InfiniteFuture(), false}, other.Callback()), IsOk());
+  tracker_.Fail(9, absl::AbortedError("end"));
+}
+
+TEST_F(ReceiveTrackerTest, SilentPutWriterIsReleasedAfterTheQuarantine) {
+  tracker_.SetPutWriterPolicy(absl::Milliseconds(200), [](TransferId, uint64_t) {});
+  ReceiveWaiter done;
+  ASSERT_THAT(
+      tracker_.Expect(7, {2}, {absl::Now() + absl::Milliseconds(50), false}, done.Callback()),
+      IsOk());
+  ASSERT_THAT(tracker_.AddPutWriter(7, 100), IsOk());
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(done.Wait().status(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_GE(absl::Now() - start,
+            absl::Milliseconds(240));  // Deadline, then quarantine.
 }
 
 }  // namespace

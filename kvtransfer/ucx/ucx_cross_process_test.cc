@@ -21,18 +21,32 @@ using ::baton::testing::StatusIs;
 using testing::ChildProcess;
 using testing::HostPool;
 
-class UcxCrossProcessTest : public ::testing::TestWithParam<std::string> {
+// A wire (UCX_TLS) and a write mode, for both processes.
+struct Wire {
+  std::string name;
+  std::string tls;
+  std::string mode;  // ucx_peer's --write_mode: am, put or auto.
+};
+
+class UcxCrossProcessTest : public ::testing::TestWithParam<Wire> {
  protected:
   std::unique_ptr<KvTransport> MakeTransport() {
+    using WriteMode = UcxKvTransport::Options::WriteMode;
     UcxKvTransport::Options options;
-    options.ucx_config = {{"TLS", GetParam()}, {"NET_DEVICES", "lo"}};
+    options.ucx_config = {{"TLS", GetParam().tls}, {"NET_DEVICES", "lo"}};
+    options.write_mode = GetParam().mode == "am"    ? WriteMode::kActiveMessage
+                         : GetParam().mode == "put" ? WriteMode::kPut
+                                                    : WriteMode::kAuto;
+    // A killed put writer cannot say it stopped (shared memory has no peer-failure detection).
+    options.put_quarantine = absl::Milliseconds(300);
     auto transport = UcxKvTransport::Create(options);
     EXPECT_THAT(transport.status(), IsOk());
     return transport.ok() ? std::move(*transport) : nullptr;
   }
   std::unique_ptr<ChildProcess> StartPeer(const std::string& role) {
     auto child = ChildProcess::Start({testing::RunfilePath("kvtransfer/ucx/ucx_peer"),
-                                      "--role=" + role, "--tls=" + GetParam(), "--blocks=64"});
+                                      "--role=" + role, "--tls=" + GetParam().tls,
+                                      "--write_mode=" + GetParam().mode, "--blocks=64"});
     EXPECT_THAT(child.status(), IsOk());
     return child.ok() ? std::move(*child) : nullptr;
   }
@@ -204,9 +218,12 @@ TEST_P(UcxCrossProcessTest, SenderKilledMidTransferNeverCompletesAndLeaksNothing
   ExpectIdle(*transport);
 }
 
-INSTANTIATE_TEST_SUITE_P(Loopback, UcxCrossProcessTest, ::testing::Values("tcp", "posix,cma"),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return info.param == "tcp" ? std::string("tcp") : std::string("shm");
+INSTANTIATE_TEST_SUITE_P(Loopback, UcxCrossProcessTest,
+                         ::testing::Values(Wire{"tcp", "tcp", "am"}, Wire{"shm", "posix,cma", "am"},
+                                           Wire{"shm_put", "posix,cma", "put"},
+                                           Wire{"shm_auto", "posix,cma", "auto"}),
+                         [](const ::testing::TestParamInfo<Wire>& info) {
+                           return info.param.name;
                          });
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "kvtransfer/ucx/ucx_kv_transport.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <ucp/api/ucp.h>
@@ -8,13 +10,16 @@
 #include <atomic>
 #include <deque>
 #include <optional>
+#include <random>
 #include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
@@ -38,6 +43,8 @@ struct Endpoint {
   // Error mode PEER: UCX reports the peer's failure and the endpoint may be force-closed.
   // UCX 1.13's shared-memory transports cannot do this; their endpoints use mode NONE.
   bool detects_peer_failure = true;
+  // Whether RMA put is native on this endpoint (no tcp lane); decided on first use.
+  std::optional<bool> native_rma;
 };
 
 // A run ready to send: planned and checksummed on the caller's thread.
@@ -76,9 +83,32 @@ struct SendState {
   // detection): their late completions are ignored.
   bool abandoned = false;
   absl::Time force_close_at = absl::InfiniteFuture();
+
+  // Put mode (progress thread).
+  enum class PutPhase { kOff, kAwaitGrant, kGranted, kDone };
+  bool put_decided = false;
+  PutPhase put_phase = PutPhase::kOff;
+  uint64_t writer_id = 0;
+  ucp_rkey_h rkey = nullptr;
+  struct DeferredLayer {
+    int32_t layer;
+    std::vector<PlannedRun> runs;
+  };
+  std::vector<DeferredLayer> deferred;  // Layers written before the grant arrived.
+  bool stop_started = false;            // The final flush + kStoppedAm were started.
 };
 
-enum class OpKind { kLayerData, kFinishMessage, kFlush, kAbortMessage };
+enum class OpKind {
+  kLayerData,   // An AM run, or a put run's kPutLanded announcement.
+  kPutData,     // One ucp_put_nbx of a run.
+  kLayerFlush,  // The flush after a layer's puts; then its runs are announced.
+  kFinishMessage,
+  kFlush,
+  kAbortMessage,
+  kPutBegin,   // The put-writer registration.
+  kStopFlush,  // The flush before kStoppedAm.
+  kStoppedMessage,
+};
 
 // The user_data of one send-side UCX request.
 struct SendOp {
@@ -88,6 +118,8 @@ struct SendOp {
   int32_t layer = -1;
   ucx_wire::DataHeader data_header;
   ucx_wire::ControlHeader control_header;
+  ucx_wire::PutHeader put_header;
+  std::vector<PlannedRun> runs;  // kLayerFlush: the runs to announce.
   void* request = nullptr;
 };
 
@@ -151,6 +183,12 @@ class UcxTransportImpl : public UcxKvTransport {
   absl::flat_hash_map<uint64_t, UcxReceiver*> receivers_ ABSL_GUARDED_BY(receivers_mu_);
   std::atomic<int64_t> unrouted_drops_{0};
 
+  // Receiving side, progress thread: sends `header` to the worker at `address`, fire and forget.
+  // False if no endpoint could be made.
+  bool SendToPeer(const std::string& address, unsigned am_id, const ucx_wire::PutHeader& header);
+  // Receiving side: asks put writer `writer` of transfer `id` of pool `pool_base` to stop.
+  void RequestStop(uint64_t pool_base, TransferId id, uint64_t writer);
+
  private:
   static ucs_status_t OnDataAm(void* arg, const void* header, size_t header_length, void* data,
                                size_t length, const ucp_am_recv_param_t* param);
@@ -158,6 +196,37 @@ class UcxTransportImpl : public UcxKvTransport {
                                  size_t length, const ucp_am_recv_param_t* param);
   static ucs_status_t OnAbortAm(void* arg, const void* header, size_t header_length, void* data,
                                 size_t length, const ucp_am_recv_param_t* param);
+  static ucs_status_t OnPutBeginAm(void* arg, const void* header, size_t header_length, void* data,
+                                   size_t length, const ucp_am_recv_param_t* param);
+  static ucs_status_t OnPutReplyAm(void* arg, const void* header, size_t header_length, void* data,
+                                   size_t length, const ucp_am_recv_param_t* param);
+  static ucs_status_t OnStopAm(void* arg, const void* header, size_t header_length, void* data,
+                               size_t length, const ucp_am_recv_param_t* param);
+  static ucs_status_t OnStoppedAm(void* arg, const void* header, size_t header_length, void* data,
+                                  size_t length, const ucp_am_recv_param_t* param);
+
+  // Put mode, sending side (progress thread).
+  bool NativeRma(Endpoint& endpoint);
+  // Once per stream, when it is connected: chooses put or AM; for put, registers the writer.
+  void DecidePut(const std::shared_ptr<SendState>& state);
+  void IssuePuts(const std::shared_ptr<SendState>& state, int32_t layer,
+                 std::vector<PlannedRun> runs);
+  // Sends one data message per run of `layer` (the bytes, or with `announce` a payload-less
+  // kPutLanded announcement of runs already put), counted in the layer's outstanding work.
+  void SendRunMessages(const std::shared_ptr<SendState>& state, int32_t layer,
+                       const std::vector<PlannedRun>& runs, bool announce);
+  void HandlePutReply(uint64_t writer, uint32_t code);
+  void HandleStop(uint64_t writer);
+  // A failed, granted put stream with nothing in flight: flush, then tell the receiver.
+  void MaybeSendStopped(const std::shared_ptr<SendState>& state);
+  // Stops waiting for a grant that may never come (peer dead or stuck).
+  void GiveUpGrant(const std::shared_ptr<SendState>& state);
+  void SendPutHeader(const std::shared_ptr<SendState>& state, OpKind kind, unsigned am_id,
+                     const void* payload, size_t payload_bytes);
+  void ReleasePutState(const std::shared_ptr<SendState>& state);
+  // Flushes the stream's endpoint as one op of `kind` (`layer` and `runs` for kLayerFlush).
+  void StartFlush(const std::shared_ptr<SendState>& state, OpKind kind, int32_t layer,
+                  std::vector<PlannedRun> runs);
 
   void Loop();
   bool RunPosted();
@@ -195,6 +264,18 @@ class UcxTransportImpl : public UcxKvTransport {
   absl::flat_hash_map<std::string, std::shared_ptr<Endpoint>> endpoints_;
   absl::flat_hash_map<SendState*, std::shared_ptr<SendState>> streams_;
   std::vector<void*> closing_;  // ep-close requests still running.
+  // Sending side: put streams by writer id, until they finished, stopped or failed for good.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<SendState>> put_streams_;
+  uint64_t next_writer_id_ = 0;
+  // Sending side: writers that stopped waiting for their grant: receiver address, header.
+  absl::flat_hash_map<uint64_t, std::pair<std::string, ucx_wire::PutHeader>> late_grants_;
+  // Receiving side: registered put writers, by writer id.
+  struct RemoteWriter {
+    std::string address;
+    uint64_t pool_base = 0;
+    TransferId transfer_id = 0;
+  };
+  absl::flat_hash_map<uint64_t, RemoteWriter> remote_writers_;
 
   std::atomic<int64_t> sending_{0};
 };
@@ -204,17 +285,28 @@ class UcxTransportImpl : public UcxKvTransport {
 
 class UcxReceiver : public KvReceiver {
  public:
+  // `packed_rkey` empty: puts are not accepted.
   UcxReceiver(UcxTransportImpl* transport, void* base, int32_t num_blocks,
-              const engine::KvLayout& layout, ucp_mem_h memh)
-      : transport_(transport), memh_(memh), tracker_(base, num_blocks, layout) {}
+              const engine::KvLayout& layout, ucp_mem_h memh, std::string packed_rkey)
+      : transport_(transport),
+        memh_(memh),
+        packed_rkey_(std::move(packed_rkey)),
+        tracker_(base, num_blocks, layout) {
+    const uint64_t pool = reinterpret_cast<uint64_t>(base);
+    tracker_.SetPutWriterPolicy(transport->options().put_quarantine,
+                                [transport, pool](TransferId id, uint64_t writer) {
+                                  transport->RequestStop(pool, id, writer);
+                                });
+  }
 
   ~UcxReceiver() override {
+    // Aborts what is live and waits for landings and put writers (whose kStoppedAm must still reach
+    // this receiver), then delivers every on_complete. New writes are refused meanwhile.
+    tracker_.Shutdown();
     {
       absl::MutexLock lock(&transport_->receivers_mu_);
       transport_->receivers_.erase(reinterpret_cast<uint64_t>(tracker_.pool_base()));
     }
-    // No new landing can start; wait for those in flight, deliver every on_complete.
-    tracker_.Shutdown();
     transport_->RunSync([this] { ucp_mem_unmap(transport_->context(), memh_); });
   }
 
@@ -231,6 +323,7 @@ class UcxReceiver : public KvReceiver {
     target.transfer_id = id;
     target.checksum = options.checksum;
     target.lease_deadline = options.deadline;
+    if (!packed_rkey_.empty()) target.remote_keys = {packed_rkey_};
     RETURN_IF_ERROR(tracker_.Expect(id, std::move(block_ids), options, std::move(on_complete)));
     return target;
   }
@@ -241,10 +334,12 @@ class UcxReceiver : public KvReceiver {
 
   ReceiveTracker& tracker() { return tracker_; }
   ucp_mem_h memh() const { return memh_; }
+  bool accepts_puts() const { return !packed_rkey_.empty(); }
 
  private:
   UcxTransportImpl* const transport_;
   const ucp_mem_h memh_;
+  const std::string packed_rkey_;
   ReceiveTracker tracker_;
 };
 
@@ -277,9 +372,19 @@ ucs_status_t UcxTransportImpl::OnDataAm(void* arg, const void* header, size_t he
     receiver = it->second;
     std::optional<uint64_t> checksum;
     if (parsed->flags & ucx_wire::kHasChecksum) checksum = parsed->checksum;
-    landing = receiver->tracker().BeginLanding(
-        parsed->transfer_id, SlabRun{parsed->layer, parsed->first_index, parsed->count}, length,
-        checksum);
+    const SlabRun run{parsed->layer, parsed->first_index, parsed->count};
+    if (parsed->flags & ucx_wire::kPutLanded) {
+      // The run's bytes were put into the pool and flushed before this announcement.
+      if (rndv || length != 0 || run.count <= 0) {
+        self->unrouted_drops_.fetch_add(1);
+        return rndv ? UCS_ERR_INVALID_PARAM : UCS_OK;
+      }
+      length = RunBytes(receiver->tracker().layout(), run);
+      landing = receiver->tracker().BeginLanding(parsed->transfer_id, run, length, checksum);
+      if (landing.ok()) receiver->tracker().EndLanding(*landing, absl::OkStatus());
+      return UCS_OK;
+    }
+    landing = receiver->tracker().BeginLanding(parsed->transfer_id, run, length, checksum);
   }
   if (!landing.ok()) {
     // Refused (unknown/finished transfer, bad range): a rendezvous sender learns it.
@@ -319,9 +424,130 @@ ucs_status_t UcxTransportImpl::OnFinishAm(void* arg, const void* header, size_t 
   absl::MutexLock lock(&self->receivers_mu_);
   auto it = self->receivers_.find(parsed->pool_base);
   if (it != self->receivers_.end()) {
-    it->second->tracker().SenderFinished(parsed->transfer_id, Completion{parsed->first_token});
+    it->second->tracker().SenderFinished(parsed->transfer_id, Completion{parsed->first_token},
+                                         parsed->writer_id);
+  }
+  if (parsed->writer_id != 0) self->remote_writers_.erase(parsed->writer_id);
+  return UCS_OK;
+}
+
+ucs_status_t UcxTransportImpl::OnPutBeginAm(void* arg, const void* header, size_t header_length,
+                                            void* data, size_t length,
+                                            const ucp_am_recv_param_t* param) {
+  auto* self = static_cast<UcxTransportImpl*>(arg);
+  auto parsed = ucx_wire::Parse<ucx_wire::PutHeader>(header, header_length);
+  if ((param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0) return UCS_ERR_INVALID_PARAM;
+  if (!parsed.has_value() || parsed->writer_id == 0 || length == 0) {
+    self->unrouted_drops_.fetch_add(1);
+    return UCS_OK;
+  }
+  std::string address(static_cast<const char*>(data), length);
+  ucx_wire::PutHeader reply = *parsed;
+  reply.code = ucx_wire::kRefused;
+  {
+    absl::MutexLock lock(&self->receivers_mu_);
+    // Forget writers of transfers delivered without their kStoppedAm (quarantine, dead peer).
+    for (auto it = self->remote_writers_.begin(); it != self->remote_writers_.end();) {
+      auto current = it++;
+      auto r = self->receivers_.find(current->second.pool_base);
+      if (r == self->receivers_.end() ||
+          !r->second->tracker().IsLive(current->second.transfer_id)) {
+        self->remote_writers_.erase(current);
+      }
+    }
+    auto it = self->receivers_.find(parsed->pool_base);
+    if (it == self->receivers_.end() || !it->second->accepts_puts()) {
+      self->unrouted_drops_.fetch_add(1);
+    } else if (it->second->tracker().AddPutWriter(parsed->transfer_id, parsed->writer_id).ok()) {
+      reply.code = ucx_wire::kGranted;
+      self->remote_writers_[parsed->writer_id] =
+          RemoteWriter{address, parsed->pool_base, parsed->transfer_id};
+    }
+  }
+  // Reply outside the AM callback.
+  self->Post([self, address = std::move(address), reply] {
+    if (!self->SendToPeer(address, ucx_wire::kPutReplyAm, reply)) {
+      LOG(WARNING) << "KV transfer " << reply.transfer_id << ": cannot answer a put writer";
+    }
+  });
+  return UCS_OK;
+}
+
+ucs_status_t UcxTransportImpl::OnStoppedAm(void* arg, const void* header, size_t header_length,
+                                           void*, size_t, const ucp_am_recv_param_t*) {
+  auto* self = static_cast<UcxTransportImpl*>(arg);
+  auto parsed = ucx_wire::Parse<ucx_wire::PutHeader>(header, header_length);
+  if (!parsed.has_value()) return UCS_OK;
+  self->remote_writers_.erase(parsed->writer_id);
+  absl::MutexLock lock(&self->receivers_mu_);
+  auto it = self->receivers_.find(parsed->pool_base);
+  if (it != self->receivers_.end()) {
+    it->second->tracker().PutWriterStopped(parsed->transfer_id, parsed->writer_id);
   }
   return UCS_OK;
+}
+
+ucs_status_t UcxTransportImpl::OnPutReplyAm(void* arg, const void* header, size_t header_length,
+                                            void*, size_t, const ucp_am_recv_param_t*) {
+  auto* self = static_cast<UcxTransportImpl*>(arg);
+  auto parsed = ucx_wire::Parse<ucx_wire::PutHeader>(header, header_length);
+  if (!parsed.has_value()) return UCS_OK;
+  self->Post([self, writer = parsed->writer_id, code = parsed->code] {
+    self->HandlePutReply(writer, code);
+  });
+  return UCS_OK;
+}
+
+ucs_status_t UcxTransportImpl::OnStopAm(void* arg, const void* header, size_t header_length, void*,
+                                        size_t, const ucp_am_recv_param_t*) {
+  auto* self = static_cast<UcxTransportImpl*>(arg);
+  auto parsed = ucx_wire::Parse<ucx_wire::PutHeader>(header, header_length);
+  if (!parsed.has_value()) return UCS_OK;
+  self->Post([self, writer = parsed->writer_id] { self->HandleStop(writer); });
+  return UCS_OK;
+}
+
+struct FireOp {
+  ucx_wire::PutHeader header;
+};
+
+void OnFireDone(void* request, ucs_status_t, void* user_data) {
+  delete static_cast<FireOp*>(user_data);
+  ucp_request_free(request);
+}
+
+bool UcxTransportImpl::SendToPeer(const std::string& address, unsigned am_id,
+                                  const ucx_wire::PutHeader& header) {
+  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = GetEndpoint(address);
+  if (!endpoint.ok() || (*endpoint)->ep == nullptr) return false;
+  auto* op = new FireOp{header};
+  ucp_request_param_t param = {};
+  param.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
+  param.cb.send = &OnFireDone;
+  param.user_data = op;
+  param.flags = UCP_AM_SEND_FLAG_EAGER;
+  ucs_status_ptr_t result =
+      ucp_am_send_nbx((*endpoint)->ep, am_id, &op->header, sizeof(op->header), nullptr, 0, &param);
+  if (result == nullptr || UCS_PTR_IS_ERR(result)) {
+    delete op;
+    return result == nullptr;
+  }
+  return true;
+}
+
+void UcxTransportImpl::RequestStop(uint64_t pool_base, TransferId id, uint64_t writer) {
+  Post([this, pool_base, id, writer] {
+    auto it = remote_writers_.find(writer);
+    if (it == remote_writers_.end()) return;  // Already stopped or gone.
+    ucx_wire::PutHeader header;
+    header.pool_base = pool_base;
+    header.transfer_id = id;
+    header.writer_id = writer;
+    if (!SendToPeer(it->second.address, ucx_wire::kStopAm, header)) {
+      LOG(WARNING) << "KV transfer " << id << ": cannot reach a put writer; quarantining";
+    }
+  });
 }
 
 ucs_status_t UcxTransportImpl::OnAbortAm(void* arg, const void* header, size_t header_length, void*,
@@ -420,6 +646,7 @@ absl::Status UcxTransportImpl::Init() {
   ucp_params_t params = {};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED;
   params.features = UCP_FEATURE_AM | UCP_FEATURE_WAKEUP;
+  if (options_.write_mode != Options::WriteMode::kActiveMessage) params.features |= UCP_FEATURE_RMA;
   params.mt_workers_shared = 0;
   const ucs_status_t init_status = ucp_init(&params, config, &context_);
   ucp_config_release(config);
@@ -445,7 +672,9 @@ absl::Status UcxTransportImpl::Init() {
   };
   for (const Handler& h :
        {Handler{ucx_wire::kDataAm, &OnDataAm}, Handler{ucx_wire::kFinishAm, &OnFinishAm},
-        Handler{ucx_wire::kAbortAm, &OnAbortAm}}) {
+        Handler{ucx_wire::kAbortAm, &OnAbortAm}, Handler{ucx_wire::kPutBeginAm, &OnPutBeginAm},
+        Handler{ucx_wire::kPutReplyAm, &OnPutReplyAm}, Handler{ucx_wire::kStopAm, &OnStopAm},
+        Handler{ucx_wire::kStoppedAm, &OnStoppedAm}}) {
     ucp_am_handler_param_t hp = {};
     hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                     UCP_AM_HANDLER_PARAM_FIELD_ARG;
@@ -456,6 +685,9 @@ absl::Status UcxTransportImpl::Init() {
                                 "ucp_worker_set_am_recv_handler"));
   }
 
+  // Writer ids name a put stream to its receiver; random so that senders in different processes do
+  // not collide.
+  next_writer_id_ = std::random_device()() | (static_cast<uint64_t>(std::random_device()()) << 32);
   RETURN_IF_ERROR(UcsToStatus(ucp_worker_get_efd(worker_, &worker_fd_), "ucp_worker_get_efd"));
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -568,6 +800,11 @@ void UcxTransportImpl::Loop() {
     ReapClosedEndpoints();
   }
   RunPosted();
+  for (auto& [writer, state] : put_streams_) {
+    if (state->rkey != nullptr) ucp_rkey_destroy(state->rkey);
+    state->rkey = nullptr;
+  }
+  put_streams_.clear();
 }
 
 void UcxTransportImpl::ReapClosedEndpoints() {
@@ -601,6 +838,14 @@ void UcxTransportImpl::CheckTimers(absl::Time now, absl::Time* next) {
     }
   }
   for (auto& state : due) {
+    if (!state->failure.ok() && state->put_phase == SendState::PutPhase::kAwaitGrant) {
+      GiveUpGrant(state);
+      if (state->outstanding_ops == 0) {
+        state->force_close_at = absl::InfiniteFuture();
+        Settle(state);
+        continue;
+      }
+    }
     if (state->failure.ok()) {
       Fail(state, absl::DeadlineExceededError(absl::StrCat(
                       "KV transfer ", state->target.transfer_id, " passed its deadline")));
@@ -695,8 +940,24 @@ void UcxTransportImpl::OnEndpointError(ucp_ep_h ep, ucs_status_t status) {
   if (endpoint != nullptr) {
     endpoint->failure = why;
     CloseEndpoint(endpoint, /*force=*/true);
+    // Put writers on that peer are dead: they write no more.
+    std::vector<std::pair<uint64_t, RemoteWriter>> dead;
+    for (const auto& [writer, remote] : remote_writers_) {
+      if (remote.address == endpoint->address) dead.emplace_back(writer, remote);
+    }
+    for (const auto& [writer, remote] : dead) {
+      remote_writers_.erase(writer);
+      absl::MutexLock lock(&receivers_mu_);
+      auto it = receivers_.find(remote.pool_base);
+      if (it != receivers_.end())
+        it->second->tracker().PutWriterStopped(remote.transfer_id, writer);
+    }
   }
-  for (auto& state : affected) Fail(state, why);
+  for (auto& state : affected) {
+    Fail(state, why);
+    GiveUpGrant(state);
+    Settle(state);
+  }
 }
 
 absl::StatusOr<std::unique_ptr<KvReceiver>> UcxTransportImpl::CreateReceiver(
@@ -715,7 +976,23 @@ absl::StatusOr<std::unique_ptr<KvReceiver>> UcxTransportImpl::CreateReceiver(
     status = UcsToStatus(ucp_mem_map(context_, &params, &memh), "ucp_mem_map");
   });
   RETURN_IF_ERROR(status);
-  auto receiver = std::make_unique<UcxReceiver>(this, pool_base, pool_num_blocks, layout, memh);
+  std::string packed_rkey;
+  if (options_.write_mode != Options::WriteMode::kActiveMessage) {
+    RunSync([&] {
+      void* buffer = nullptr;
+      size_t size = 0;
+      status = UcsToStatus(ucp_rkey_pack(context_, memh, &buffer, &size), "ucp_rkey_pack");
+      if (status.ok()) {
+        packed_rkey.assign(static_cast<const char*>(buffer), size);
+        ucp_rkey_buffer_release(buffer);
+      } else {
+        ucp_mem_unmap(context_, memh);
+      }
+    });
+    RETURN_IF_ERROR(status);
+  }
+  auto receiver = std::make_unique<UcxReceiver>(this, pool_base, pool_num_blocks, layout, memh,
+                                                std::move(packed_rkey));
   {
     absl::MutexLock lock(&receivers_mu_);
     const uint64_t key = reinterpret_cast<uint64_t>(pool_base);
@@ -773,29 +1050,173 @@ bool UcxTransportImpl::Track(const std::shared_ptr<SendState>& state) {
   if (state->failure.ok() && state->endpoint->ep == nullptr) {
     Fail(state, state->endpoint->failure);
   }
+  if (state->failure.ok() && !state->put_decided) DecidePut(state);
   return state->failure.ok();
 }
 
-void UcxTransportImpl::DoWriteLayer(const std::shared_ptr<SendState>& state, int32_t layer,
-                                    std::vector<PlannedRun> runs, DoneCallback done) {
-  if (layer < 0 || layer >= state->target.layout.num_layers || state->requested[layer]) {
-    // A caller bug, reported on this call only; the stream goes on.
-    std::move(done)(absl::InvalidArgumentError(absl::StrCat("bad or repeated layer ", layer)));
+bool UcxTransportImpl::NativeRma(Endpoint& endpoint) {
+  if (endpoint.native_rma.has_value()) return *endpoint.native_rma;
+  // UCX 1.13 cannot report an endpoint's transports directly; its printed lane table can.
+  char* buffer = nullptr;
+  size_t size = 0;
+  FILE* stream = open_memstream(&buffer, &size);
+  bool native = false;
+  if (stream != nullptr) {
+    ucp_ep_print_info(endpoint.ep, stream);
+    fclose(stream);
+    int lanes = 0;
+    bool tcp = false;
+    for (absl::string_view line : absl::StrSplit(absl::string_view(buffer, size), '\n')) {
+      if (!absl::StrContains(line, "lane[")) continue;
+      ++lanes;
+      tcp = tcp || absl::StrContains(line, "tcp/");
+    }
+    native = lanes > 0 && !tcp;
+    free(buffer);
+  }
+  endpoint.native_rma = native;
+  return native;
+}
+
+void UcxTransportImpl::DecidePut(const std::shared_ptr<SendState>& state) {
+  state->put_decided = true;
+  using Mode = Options::WriteMode;
+  if (state->target.remote_keys.empty() || options_.write_mode == Mode::kActiveMessage) return;
+  if (options_.write_mode == Mode::kAuto && !NativeRma(*state->endpoint)) return;
+  const ucs_status_t status =
+      ucp_ep_rkey_unpack(state->endpoint->ep, state->target.remote_keys[0].data(), &state->rkey);
+  if (status != UCS_OK) {
+    LOG(WARNING) << "KV transfer " << state->target.transfer_id
+                 << ": cannot unpack the receiver's rkey (" << ucs_status_string(status)
+                 << "); using active messages";
+    state->rkey = nullptr;
     return;
   }
-  state->requested[layer] = true;
-  SendState::PendingLayer& pending = state->layers[layer];
-  pending.done = std::move(done);
-  if (!Track(state)) {
-    Settle(state);
+  state->writer_id = ++next_writer_id_;
+  if (state->writer_id == 0) state->writer_id = ++next_writer_id_;
+  put_streams_[state->writer_id] = state;
+  state->put_phase = SendState::PutPhase::kAwaitGrant;
+  ++state->outstanding_ops;  // The grant: ended by HandlePutReply or GiveUpGrant.
+  SendPutHeader(state, OpKind::kPutBegin, ucx_wire::kPutBeginAm, worker_address_.data(),
+                worker_address_.size());
+}
+
+void UcxTransportImpl::SendPutHeader(const std::shared_ptr<SendState>& state, OpKind kind,
+                                     unsigned am_id, const void* payload, size_t payload_bytes) {
+  auto* op = new SendOp{this, state, kind};
+  op->put_header.pool_base = state->target.base_address;
+  op->put_header.transfer_id = state->target.transfer_id;
+  op->put_header.writer_id = state->writer_id;
+  ucp_request_param_t param = {};
+  param.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                       UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_MEMORY_TYPE;
+  param.cb.send = &OnSendDone;
+  param.user_data = op;
+  param.flags = UCP_AM_SEND_FLAG_EAGER;
+  param.memory_type = UCS_MEMORY_TYPE_HOST;
+  ++state->outstanding_ops;
+  StartOp(op, ucp_am_send_nbx(state->endpoint->ep, am_id, &op->put_header, sizeof(op->put_header),
+                              payload, payload_bytes, &param));
+}
+
+void UcxTransportImpl::HandlePutReply(uint64_t writer, uint32_t code) {
+  if (auto late = late_grants_.find(writer); late != late_grants_.end()) {
+    // Nothing was put: a grant that comes after giving up is answered with kStoppedAm.
+    if (code == ucx_wire::kGranted) {
+      SendToPeer(late->second.first, ucx_wire::kStoppedAm, late->second.second);
+    }
+    late_grants_.erase(late);
     return;
   }
+  auto it = put_streams_.find(writer);
+  if (it == put_streams_.end()) return;
+  std::shared_ptr<SendState> state = it->second;
+  if (state->put_phase != SendState::PutPhase::kAwaitGrant) return;
+  --state->outstanding_ops;
+  if (code != ucx_wire::kGranted) {
+    state->put_phase = SendState::PutPhase::kDone;
+    Fail(state, absl::AbortedError(absl::StrCat("KV transfer ", state->target.transfer_id,
+                                                " refused by the receiver (unknown, finished or "
+                                                "aborted)")));
+  } else {
+    state->put_phase = SendState::PutPhase::kGranted;
+    std::vector<SendState::DeferredLayer> deferred = std::move(state->deferred);
+    state->deferred.clear();
+    for (auto& layer : deferred) {
+      if (state->failure.ok()) IssuePuts(state, layer.layer, std::move(layer.runs));
+    }
+  }
+  Settle(state);
+}
+
+void UcxTransportImpl::HandleStop(uint64_t writer) {
+  auto it = put_streams_.find(writer);
+  if (it == put_streams_.end()) return;
+  std::shared_ptr<SendState> state = it->second;
+  streams_.emplace(state.get(), state);
+  sending_.store(static_cast<int64_t>(streams_.size()));
+  Fail(state, absl::AbortedError(absl::StrCat("KV transfer ", state->target.transfer_id,
+                                              " stopped by the receiver")));
+  Settle(state);
+}
+
+void UcxTransportImpl::GiveUpGrant(const std::shared_ptr<SendState>& state) {
+  if (state->put_phase != SendState::PutPhase::kAwaitGrant) return;
+  state->put_phase = SendState::PutPhase::kDone;
+  --state->outstanding_ops;
+  // Should the grant still come, the receiver must learn at once that this writer is done.
+  ucx_wire::PutHeader header;
+  header.pool_base = state->target.base_address;
+  header.transfer_id = state->target.transfer_id;
+  header.writer_id = state->writer_id;
+  if (late_grants_.size() < 4096) {
+    late_grants_[state->writer_id] = {state->target.worker_address, header};
+  }
+}
+
+void UcxTransportImpl::IssuePuts(const std::shared_ptr<SendState>& state, int32_t layer,
+                                 std::vector<PlannedRun> runs) {
+  // Every put and the flush are counted up front so an early completion cannot end the layer.
+  const int total = static_cast<int>(runs.size()) + 1;
+  state->layers[layer].outstanding = total;
+  int issued = 0;
+  for (const PlannedRun& run : runs) {
+    if (!state->failure.ok() || state->endpoint->ep == nullptr) break;
+    auto* op = new SendOp{this, state, OpKind::kPutData, layer};
+    ucp_request_param_t param = {};
+    param.op_attr_mask =
+        UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_MEMORY_TYPE;
+    param.cb.send = &OnSendDone;
+    param.user_data = op;
+    param.memory_type = UCS_MEMORY_TYPE_HOST;
+    const uint64_t remote =
+        state->target.base_address + RunOffset(state->target.layout, state->target.pool_num_blocks,
+                                               state->target.block_ids, run.run);
+    ++state->outstanding_ops;
+    ++issued;
+    StartOp(op, ucp_put_nbx(state->endpoint->ep, run.data, run.bytes, remote, state->rkey, &param));
+  }
+  if (state->failure.ok() && state->endpoint->ep != nullptr) {
+    // Remote completion of the layer's puts, then the announcement (SendRunMessages).
+    StartFlush(state, OpKind::kLayerFlush, layer, std::move(runs));
+    return;
+  }
+  if (state->failure.ok()) Fail(state, absl::UnavailableError("KV peer endpoint closed"));
+  auto it = state->layers.find(layer);
+  if (it != state->layers.end()) it->second.outstanding -= total - issued;
+}
+
+void UcxTransportImpl::SendRunMessages(const std::shared_ptr<SendState>& state, int32_t layer,
+                                       const std::vector<PlannedRun>& runs, bool announce) {
+  auto pending = state->layers.find(layer);
+  if (pending == state->layers.end()) return;
   // Count every run up front so that an early completion cannot finish the layer.
-  pending.outstanding = static_cast<int>(runs.size());
-  size_t issued = 0;
+  pending->second.outstanding += static_cast<int>(runs.size());
+  int issued = 0;
   for (const PlannedRun& run : runs) {
     if (!state->failure.ok() || state->endpoint->ep == nullptr) break;
     auto* op = new SendOp{this, state, OpKind::kLayerData, layer};
+    op->data_header.flags = announce ? ucx_wire::kPutLanded : 0;
     op->data_header.pool_base = state->target.base_address;
     op->data_header.transfer_id = state->target.transfer_id;
     op->data_header.layer = run.run.layer;
@@ -806,24 +1227,88 @@ void UcxTransportImpl::DoWriteLayer(const std::shared_ptr<SendState>& state, int
       op->data_header.checksum = *run.checksum;
     }
     ucp_request_param_t param = {};
-    param.op_attr_mask =
-        UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_MEMORY_TYPE;
+    param.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                         UCP_OP_ATTR_FIELD_MEMORY_TYPE | UCP_OP_ATTR_FIELD_FLAGS;
     param.cb.send = &OnSendDone;
     param.user_data = op;
     param.memory_type = UCS_MEMORY_TYPE_HOST;
+    param.flags = announce ? UCP_AM_SEND_FLAG_EAGER : 0;
     ++state->outstanding_ops;
     ++issued;
     StartOp(op, ucp_am_send_nbx(state->endpoint->ep, ucx_wire::kDataAm, &op->data_header,
-                                sizeof(op->data_header), run.data, run.bytes, &param));
+                                sizeof(op->data_header), announce ? nullptr : run.data,
+                                announce ? 0 : run.bytes, &param));
   }
-  if (issued < runs.size()) {
+  if (issued < static_cast<int>(runs.size())) {
     // The stream failed part way; the runs never sent are not outstanding.
     if (state->failure.ok()) Fail(state, absl::UnavailableError("KV peer endpoint closed"));
-    auto it = state->layers.find(layer);
-    if (it != state->layers.end()) {
-      it->second.outstanding -= static_cast<int>(runs.size() - issued);
+    pending = state->layers.find(layer);
+    if (pending != state->layers.end()) {
+      pending->second.outstanding -= static_cast<int>(runs.size()) - issued;
     }
   }
+}
+
+void UcxTransportImpl::MaybeSendStopped(const std::shared_ptr<SendState>& state) {
+  if (state->put_phase != SendState::PutPhase::kGranted || state->failure.ok() ||
+      state->stop_started || state->outstanding_ops != 0 || state->abandoned ||
+      state->endpoint == nullptr || state->endpoint->ep == nullptr) {
+    return;
+  }
+  state->stop_started = true;
+  StartFlush(state, OpKind::kStopFlush, -1, {});
+}
+
+void UcxTransportImpl::StartFlush(const std::shared_ptr<SendState>& state, OpKind kind,
+                                  int32_t layer, std::vector<PlannedRun> runs) {
+  auto* op = new SendOp{this, state, kind, layer};
+  op->runs = std::move(runs);
+  ucp_request_param_t param = {};
+  param.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+  param.cb.send = &OnSendDone;
+  param.user_data = op;
+  ++state->outstanding_ops;
+  StartOp(op, ucp_ep_flush_nbx(state->endpoint->ep, &param));
+}
+
+void UcxTransportImpl::ReleasePutState(const std::shared_ptr<SendState>& state) {
+  if (state->writer_id != 0) put_streams_.erase(state->writer_id);
+  if (state->rkey != nullptr) ucp_rkey_destroy(state->rkey);
+  state->rkey = nullptr;
+}
+
+void UcxTransportImpl::DoWriteLayer(const std::shared_ptr<SendState>& state, int32_t layer,
+                                    std::vector<PlannedRun> runs, DoneCallback done) {
+  if (layer < 0 || layer >= state->target.layout.num_layers || state->requested[layer]) {
+    // A caller bug, reported on this call only; the stream goes on.
+    std::move(done)(absl::InvalidArgumentError(absl::StrCat("bad or repeated layer ", layer)));
+    return;
+  }
+  state->requested[layer] = true;
+  // Held (outstanding 1) until dispatched below: connecting may already complete other work and
+  // settle the stream.
+  state->layers[layer] = SendState::PendingLayer{1, std::move(done)};
+  const bool tracked = Track(state);
+  auto pending = state->layers.find(layer);
+  if (pending == state->layers.end()) return;  // Cannot happen: it is held.
+  if (!tracked) {
+    pending->second.outstanding = 0;
+    Settle(state);
+    return;
+  }
+  if (state->put_phase == SendState::PutPhase::kAwaitGrant) {
+    // Stays held until the grant issues it (or a failure drops it).
+    state->deferred.push_back({layer, std::move(runs)});
+    Settle(state);
+    return;
+  }
+  if (state->put_phase == SendState::PutPhase::kGranted) {
+    IssuePuts(state, layer, std::move(runs));
+    Settle(state);
+    return;
+  }
+  pending->second.outstanding = 0;
+  SendRunMessages(state, layer, runs, /*announce=*/false);
   Settle(state);
 }
 
@@ -854,6 +1339,12 @@ void UcxTransportImpl::OnSendOpDone(SendOp* op, ucs_status_t status) {
     Fail(state, why);
   }
   switch (op->kind) {
+    case OpKind::kLayerFlush:
+      if (status == UCS_OK && state->failure.ok()) {
+        SendRunMessages(state, op->layer, op->runs, /*announce=*/true);
+      }
+      [[fallthrough]];
+    case OpKind::kPutData:
     case OpKind::kLayerData: {
       auto it = state->layers.find(op->layer);
       if (it != state->layers.end()) {
@@ -866,7 +1357,14 @@ void UcxTransportImpl::OnSendOpDone(SendOp* op, ucs_status_t status) {
     case OpKind::kFlush:
       --state->finish_outstanding;
       break;
+    case OpKind::kStopFlush:
+      if (status == UCS_OK && state->endpoint != nullptr && state->endpoint->ep != nullptr) {
+        SendPutHeader(state, OpKind::kStoppedMessage, ucx_wire::kStoppedAm, nullptr, 0);
+      }
+      break;
     case OpKind::kAbortMessage:
+    case OpKind::kPutBegin:
+    case OpKind::kStoppedMessage:
       break;
   }
   delete op;
@@ -876,6 +1374,11 @@ void UcxTransportImpl::OnSendOpDone(SendOp* op, ucs_status_t status) {
 void UcxTransportImpl::Fail(const std::shared_ptr<SendState>& state, absl::Status why) {
   if (!state->failure.ok()) return;
   state->failure = std::move(why);
+  for (const SendState::DeferredLayer& deferred : state->deferred) {
+    auto it = state->layers.find(deferred.layer);
+    if (it != state->layers.end()) it->second.outstanding = 0;
+  }
+  state->deferred.clear();
   // Cancelled requests complete through OnSendDone; those that do not within the grace period
   // are ended by closing the endpoint (CheckTimers).
   std::vector<void*> requests(state->requests.begin(), state->requests.end());
@@ -891,6 +1394,7 @@ void UcxTransportImpl::SendControl(const std::shared_ptr<SendState>& state, OpKi
   op->control_header.pool_base = state->target.base_address;
   op->control_header.transfer_id = state->target.transfer_id;
   op->control_header.first_token = first_token;
+  op->control_header.writer_id = state->writer_id;
   ucp_request_param_t param = {};
   param.op_attr_mask =
       UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
@@ -936,13 +1440,7 @@ void UcxTransportImpl::SendFinishIfReady(const std::shared_ptr<SendState>& state
     return;
   }
   // The flush completes once everything sent on the endpoint reached the peer.
-  auto* op = new SendOp{this, state, OpKind::kFlush};
-  ucp_request_param_t param = {};
-  param.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
-  param.cb.send = &OnSendDone;
-  param.user_data = op;
-  ++state->outstanding_ops;
-  StartOp(op, ucp_ep_flush_nbx(state->endpoint->ep, &param));
+  StartFlush(state, OpKind::kFlush, -1, {});
 }
 
 void UcxTransportImpl::DoCancel(const std::shared_ptr<SendState>& state) {
@@ -967,6 +1465,7 @@ void UcxTransportImpl::DoCancel(const std::shared_ptr<SendState>& state) {
 
 void UcxTransportImpl::Settle(const std::shared_ptr<SendState>& state) {
   SendFinishIfReady(state);
+  MaybeSendStopped(state);
   // Layer callbacks: OK once all their runs completed; the failure once nothing is in flight
   // for them.
   std::vector<std::pair<DoneCallback, absl::Status>> due;
@@ -990,6 +1489,12 @@ void UcxTransportImpl::Settle(const std::shared_ptr<SendState>& state) {
   if (idle) {
     streams_.erase(state.get());
     sending_.store(static_cast<int64_t>(streams_.size()));
+    // A put stream keeps its rkey and writer id between layers; it lets go once it finished, or
+    // failed (after its kStoppedAm, if it owed one).
+    const bool finished = state->finish_sent && state->finish_outstanding == 0;
+    if (state->put_phase != SendState::PutPhase::kOff && (finished || !state->failure.ok())) {
+      ReleasePutState(state);
+    }
   }
   for (auto& [done, status] : due) std::move(done)(status);
 }

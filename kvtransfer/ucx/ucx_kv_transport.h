@@ -2,18 +2,31 @@
 // host over tcp, posix/sysv shared memory or cma; on clusters over RDMA, as UCX's own
 // UCX_TLS / UCX_NET_DEVICES settings (or Options::ucx_config) choose.
 //
-// How bytes move: each run of a layer (see write_plan.h) is one active message whose header
-// names the pool, transfer, layer and block range. Small runs go eager and are copied into the
-// pool; large runs use UCX rendezvous, and the receiver's ucp_am_recv_data_nbx pulls them
-// straight into the pool slab (zero copy over cma/RDMA get). Because the *receiver* places
-// every byte, it can refuse writes for unknown, aborted or expired transfers (the sender's
-// rendezvous send then fails with kAborted), which is what makes block reuse safe; plain RMA
-// put could not be refused, and over tcp UCX only emulates it slowly. KvTarget::remote_keys is
-// left empty: no remote key is needed.
+// How bytes move, per Options::write_mode:
+// - Active messages (the default on tcp): each run of a layer (see write_plan.h) is one active
+//   message whose header names the pool, transfer, layer and block range. Small runs go eager
+//   and are copied into the pool; large runs use UCX rendezvous, and the receiver's
+//   ucp_am_recv_data_nbx pulls them straight into the pool slab (zero copy over cma/RDMA get).
+//   Because the *receiver* places every byte, it refuses writes for unknown, aborted or expired
+//   transfers (the sender's rendezvous send then fails with kAborted).
+// - RMA put (the default where the endpoint's transports do RMA natively: shared memory, cma,
+//   RDMA): the receiver maps its pool once and publishes the packed rkey in
+//   KvTarget::remote_keys; the sender registers as a writer of the transfer (a handshake the
+//   receiver may refuse), ucp_put_nbx's each run to base + Offset, flushes the endpoint (remote
+//   completion) and then announces the layer's runs with payload-less messages, which the
+//   receiver counts (and checksums) exactly as landed active messages. The receiver cannot
+//   refuse a put, so when a transfer is decided (abort, deadline, checksum mismatch, completed
+//   by another writer) while a registered writer has not finished, it asks the writer to stop
+//   and holds on_complete (and so the blocks) until the writer reports that it stopped with
+//   every put flushed, the endpoint to the writer failed (peer dead), or
+//   Options::put_quarantine passed.
+// - kAuto: UCX 1.13 has no query for an endpoint's transports, so it reads the endpoint's lane
+//   table (ucp_ep_print_info): put when no lane uses tcp (over tcp UCX's put is ~100x slower
+//   than active messages here), active messages otherwise.
 //
 // The target's worker_address is the receiving ucp worker address; senders keep one endpoint
 // per peer address (error mode PEER), dropped when the peer fails. Completion: after every
-// layer's sends completed, a Finish message and an endpoint flush.
+// layer's sends (or announcements) completed, a Finish message and an endpoint flush.
 //
 // Threading: thread-safe. One progress thread per transport owns the UCP worker; it spins for
 // Options::spin_before_sleep after the last activity, then sleeps on the worker's event fd
@@ -50,6 +63,19 @@ class UcxKvTransport : public KvTransport {
     absl::Duration cancel_grace = absl::Milliseconds(20);
     // Largest run sent as one message, in blocks.
     int32_t max_run_blocks = 256;
+
+    enum class WriteMode {
+      kAuto,           // Put where the endpoint's transports do RMA natively, else AM.
+      kActiveMessage,  // Always AM. A receiver in this mode publishes no rkey, refuses puts.
+      kPut,            // Put whenever the target carries an rkey (even over tcp: slow).
+    };
+    // Sending: how to write. Receiving: kActiveMessage publishes no rkey; otherwise puts are
+    // accepted from writers that register.
+    WriteMode write_mode = WriteMode::kAuto;
+    // Receiving, put mode: how long a decided transfer waits for a put writer that does not report
+    // stopping (hung or dead without peer-failure detection) before its blocks are released anyway.
+    // Should exceed the time a sender needs to notice its deadline.
+    absl::Duration put_quarantine = absl::Seconds(2);
   };
 
   // Creates the UCP context, worker and progress thread. kInvalidArgument for bad ucx_config;

@@ -2,33 +2,190 @@
 
 #include <time.h>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/status_matchers.h"
 #include "gtest/gtest.h"
+#include "kvtransfer/testing/kv_pattern.h"
 #include "kvtransfer/testing/transport_conformance.h"
+#include "kvtransfer/testing/waiters.h"
 #include "kvtransfer/ucx/ucx_status.h"
 
 namespace baton::kvtransfer {
 namespace {
 
+using ::baton::testing::IsOk;
 using ::baton::testing::StatusIs;
 using testing::KvTransportConformanceTest;
+using testing::ReceiveWaiter;
 using testing::TransportFactory;
 
-TransportFactory Ucx(const std::string& name, const std::string& tls) {
-  return TransportFactory{name, [tls]() -> absl::StatusOr<std::unique_ptr<KvTransport>> {
-                            UcxKvTransport::Options options;
-                            options.ucx_config = {{"TLS", tls}, {"NET_DEVICES", "lo"}};
-                            auto transport = UcxKvTransport::Create(options);
+using WriteMode = UcxKvTransport::Options::WriteMode;
+
+UcxKvTransport::Options UcxOptions(const std::string& tls, WriteMode mode) {
+  UcxKvTransport::Options options;
+  options.ucx_config = {{"TLS", tls}, {"NET_DEVICES", "lo"}};
+  options.write_mode = mode;
+  return options;
+}
+
+TransportFactory Ucx(const std::string& name, const std::string& tls, WriteMode mode) {
+  return TransportFactory{name, [tls, mode]() -> absl::StatusOr<std::unique_ptr<KvTransport>> {
+                            auto transport = UcxKvTransport::Create(UcxOptions(tls, mode));
                             if (!transport.ok()) return transport.status();
                             return std::unique_ptr<KvTransport>(std::move(*transport));
                           }};
 }
 
+// Active messages on every wire; RMA put on the shared-memory ones (and kAuto, which picks put
+// there and AM on tcp).
 INSTANTIATE_TEST_SUITE_P(Ucx, KvTransportConformanceTest,
-                         ::testing::Values(Ucx("tcp", "tcp"), Ucx("shm", "posix,cma"),
-                                           Ucx("sysv", "sysv")),
+                         ::testing::Values(Ucx("tcp", "tcp", WriteMode::kActiveMessage),
+                                           Ucx("shm", "posix,cma", WriteMode::kActiveMessage),
+                                           Ucx("sysv", "sysv", WriteMode::kActiveMessage),
+                                           Ucx("tcp_auto", "tcp", WriteMode::kAuto),
+                                           Ucx("shm_put", "posix,cma", WriteMode::kPut),
+                                           Ucx("sysv_put", "sysv", WriteMode::kPut),
+                                           Ucx("posix_put", "posix", WriteMode::kPut),
+                                           Ucx("shm_auto", "posix,cma", WriteMode::kAuto)),
                          testing::FactoryName);
+
+// Put mode: the receiver cannot refuse bytes, so an aborted transfer's blocks must stay taken until
+// the writer has stopped. The sender's progress thread is held inside a layer callback (a stuck
+// writer); the receiver's abort must not be reported until the writer is released and has reported
+// that it stopped, well before the (long) quarantine. With active messages (kAuto on tcp) the
+// receiver refuses bytes itself and reports the abort at once.
+struct HeldAbortCase {
+  std::string name;
+  std::string tls;
+  WriteMode mode;
+  bool puts;  // Whether this case writes with RMA put.
+};
+
+class UcxHeldAbortTest : public ::testing::TestWithParam<HeldAbortCase> {};
+
+TEST_P(UcxHeldAbortTest, AbortedTransferKeepsItsBlocksUntilTheWriterStopped) {
+  const engine::KvLayout layout = testing::OneBLayout();
+  UcxKvTransport::Options receiving_options = UcxOptions(GetParam().tls, GetParam().mode);
+  receiving_options.put_quarantine = absl::Seconds(20);
+  ASSERT_OK_AND_ASSIGN(auto receiving, UcxKvTransport::Create(receiving_options));
+  ASSERT_OK_AND_ASSIGN(auto sending,
+                       UcxKvTransport::Create(UcxOptions(GetParam().tls, GetParam().mode)));
+  testing::HostPool dst(layout, 8), src(layout, 8);
+  src.FillPattern({0, 1, 2, 3}, 5);
+  {
+    ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 8, layout));
+    testing::ReceiveWaiter received;
+    ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(
+                                              3, {4, 5, 6, 7}, {absl::Now() + absl::Seconds(30)},
+                                              received.Callback()));
+    ASSERT_EQ(target.remote_keys.size(), 1u);
+    ASSERT_OK_AND_ASSIGN(auto stream,
+                         sending->StartWrite(target, {src.data(), 8, layout, {0, 1, 2, 3}},
+                                             absl::Now() + absl::Seconds(30)));
+    absl::Notification in_callback, release;
+    stream->WriteLayer(0, [&](absl::Status status) {
+      EXPECT_TRUE(status.ok()) << status;
+      in_callback.Notify();
+      release.WaitForNotification();  // Holds the sender's progress thread.
+    });
+    ASSERT_TRUE(in_callback.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    receiver->Abort(3);
+    if (GetParam().puts) {
+      EXPECT_TRUE(dst.SlabHasPattern(0, 4, 5, 0));  // Put, flushed and announced before done.
+      absl::SleepFor(absl::Milliseconds(300));
+      EXPECT_EQ(received.calls(), 0) << "blocks released while the writer may still write";
+      ReceiveWaiter unused;
+      EXPECT_THAT(receiver->ExpectTransfer(9, {4}, {}, unused.Callback()).status(),
+                  StatusIs(absl::StatusCode::kFailedPrecondition));
+      const absl::Time released = absl::Now();
+      release.Notify();
+      EXPECT_THAT(received.Wait(absl::Seconds(10)).status(), StatusIs(absl::StatusCode::kAborted));
+      EXPECT_LT(absl::Now() - released, absl::Seconds(5))
+          << "waited for the quarantine, not for the writer";
+    } else {
+      EXPECT_THAT(received.Wait(absl::Seconds(5)).status(), StatusIs(absl::StatusCode::kAborted));
+      release.Notify();
+    }
+    // A put writer was stopped by the receiver (kAborted); an AM stream learns nothing until it
+    // sends again, and Finish without every layer is its own error.
+    testing::StatusWaiter finish;
+    stream->Finish(Completion{1}, finish.Callback());
+    const absl::Status finished = finish.Wait();
+    if (GetParam().puts) {
+      EXPECT_THAT(finished, StatusIs(absl::StatusCode::kAborted));
+    } else {
+      EXPECT_FALSE(finished.ok());
+    }
+  }
+  EXPECT_THAT(testing::WaitUntilIdle(*receiving), ::baton::testing::IsOk());
+  EXPECT_THAT(testing::WaitUntilIdle(*sending), ::baton::testing::IsOk());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ucx, UcxHeldAbortTest,
+    ::testing::Values(HeldAbortCase{"shm_put", "posix,cma", WriteMode::kPut, true},
+                      HeldAbortCase{"sysv_put", "sysv", WriteMode::kPut, true},
+                      HeldAbortCase{"shm_auto", "posix,cma", WriteMode::kAuto, true},
+                      HeldAbortCase{"tcp_auto", "tcp", WriteMode::kAuto, false}),
+    [](const ::testing::TestParamInfo<HeldAbortCase>& info) { return info.param.name; });
+
+// A writer that never reports back (stuck, or dead where UCX cannot tell) costs the quarantine, not
+// the blocks forever.
+TEST(UcxPutModeTest, SilentWriterIsReleasedAfterTheQuarantine) {
+  const engine::KvLayout layout = testing::OneBLayout();
+  UcxKvTransport::Options receiving_options = UcxOptions("posix,cma", WriteMode::kPut);
+  receiving_options.put_quarantine = absl::Milliseconds(400);
+  ASSERT_OK_AND_ASSIGN(auto receiving, UcxKvTransport::Create(receiving_options));
+  ASSERT_OK_AND_ASSIGN(auto sending,
+                       UcxKvTransport::Create(UcxOptions("posix,cma", WriteMode::kPut)));
+  testing::HostPool dst(layout, 4), src(layout, 4);
+  absl::Notification release;
+  {
+    ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
+    testing::ReceiveWaiter received;
+    ASSERT_OK_AND_ASSIGN(KvTarget target,
+                         receiver->ExpectTransfer(4, {0, 1}, {absl::Now() + absl::Seconds(30)},
+                                                  received.Callback()));
+    ASSERT_OK_AND_ASSIGN(auto stream, sending->StartWrite(target, {src.data(), 4, layout, {0, 1}},
+                                                          absl::Now() + absl::Seconds(30)));
+    absl::Notification in_callback;
+    stream->WriteLayer(0, [&](absl::Status) {
+      in_callback.Notify();
+      release.WaitForNotification();
+    });
+    ASSERT_TRUE(in_callback.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    const absl::Time aborted = absl::Now();
+    receiver->Abort(4);
+    EXPECT_THAT(received.Wait(absl::Seconds(10)).status(), StatusIs(absl::StatusCode::kAborted));
+    EXPECT_GE(absl::Now() - aborted, absl::Milliseconds(380));
+    release.Notify();
+    stream->Cancel();
+  }
+  EXPECT_THAT(testing::WaitUntilIdle(*sending), ::baton::testing::IsOk());
+}
+
+// kAuto keeps active messages on tcp (UCX emulates put there, ~100x slower) and an active-message
+// receiver publishes no rkey.
+TEST(UcxPutModeTest, ActiveMessageReceiverPublishesNoKey) {
+  const engine::KvLayout layout = testing::OneBLayout();
+  ASSERT_OK_AND_ASSIGN(auto am,
+                       UcxKvTransport::Create(UcxOptions("tcp", WriteMode::kActiveMessage)));
+  ASSERT_OK_AND_ASSIGN(auto put, UcxKvTransport::Create(UcxOptions("posix,cma", WriteMode::kAuto)));
+  testing::HostPool pool(layout, 2);
+  {
+    ASSERT_OK_AND_ASSIGN(auto receiver, am->CreateReceiver(pool.data(), 2, layout));
+    ReceiveWaiter unused;
+    ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(1, {0}, {}, unused.Callback()));
+    EXPECT_TRUE(target.remote_keys.empty());
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto receiver, put->CreateReceiver(pool.data(), 2, layout));
+    ReceiveWaiter unused;
+    ASSERT_OK_AND_ASSIGN(KvTarget target, receiver->ExpectTransfer(1, {0}, {}, unused.Callback()));
+    EXPECT_EQ(target.remote_keys.size(), 1u);
+  }
+}
 
 TEST(UcxKvTransportTest, BadUcxSettingIsInvalidArgument) {
   UcxKvTransport::Options options;

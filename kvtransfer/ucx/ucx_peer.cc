@@ -1,7 +1,7 @@
 // Test peer for the cross-process UCX tests and for kv_bench's receiving side: one process
 // holding a UcxKvTransport, driven by lines on stdin, answering on stdout.
 //
-//   ucx_peer --role=sender --tls=tcp
+//   ucx_peer --role=sender --tls=tcp [--write_mode=auto|am|put]
 //     stdin:  WRITE <seed> <source blocks, comma separated> <KvTarget line (kv_pattern.h)>
 //     stdout: RESULT <absl status code name> after Finish's done (first token = seed)
 //   ucx_peer --role=receiver --tls=tcp --blocks=64
@@ -33,6 +33,8 @@
 ABSL_FLAG(std::string, role, "receiver", "sender or receiver");
 ABSL_FLAG(std::string, tls, "tcp", "UCX_TLS for this process");
 ABSL_FLAG(int32_t, blocks, 64, "receiver: pool size in blocks (1B-shape layout)");
+ABSL_FLAG(std::string, write_mode, "auto", "UcxKvTransport write mode: auto, am or put");
+ABSL_FLAG(int32_t, put_quarantine_ms, 2000, "receiver: put-writer quarantine");
 ABSL_FLAG(int32_t, spin_us, 200, "progress thread: polling time after activity before sleeping");
 
 namespace baton::kvtransfer {
@@ -86,7 +88,7 @@ int RunSender(KvTransport& transport) {
     testing::StatusWaiter finish;
     (*stream)->Finish(Completion{static_cast<int32_t>(seed)}, finish.Callback());
     absl::Status status = finish.Wait(absl::Seconds(30));
-    for (auto& waiter : layers) waiter.Wait(absl::Seconds(30));  // Pool outlives every write.
+    for (auto& waiter : layers) (void)waiter.Wait(absl::Seconds(30));  // Pool outlives writes.
     Say(absl::StrCat("RESULT ", absl::StatusCodeToString(status.code())));
   }
   return 0;
@@ -150,6 +152,19 @@ int main(int argc, char** argv) {
   baton::kvtransfer::UcxKvTransport::Options options;
   options.ucx_config = {{"TLS", absl::GetFlag(FLAGS_tls)}, {"NET_DEVICES", "lo"}};
   options.spin_before_sleep = absl::Microseconds(absl::GetFlag(FLAGS_spin_us));
+  options.put_quarantine = absl::Milliseconds(absl::GetFlag(FLAGS_put_quarantine_ms));
+  using WriteMode = baton::kvtransfer::UcxKvTransport::Options::WriteMode;
+  const std::string mode = absl::GetFlag(FLAGS_write_mode);
+  if (mode == "auto") {
+    options.write_mode = WriteMode::kAuto;
+  } else if (mode == "am") {
+    options.write_mode = WriteMode::kActiveMessage;
+  } else if (mode == "put") {
+    options.write_mode = WriteMode::kPut;
+  } else {
+    std::fprintf(stderr, "ucx_peer: --write_mode must be auto, am or put\n");
+    return 1;
+  }
   auto transport = baton::kvtransfer::UcxKvTransport::Create(options);
   if (!transport.ok()) {
     std::fprintf(stderr, "ucx_peer: %s\n", transport.status().ToString().c_str());

@@ -1,5 +1,16 @@
-// The active messages the UCX transport exchanges, as fixed-size little-endian headers.
-// Data travels as the AM payload (eager, or rendezvous straight into the receiver's pool).
+// The active messages the UCX transport exchanges, as fixed-size little-endian headers. Data
+// travels as the AM payload (eager, or rendezvous straight into the receiver's pool), or, in put
+// mode, by RMA put into the receiver's registered pool, announced by payload-less data messages
+// flagged kPutLanded once the puts are remotely complete.
+//
+// Put-mode handshake (the receiver cannot refuse a put, so it must know its writers):
+//   sender   -> kPutBeginAm (payload: the sender's worker address)
+//   receiver -> kPutReplyAm (code kGranted, or kRefused for an unknown/finished transfer)
+// The sender puts only after kGranted; it ends with kFinishAm (carrying its writer id) or, once
+// its stream failed and its puts were flushed, kStoppedAm. The receiver asks a writer to stop
+// with kStopAm when the transfer is decided (abort, deadline, checksum, completed by another
+// writer).
+//
 // Plain types and pure functions; no threading concerns.
 #pragma once
 
@@ -11,12 +22,21 @@
 namespace baton::kvtransfer::ucx_wire {
 
 // Active-message ids, registered on every worker.
-inline constexpr unsigned kDataAm = 11;    // One run of one layer; payload = the run's bytes.
-inline constexpr unsigned kFinishAm = 12;  // The sender's completion; no payload.
-inline constexpr unsigned kAbortAm = 13;   // The sender cancelled; no payload.
+inline constexpr unsigned kDataAm = 11;      // One run of one layer; payload = the run's bytes.
+inline constexpr unsigned kFinishAm = 12;    // The sender's completion; no payload.
+inline constexpr unsigned kAbortAm = 13;     // The sender cancelled; no payload.
+inline constexpr unsigned kPutBeginAm = 14;  // PutHeader + the sender's worker address.
+inline constexpr unsigned kPutReplyAm = 15;  // PutHeader; code = kGranted or kRefused.
+inline constexpr unsigned kStopAm = 16;      // PutHeader: receiver asks the writer to stop.
+inline constexpr unsigned kStoppedAm = 17;   // PutHeader: the writer stopped, puts flushed.
 
-inline constexpr uint32_t kMagic = 0x4b565831;  // "KVX1"
+inline constexpr uint32_t kMagic = 0x4b565832;  // "KVX2"
 inline constexpr uint32_t kHasChecksum = 1;
+// A data message without payload: the run was put into the pool and is remotely complete.
+inline constexpr uint32_t kPutLanded = 2;
+
+inline constexpr uint32_t kGranted = 0;
+inline constexpr uint32_t kRefused = 1;
 
 struct DataHeader {
   uint32_t magic = kMagic;
@@ -35,6 +55,15 @@ struct ControlHeader {
   int32_t first_token = 0;
   uint64_t pool_base = 0;
   uint64_t transfer_id = 0;
+  uint64_t writer_id = 0;  // Nonzero for a put-mode writer.
+};
+
+struct PutHeader {
+  uint32_t magic = kMagic;
+  uint32_t code = 0;
+  uint64_t pool_base = 0;
+  uint64_t transfer_id = 0;
+  uint64_t writer_id = 0;
 };
 
 // Parses a header received from a peer: nullopt when the length or magic is wrong.
