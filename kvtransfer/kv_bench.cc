@@ -1,10 +1,10 @@
 // kv_bench: moves the KV of the 1B-shape model (16 layers x 8 KV heads x 64 head_dim, F16,
 // 16-token blocks: 32 KiB per token) between two processes on loopback with UcxKvTransport,
-// layer by layer as a prefill worker would, for each UCX transport and prompt length; then runs
-// ucx_perftest tag_bw the same way (same UCX_TLS, same message size) and prints both side by
-// side as a Markdown table.
+// layer by layer as a prefill worker would, for each UCX transport, write mode and prompt length;
+// then runs ucx_perftest the same way (same UCX_TLS, same message size; tag_bw for active
+// messages, ucp_put_bw for put mode) and prints both side by side as a Markdown table.
 //
-//   bazel run -c opt //kvtransfer:kv_bench -- --tls='tcp;posix;sysv;cma,posix'
+//   bazel run -c opt //kvtransfer:kv_bench -- --tls='tcp;posix;sysv;cma,posix' --modes=am,put
 //
 // The receiving side is //kvtransfer/ucx:ucx_peer in a child process; this process sends.
 // Bandwidth = KV bytes / (first WriteLayer -> Finish done, i.e. everything flushed to the
@@ -36,8 +36,10 @@ ABSL_FLAG(std::string, tls, "tcp;posix;sysv;cma,posix", "UCX_TLS values, ';'-sep
 ABSL_FLAG(std::string, prompts, "512,2048", "prompt lengths in tokens");
 ABSL_FLAG(int32_t, iterations, 10, "timed transfers per case (after 2 warm-up ones)");
 ABSL_FLAG(std::string, peer, "", "path of ucx_peer (default: next to this binary's runfiles)");
-ABSL_FLAG(bool, perftest, true, "also run ucx_perftest tag_bw for comparison");
-ABSL_FLAG(int32_t, max_run_blocks, 32, "largest message, in 32 KiB blocks");
+ABSL_FLAG(bool, perftest, true, "also run ucx_perftest (tag_bw / ucp_put_bw) for comparison");
+ABSL_FLAG(int32_t, max_run_blocks, 256, "largest message, in 32 KiB blocks");
+ABSL_FLAG(std::string, modes, "am,put",
+          "write modes (am, put, auto), ','-separated; put is skipped on a UCX_TLS with tcp");
 ABSL_FLAG(int32_t, spin_us, 200, "UcxKvTransport::Options::spin_before_sleep, both sides");
 ABSL_FLAG(int32_t, perftest_runs, 3, "ucx_perftest runs per case (best is kept)");
 
@@ -50,7 +52,8 @@ struct Options {
   int32_t iterations = 10;
   std::string peer;
   bool perftest = true;
-  int32_t max_run_blocks = 32;
+  int32_t max_run_blocks = 256;
+  std::vector<std::string> modes;
   int32_t perftest_runs = 3;
   int32_t spin_us = 200;
 };
@@ -60,8 +63,8 @@ struct CaseResult {
   double best_mbps = 0;
   double layer_latency_us = 0;
   size_t message_bytes = 0;
-  double perftest_mbps = 0;           // Best tag_bw at message_bytes.
-  double perftest_transfer_mbps = 0;  // Best tag_bw with one message of the whole KV.
+  double perftest_mbps = 0;           // Best perftest run at message_bytes.
+  double perftest_transfer_mbps = 0;  // Best perftest run with one message of the whole KV.
 };
 
 constexpr double kMiB = 1024.0 * 1024.0;
@@ -83,8 +86,11 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-// ucx_perftest tag_bw over `tls` with `size`-byte messages: overall MB/s, or 0 on failure.
-double RunPerftest(const std::string& tls, size_t size, int iterations) {
+// The ucx_perftest test that matches a write mode.
+std::string PerftestFor(const std::string& mode) { return mode == "am" ? "tag_bw" : "ucp_put_bw"; }
+
+// ucx_perftest `test` over `tls` with `size`-byte messages: overall MB/s, or 0 on failure.
+double RunPerftest(const std::string& tls, const std::string& test, size_t size, int iterations) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const std::string port = absl::StrCat(FreePort());
     auto server = testing::ChildProcess::Start(
@@ -93,7 +99,7 @@ double RunPerftest(const std::string& tls, size_t size, int iterations) {
     absl::SleepFor(absl::Milliseconds(500));
     auto client = testing::ChildProcess::Start(
         {"/usr/bin/env", "UCX_TLS=" + tls, "UCX_NET_DEVICES=lo", "ucx_perftest", "127.0.0.1", "-p",
-         port, "-t", "tag_bw", "-s", absl::StrCat(size), "-n", absl::StrCat(iterations)});
+         port, "-t", test, "-s", absl::StrCat(size), "-n", absl::StrCat(iterations)});
     if (!client.ok()) return 0;
     std::optional<std::string> line = (*client)->ReadLineStartingWith("Final:", absl::Seconds(120));
     (*client)->CloseAndWait();
@@ -108,8 +114,9 @@ double RunPerftest(const std::string& tls, size_t size, int iterations) {
 }
 
 absl::StatusOr<CaseResult> RunCase(const Options& options, const std::string& tls,
-                                   int32_t prompt_tokens, KvTransport& transport,
-                                   testing::ChildProcess& peer, TransferId& next_id) {
+                                   const std::string& mode, int32_t prompt_tokens,
+                                   KvTransport& transport, testing::ChildProcess& peer,
+                                   TransferId& next_id) {
   const engine::KvLayout layout = testing::OneBLayout();
   const int32_t blocks = layout.BlocksFor(prompt_tokens);
   std::vector<int32_t> block_ids;
@@ -163,9 +170,10 @@ absl::StatusOr<CaseResult> RunCase(const Options& options, const std::string& tl
       const int iterations =
           static_cast<int>(std::max<size_t>(50, (256u << 20) / result.message_bytes));
       result.perftest_mbps =
-          std::max(result.perftest_mbps, RunPerftest(tls, result.message_bytes, iterations));
+          std::max(result.perftest_mbps,
+                   RunPerftest(tls, PerftestFor(mode), result.message_bytes, iterations));
       result.perftest_transfer_mbps =
-          std::max(result.perftest_transfer_mbps, RunPerftest(tls, bytes, 20));
+          std::max(result.perftest_transfer_mbps, RunPerftest(tls, PerftestFor(mode), bytes, 20));
     }
   }
   result.median_mbps = Median(mbps);
@@ -191,16 +199,32 @@ absl::StatusOr<CaseResult> RunCase(const Options& options, const std::string& tl
   return result;
 }
 
+// (UCX_TLS, write mode) pairs to measure; put mode is left out over tcp (emulated there).
+std::vector<std::pair<std::string, std::string>> Cases(const Options& options) {
+  std::vector<std::pair<std::string, std::string>> cases;
+  for (const std::string& tls : options.tls) {
+    for (const std::string& mode : options.modes) {
+      if (mode == "put" && tls.find("tcp") != std::string::npos) continue;
+      cases.emplace_back(tls, mode);
+    }
+  }
+  return cases;
+}
+
 int Run(const Options& options) {
   std::printf(
-      "| UCX_TLS | prompt tokens | KV bytes | message bytes | kv_bench MB/s best (median) | "
-      "per-layer latency us | perftest tag_bw MB/s at message size | ratio | "
-      "perftest tag_bw MB/s at KV size | ratio |\n"
-      "|---|---|---|---|---|---|---|---|---|---|\n");
+      "| UCX_TLS | mode | prompt tokens | KV bytes | message bytes | kv_bench MB/s best (median) | "
+      "per-layer latency us | perftest test | perftest MB/s at message size | ratio | "
+      "perftest MB/s at KV size | ratio |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
   int failures = 0;
-  for (const std::string& tls : options.tls) {
+  for (const auto& [tls, mode] : Cases(options)) {
+    using WriteMode = UcxKvTransport::Options::WriteMode;
     UcxKvTransport::Options transport_options;
+    transport_options.write_mode = mode == "am"    ? WriteMode::kActiveMessage
+                                   : mode == "put" ? WriteMode::kPut
+                                                   : WriteMode::kAuto;
     transport_options.ucx_config = {{"TLS", tls}, {"NET_DEVICES", "lo"}};
     transport_options.max_run_blocks = options.max_run_blocks;
     transport_options.spin_before_sleep = absl::Microseconds(options.spin_us);
@@ -214,18 +238,20 @@ int Run(const Options& options) {
     for (int32_t p : options.prompts) {
       max_blocks = std::max(max_blocks, testing::OneBLayout().BlocksFor(p));
     }
-    auto peer = testing::ChildProcess::Start(
-        {options.peer, "--role=receiver", "--tls=" + tls, absl::StrCat("--blocks=", max_blocks)});
+    auto peer = testing::ChildProcess::Start({options.peer, "--role=receiver", "--tls=" + tls,
+                                              "--write_mode=" + mode,
+                                              absl::StrCat("--blocks=", max_blocks)});
     if (!peer.ok()) {
       std::fprintf(stderr, "%s\n", peer.status().ToString().c_str());
       return 1;
     }
     TransferId next_id = 1;
     for (int32_t prompt : options.prompts) {
-      absl::StatusOr<CaseResult> r = RunCase(options, tls, prompt, **transport, **peer, next_id);
+      absl::StatusOr<CaseResult> r =
+          RunCase(options, tls, mode, prompt, **transport, **peer, next_id);
       if (!r.ok()) {
-        std::printf("| %s | %d | - | - | failed: %s | | | |\n", tls.c_str(), prompt,
-                    r.status().ToString().c_str());
+        std::printf("| %s | %s | %d | - | - | failed: %s | | | | | |\n", tls.c_str(), mode.c_str(),
+                    prompt, r.status().ToString().c_str());
         ++failures;
         continue;
       }
@@ -233,10 +259,11 @@ int Run(const Options& options) {
       auto ratio = [](double ours, double theirs) {
         return theirs > 0 ? absl::StrFormat("%.2f", ours / theirs) : std::string("-");
       };
-      std::printf("| %s | %d | %s | %s | %.0f (%.0f) | %.0f | %.0f | %s | %.0f | %s |\n",
-                  tls.c_str(), prompt, absl::StrCat(bytes / (1 << 20), " MiB").c_str(),
+      std::printf("| %s | %s | %d | %s | %s | %.0f (%.0f) | %.0f | %s | %.0f | %s | %.0f | %s |\n",
+                  tls.c_str(), mode.c_str(), prompt,
+                  absl::StrCat(bytes / (1 << 20), " MiB").c_str(),
                   absl::StrCat(r->message_bytes / 1024, " KiB").c_str(), r->best_mbps,
-                  r->median_mbps, r->layer_latency_us, r->perftest_mbps,
+                  r->median_mbps, r->layer_latency_us, PerftestFor(mode).c_str(), r->perftest_mbps,
                   ratio(r->best_mbps, r->perftest_mbps).c_str(), r->perftest_transfer_mbps,
                   ratio(r->best_mbps, r->perftest_transfer_mbps).c_str());
       std::fflush(stdout);
@@ -273,6 +300,7 @@ int main(int argc, char** argv) {
                                                    : absl::GetFlag(FLAGS_peer);
   options.perftest = absl::GetFlag(FLAGS_perftest);
   options.max_run_blocks = std::max(1, absl::GetFlag(FLAGS_max_run_blocks));
+  options.modes = absl::StrSplit(absl::GetFlag(FLAGS_modes), ',', absl::SkipEmpty());
   options.perftest_runs = std::max(1, absl::GetFlag(FLAGS_perftest_runs));
   options.spin_us = std::max(0, absl::GetFlag(FLAGS_spin_us));
   return baton::kvtransfer::Run(options);
