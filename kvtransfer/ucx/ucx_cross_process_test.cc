@@ -221,6 +221,7 @@ TEST_P(UcxCrossProcessTest, SenderKilledMidTransferNeverCompletesAndLeaksNothing
 INSTANTIATE_TEST_SUITE_P(Loopback, UcxCrossProcessTest,
                          ::testing::Values(Wire{"tcp", "tcp", "am"}, Wire{"shm", "posix,cma", "am"},
                                            Wire{"shm_put", "posix,cma", "put"},
+                                           Wire{"posix_put", "posix", "put"},
                                            Wire{"shm_auto", "posix,cma", "auto"}),
                          [](const ::testing::TestParamInfo<Wire>& info) {
                            return info.param.name;

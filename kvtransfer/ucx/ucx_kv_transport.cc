@@ -43,8 +43,14 @@ struct Endpoint {
   // Error mode PEER: UCX reports the peer's failure and the endpoint may be force-closed.
   // UCX 1.13's shared-memory transports cannot do this; their endpoints use mode NONE.
   bool detects_peer_failure = true;
-  // Whether RMA put is native on this endpoint (no tcp lane); decided on first use.
-  std::optional<bool> native_rma;
+  // From the endpoint's lane table, read on first use: whether any lane uses tcp (UCX 1.13's
+  // put over tcp is a slow emulation that also crashed the receiver in our tests), and whether
+  // a non-tcp lane does RMA in hardware or the kernel (an rma_bw lane: cma, xpmem, RDMA).
+  struct Lanes {
+    bool tcp = true;
+    bool native_rma = false;
+  };
+  std::optional<Lanes> lanes;
 };
 
 // A run ready to send: planned and checksummed on the caller's thread.
@@ -206,7 +212,7 @@ class UcxTransportImpl : public UcxKvTransport {
                                   size_t length, const ucp_am_recv_param_t* param);
 
   // Put mode, sending side (progress thread).
-  bool NativeRma(Endpoint& endpoint);
+  const Endpoint::Lanes& LanesOf(Endpoint& endpoint);
   // Once per stream, when it is connected: chooses put or AM; for put, registers the writer.
   void DecidePut(const std::shared_ptr<SendState>& state);
   void IssuePuts(const std::shared_ptr<SendState>& state, int32_t layer,
@@ -216,6 +222,8 @@ class UcxTransportImpl : public UcxKvTransport {
   void SendRunMessages(const std::shared_ptr<SendState>& state, int32_t layer,
                        const std::vector<PlannedRun>& runs, bool announce);
   void HandlePutReply(uint64_t writer, uint32_t code);
+  // Receiving side: a writer asks to put into a transfer; registers it (or not) and replies.
+  void HandlePutBegin(const std::string& address, const ucx_wire::PutHeader& header);
   void HandleStop(uint64_t writer);
   // A failed, granted put stream with nothing in flight: flush, then tell the receiver.
   void MaybeSendStopped(const std::shared_ptr<SendState>& state);
@@ -441,36 +449,46 @@ ucs_status_t UcxTransportImpl::OnPutBeginAm(void* arg, const void* header, size_
     self->unrouted_drops_.fetch_add(1);
     return UCS_OK;
   }
-  std::string address(static_cast<const char*>(data), length);
-  ucx_wire::PutHeader reply = *parsed;
+  // Decided outside the AM callback, where an endpoint back to the writer can be made.
+  self->Post([self, address = std::string(static_cast<const char*>(data), length),
+              header = *parsed] { self->HandlePutBegin(address, header); });
+  return UCS_OK;
+}
+
+void UcxTransportImpl::HandlePutBegin(const std::string& address,
+                                      const ucx_wire::PutHeader& header) {
+  ucx_wire::PutHeader reply = header;
   reply.code = ucx_wire::kRefused;
+  absl::StatusOr<std::shared_ptr<Endpoint>> endpoint = GetEndpoint(address);
+  if (!endpoint.ok() || (*endpoint)->ep == nullptr) {
+    LOG(WARNING) << "KV transfer " << header.transfer_id << ": cannot reach a put writer";
+    return;  // It gives up on its grant after its deadline.
+  }
+  // Puts over tcp are refused whatever the writer thinks (UCX's emulation is slow and crashed
+  // the receiving process in our tests).
+  const bool acceptable = !LanesOf(**endpoint).tcp;
   {
-    absl::MutexLock lock(&self->receivers_mu_);
+    absl::MutexLock lock(&receivers_mu_);
     // Forget writers of transfers delivered without their kStoppedAm (quarantine, dead peer).
-    for (auto it = self->remote_writers_.begin(); it != self->remote_writers_.end();) {
+    for (auto it = remote_writers_.begin(); it != remote_writers_.end();) {
       auto current = it++;
-      auto r = self->receivers_.find(current->second.pool_base);
-      if (r == self->receivers_.end() ||
-          !r->second->tracker().IsLive(current->second.transfer_id)) {
-        self->remote_writers_.erase(current);
+      auto r = receivers_.find(current->second.pool_base);
+      if (r == receivers_.end() || !r->second->tracker().IsLive(current->second.transfer_id)) {
+        remote_writers_.erase(current);
       }
     }
-    auto it = self->receivers_.find(parsed->pool_base);
-    if (it == self->receivers_.end() || !it->second->accepts_puts()) {
-      self->unrouted_drops_.fetch_add(1);
-    } else if (it->second->tracker().AddPutWriter(parsed->transfer_id, parsed->writer_id).ok()) {
+    auto it = receivers_.find(header.pool_base);
+    if (it == receivers_.end() || !it->second->accepts_puts() || !acceptable) {
+      unrouted_drops_.fetch_add(1);
+    } else if (it->second->tracker().AddPutWriter(header.transfer_id, header.writer_id).ok()) {
       reply.code = ucx_wire::kGranted;
-      self->remote_writers_[parsed->writer_id] =
-          RemoteWriter{address, parsed->pool_base, parsed->transfer_id};
+      remote_writers_[header.writer_id] =
+          RemoteWriter{address, header.pool_base, header.transfer_id};
     }
   }
-  // Reply outside the AM callback.
-  self->Post([self, address = std::move(address), reply] {
-    if (!self->SendToPeer(address, ucx_wire::kPutReplyAm, reply)) {
-      LOG(WARNING) << "KV transfer " << reply.transfer_id << ": cannot answer a put writer";
-    }
-  });
-  return UCS_OK;
+  if (!SendToPeer(address, ucx_wire::kPutReplyAm, reply)) {
+    LOG(WARNING) << "KV transfer " << header.transfer_id << ": cannot answer a put writer";
+  }
 }
 
 ucs_status_t UcxTransportImpl::OnStoppedAm(void* arg, const void* header, size_t header_length,
@@ -1054,35 +1072,41 @@ bool UcxTransportImpl::Track(const std::shared_ptr<SendState>& state) {
   return state->failure.ok();
 }
 
-bool UcxTransportImpl::NativeRma(Endpoint& endpoint) {
-  if (endpoint.native_rma.has_value()) return *endpoint.native_rma;
-  // UCX 1.13 cannot report an endpoint's transports directly; its printed lane table can.
+const Endpoint::Lanes& UcxTransportImpl::LanesOf(Endpoint& endpoint) {
+  if (endpoint.lanes.has_value()) return *endpoint.lanes;
+  // UCX 1.13 cannot report an endpoint's transports directly; its printed lane table can:
+  //   lane[1]:  1:cma/memory.0 md[1]  -> md[1]/cma/sysdev[255] rma_bw#0
+  Endpoint::Lanes lanes;
   char* buffer = nullptr;
   size_t size = 0;
   FILE* stream = open_memstream(&buffer, &size);
-  bool native = false;
   if (stream != nullptr) {
     ucp_ep_print_info(endpoint.ep, stream);
     fclose(stream);
-    int lanes = 0;
+    int count = 0;
     bool tcp = false;
     for (absl::string_view line : absl::StrSplit(absl::string_view(buffer, size), '\n')) {
       if (!absl::StrContains(line, "lane[")) continue;
-      ++lanes;
-      tcp = tcp || absl::StrContains(line, "tcp/");
+      ++count;
+      const bool line_tcp = absl::StrContains(line, "tcp/");
+      tcp = tcp || line_tcp;
+      if (!line_tcp && absl::StrContains(line, "rma_bw")) lanes.native_rma = true;
     }
-    native = lanes > 0 && !tcp;
+    lanes.tcp = count == 0 || tcp;
     free(buffer);
   }
-  endpoint.native_rma = native;
-  return native;
+  endpoint.lanes = lanes;
+  return *endpoint.lanes;
 }
 
 void UcxTransportImpl::DecidePut(const std::shared_ptr<SendState>& state) {
   state->put_decided = true;
   using Mode = Options::WriteMode;
   if (state->target.remote_keys.empty() || options_.write_mode == Mode::kActiveMessage) return;
-  if (options_.write_mode == Mode::kAuto && !NativeRma(*state->endpoint)) return;
+  // Never over tcp; kAuto only where a lane does RMA natively, kPut also where UCX emulates it
+  // over shared-memory active messages (posix or sysv alone).
+  const Endpoint::Lanes& lanes = LanesOf(*state->endpoint);
+  if (lanes.tcp || (options_.write_mode == Mode::kAuto && !lanes.native_rma)) return;
   const ucs_status_t status =
       ucp_ep_rkey_unpack(state->endpoint->ep, state->target.remote_keys[0].data(), &state->rkey);
   if (status != UCS_OK) {

@@ -20,9 +20,12 @@
 //   and holds on_complete (and so the blocks) until the writer reports that it stopped with
 //   every put flushed, the endpoint to the writer failed (peer dead), or
 //   Options::put_quarantine passed.
-// - kAuto: UCX 1.13 has no query for an endpoint's transports, so it reads the endpoint's lane
-//   table (ucp_ep_print_info): put when no lane uses tcp (over tcp UCX's put is ~100x slower
-//   than active messages here), active messages otherwise.
+// - Choosing: UCX 1.13 has no query for an endpoint's transports, so the endpoint's lane table
+//   is read (ucp_ep_print_info). Put is never used over an endpoint with a tcp lane: UCX's put
+//   over tcp is an emulation ~100x slower than active messages here, and it crashed the
+//   receiving process in our tests (receivers refuse such writers too). kAuto puts where a
+//   non-tcp lane does RMA natively (an rma_bw lane: cma, xpmem, RDMA); kPut also where UCX
+//   emulates put over shared-memory active messages (posix or sysv alone).
 //
 // The target's worker_address is the receiving ucp worker address; senders keep one endpoint
 // per peer address (error mode PEER), dropped when the peer fails. Completion: after every
@@ -65,9 +68,9 @@ class UcxKvTransport : public KvTransport {
     int32_t max_run_blocks = 256;
 
     enum class WriteMode {
-      kAuto,           // Put where the endpoint's transports do RMA natively, else AM.
+      kAuto,           // Put where a non-tcp lane does RMA natively (cma, RDMA), else AM.
       kActiveMessage,  // Always AM. A receiver in this mode publishes no rkey, refuses puts.
-      kPut,            // Put whenever the target carries an rkey (even over tcp: slow).
+      kPut,            // Put on any endpoint without a tcp lane (also emulated shm), else AM.
     };
     // Sending: how to write. Receiving: kActiveMessage publishes no rkey; otherwise puts are
     // accepted from writers that register.
