@@ -1,6 +1,6 @@
 """Counts test cases from Bazel's test.xml files and prints "N passed, N failed[, N skipped]".
 
-Usage: count_results.py BAZEL_OUTPUT_LOG TESTLOGS_DIR
+Usage: count_results.py BAZEL_OUTPUT_LOG TESTLOGS_DIR [TESTLOGS_DIR ...]
 A test target that Bazel reports as failed without any failing case in its XML (build failure,
 timeout, crash) counts as one failure. Exit status 1 when anything failed.
 """
@@ -9,7 +9,7 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-log_path, testlogs = sys.argv[1], sys.argv[2]
+log_path, testlogs_dirs = sys.argv[1], sys.argv[2:]
 with open(log_path, errors="replace") as f:
     log = f.read()
 
@@ -23,7 +23,9 @@ build_failed = "FAILED: Build did NOT complete successfully" in log
 
 passed = failed = skipped = 0
 failed_targets_with_cases = set()
-if testlogs and os.path.isdir(testlogs):
+for testlogs in testlogs_dirs:
+    if not testlogs or not os.path.isdir(testlogs):
+        continue
     for root, _, files in os.walk(testlogs):
         if "test.xml" not in files:
             continue
