@@ -9,8 +9,8 @@
 //   ucp_am_recv_data_nbx pulls them straight into the pool slab (zero copy over cma/RDMA get).
 //   Because the *receiver* places every byte, it refuses writes for unknown, aborted or expired
 //   transfers (the sender's rendezvous send then fails with kAborted).
-// - RMA put (the default where the endpoint's transports do RMA natively: shared memory, cma,
-//   RDMA): the receiver maps its pool once and publishes the packed rkey in
+// - RMA put (kAuto where the endpoint's transports do RMA natively: cma, RDMA; or kPut):
+//   the receiver maps its pool once and publishes the packed rkey in
 //   KvTarget::remote_keys; the sender registers as a writer of the transfer (a handshake the
 //   receiver may refuse), ucp_put_nbx's each run to base + Offset, flushes the endpoint (remote
 //   completion) and then announces the layer's runs with payload-less messages, which the
@@ -74,7 +74,10 @@ class UcxKvTransport : public KvTransport {
     };
     // Sending: how to write. Receiving: kActiveMessage publishes no rkey; otherwise puts are
     // accepted from writers that register.
-    WriteMode write_mode = WriteMode::kAuto;
+    // Default: active messages. Put through cma measured between 0.3 and 8.5 GB/s from run to
+    // run on the dev VM (docs/BENCHMARKS.md runs D-F) where active messages stayed at 4-6.6;
+    // choose kAuto where RDMA or a shared-memory pool makes put pay.
+    WriteMode write_mode = WriteMode::kActiveMessage;
     // Receiving, put mode: how long a decided transfer waits for a put writer that does not report
     // stopping (hung or dead without peer-failure detection) before its blocks are released anyway.
     // Should exceed the time a sender needs to notice its deadline.
