@@ -18,7 +18,6 @@ statuses = {}
 for m in re.finditer(r"^(//\S+)\s+(?:\(cached\)\s+)?(PASSED|FAILED|TIMEOUT|FLAKY|NO STATUS|"
                      r"FAILED TO BUILD|SKIPPED|INCOMPLETE)\b", log, re.M):
     statuses[m.group(1)] = m.group(2)
-m = re.search(r"Executed \d+ out of (\d+) tests?", log)
 build_failed = "FAILED: Build did NOT complete successfully" in log
 
 passed = failed = skipped = 0

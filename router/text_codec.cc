@@ -11,9 +11,8 @@ namespace baton::router {
 absl::StatusOr<std::unique_ptr<TextCodec>> TextCodec::FromGguf(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<engine::gguf::GgufFile> file,
                    engine::gguf::GgufFile::Open(path));
-  ASSIGN_OR_RETURN(engine::tokenizer::Vocab vocab, engine::tokenizer::LoadVocabFromGguf(*file));
   ASSIGN_OR_RETURN(std::unique_ptr<engine::tokenizer::Tokenizer> tokenizer,
-                   engine::tokenizer::Tokenizer::Create(std::move(vocab)));
+                   engine::tokenizer::LoadTokenizerFromGguf(*file));
   return std::unique_ptr<TextCodec>(new TextCodec(std::move(tokenizer)));
 }
 

@@ -108,4 +108,9 @@ absl::StatusOr<Vocab> LoadVocabFromGguf(const gguf::GgufFile& file) {
   return vocab;
 }
 
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFromGguf(const gguf::GgufFile& file) {
+  ASSIGN_OR_RETURN(Vocab vocab, LoadVocabFromGguf(file));
+  return Tokenizer::Create(std::move(vocab));
+}
+
 }  // namespace baton::engine::tokenizer

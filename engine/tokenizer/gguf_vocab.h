@@ -3,6 +3,9 @@
 
 #include "absl/status/statusor.h"
 #include "engine/gguf/gguf_file.h"
+#include <memory>
+
+#include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/vocab.h"
 
 namespace baton::engine::tokenizer {
@@ -15,5 +18,8 @@ namespace baton::engine::tokenizer {
 // tokenizer model other than "llama" / "gpt2"; kInvalidArgument (or the reader's code) for
 // values of the wrong type or arrays of the wrong length.
 absl::StatusOr<Vocab> LoadVocabFromGguf(const gguf::GgufFile& file);
+
+// LoadVocabFromGguf then Tokenizer::Create: the tokenizer of `file`, with the errors of both.
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFromGguf(const gguf::GgufFile& file);
 
 }  // namespace baton::engine::tokenizer

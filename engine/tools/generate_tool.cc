@@ -15,9 +15,8 @@ absl::StatusOr<std::string> RunGenerateTool(const GenerateToolOptions& options) 
     return absl::InvalidArgumentError("give exactly one of a text prompt and prompt token ids");
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const Model> model, Model::Load(options.model_path));
-  ASSIGN_OR_RETURN(tokenizer::Vocab vocab, tokenizer::LoadVocabFromGguf(model->file()));
   ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tok,
-                   tokenizer::Tokenizer::Create(std::move(vocab)));
+                   tokenizer::LoadTokenizerFromGguf(model->file()));
   std::vector<int32_t> prompt = options.prompt_tokens;
   if (!options.prompt_text.empty()) {
     ASSIGN_OR_RETURN(prompt, tok->Encode(options.prompt_text, {.add_special = true}));

@@ -62,8 +62,7 @@ absl::Status RunVectors(const Tokenizer& tokenizer, const std::string& prefix, s
 absl::Status RunTokenize(const TokenizeOptions& options, std::ostream& out) {
   if (options.model_path.empty()) return absl::InvalidArgumentError("--model is required");
   ASSIGN_OR_RETURN(auto file, gguf::GgufFile::Open(options.model_path));
-  ASSIGN_OR_RETURN(Vocab vocab, LoadVocabFromGguf(*file));
-  ASSIGN_OR_RETURN(auto tokenizer, Tokenizer::Create(std::move(vocab)));
+  ASSIGN_OR_RETURN(auto tokenizer, LoadTokenizerFromGguf(*file));
   if (!options.vectors.empty()) return RunVectors(*tokenizer, options.vectors, out);
 
   std::string text = options.text;
