@@ -26,6 +26,7 @@
 #include "common/status_macros.h"
 #include "kvtransfer/checksum.h"
 #include "kvtransfer/receive_tracker.h"
+#include "kvtransfer/ucx/ucx_settings.h"
 #include "kvtransfer/ucx/ucx_status.h"
 #include "kvtransfer/ucx/ucx_wire.h"
 #include "kvtransfer/write_plan.h"
@@ -653,7 +654,7 @@ void OnEndpointErrorCallback(void* arg, ucp_ep_h ep, ucs_status_t status) {
 absl::Status UcxTransportImpl::Init() {
   ucp_config_t* config = nullptr;
   RETURN_IF_ERROR(UcsToStatus(ucp_config_read(nullptr, nullptr, &config), "ucp_config_read"));
-  for (const auto& [name, value] : options_.ucx_config) {
+  for (const auto& [name, value] : EffectiveUcxSettings(options_.ucx_config, &std::getenv)) {
     const ucs_status_t status = ucp_config_modify(config, name.c_str(), value.c_str());
     if (status != UCS_OK) {
       ucp_config_release(config);

@@ -55,7 +55,8 @@ class UcxKvTransport : public KvTransport {
  public:
   struct Options {
     // UCX settings applied on top of the environment's UCX_* variables, without the UCX_
-    // prefix: {{"TLS", "tcp"}, {"NET_DEVICES", "lo"}}. A value UCX cannot parse is
+    // prefix: {{"TLS", "tcp"}, {"NET_DEVICES", "lo"}}; they also override the tuned defaults of
+    // ucx_settings.h. A value UCX cannot parse is
     // kInvalidArgument (UCX itself only warns about unknown names).
     std::vector<std::pair<std::string, std::string>> ucx_config;
     // How long the progress thread keeps polling after activity before it sleeps.
