@@ -9,8 +9,8 @@ namespace baton::decode_worker {
 absl::StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(
     const DecodeWorkerOptions& options) {
   auto worker = std::unique_ptr<DecodeWorker>(new DecodeWorker(options));
-  ASSIGN_OR_RETURN(worker->loaded_, serving::LoadEngine(options.engine));
   ASSIGN_OR_RETURN(worker->transport_, serving::CreateTransport(options.transport));
+  ASSIGN_OR_RETURN(worker->loaded_, serving::LoadEngine(options.engine, worker->transport_.get()));
   ASSIGN_OR_RETURN(worker->receiver_,
                    worker->transport_->CreateReceiver(worker->loaded_.pool->base(),
                                                       worker->loaded_.pool->num_blocks(),

@@ -39,9 +39,16 @@ ABSL_FLAG(std::string, peer, "", "path of ucx_peer (default: next to this binary
 ABSL_FLAG(bool, perftest, true, "also run ucx_perftest (tag_bw / ucp_put_bw) for comparison");
 ABSL_FLAG(int32_t, max_run_blocks, 256, "largest message, in 32 KiB blocks");
 ABSL_FLAG(std::string, modes, "am,put",
-          "write modes (am, put, auto), ','-separated; put is skipped on a UCX_TLS with tcp");
+          "write modes (am, put, auto), ','-separated; put is skipped on a "
+          "UCX_TLS with tcp");
 ABSL_FLAG(int32_t, spin_us, 200, "UcxKvTransport::Options::spin_before_sleep, both sides");
-ABSL_FLAG(int32_t, perftest_runs, 3, "ucx_perftest runs per case (best is kept)");
+ABSL_FLAG(int32_t, perftest_runs, 3,
+          "rounds per case: each runs --iterations transfers, then "
+          "ucx_perftest at both sizes");
+ABSL_FLAG(std::string, pool_memory, "transport",
+          "where both pools live, ','-separated: transport "
+          "(UcxKvTransport::AllocatePoolMemory, "
+          "as ucx_perftest allocates its buffers) and/or mmap (anonymous memory)");
 
 namespace baton::kvtransfer {
 namespace {
@@ -56,15 +63,18 @@ struct Options {
   std::vector<std::string> modes;
   int32_t perftest_runs = 3;
   int32_t spin_us = 200;
+  std::vector<std::string> pool_memory;
 };
 
+// MB/s as ucx_perftest counts them (2^20 bytes). Per round: the median of that round's transfers,
+// and one perftest run at each size right after them (same machine load).
 struct CaseResult {
-  double median_mbps = 0;  // MB/s as ucx_perftest counts them (2^20 bytes).
-  double best_mbps = 0;
+  std::vector<double> mbps;              // Every timed transfer.
+  std::vector<double> round_mbps;        // Median per round.
+  std::vector<double> perftest_kv;       // Per round: one message of the whole KV.
+  std::vector<double> perftest_message;  // Per round: message_bytes messages.
   double layer_latency_us = 0;
   size_t message_bytes = 0;
-  double perftest_mbps = 0;           // Best perftest run at message_bytes.
-  double perftest_transfer_mbps = 0;  // Best perftest run with one message of the whole KV.
 };
 
 constexpr double kMiB = 1024.0 * 1024.0;
@@ -115,14 +125,14 @@ double RunPerftest(const std::string& tls, const std::string& test, size_t size,
 }
 
 absl::StatusOr<CaseResult> RunCase(const Options& options, const std::string& tls,
-                                   const std::string& mode, int32_t prompt_tokens,
-                                   KvTransport& transport, testing::ChildProcess& peer,
-                                   TransferId& next_id) {
+                                   const std::string& mode, const std::string& pool_memory,
+                                   int32_t prompt_tokens, KvTransport& transport,
+                                   testing::ChildProcess& peer, TransferId& next_id) {
   const engine::KvLayout layout = testing::OneBLayout();
   const int32_t blocks = layout.BlocksFor(prompt_tokens);
   std::vector<int32_t> block_ids;
   for (int32_t b = 0; b < blocks; ++b) block_ids.push_back(b);
-  testing::HostPool source(layout, blocks);
+  testing::HostPool source(layout, blocks, pool_memory == "mmap" ? nullptr : &transport);
   source.FillPattern(block_ids, 1);
   const size_t bytes = layout.PoolBytes(blocks);
   CaseResult result;
@@ -147,10 +157,10 @@ absl::StatusOr<CaseResult> RunCase(const Options& options, const std::string& tl
     return absl::OkStatus();
   };
 
-  // Rounds interleave this transport's transfers with ucx_perftest runs, so that both see the
-  // same machine load (this host is shared and noisy); the best of each is compared.
-  std::vector<double> mbps;
+  // Rounds interleave this transport's transfers with ucx_perftest runs, so that both see the same
+  // machine load (this host is shared and noisy); ratios are taken per round.
   for (int32_t round = 0; round < options.perftest_runs; ++round) {
+    std::vector<double> round_mbps;
     for (int32_t i = 0; i < options.iterations + (round == 0 ? 2 : 0); ++i) {
       absl::StatusOr<std::unique_ptr<KvWriteStream>> stream = start_transfer();
       if (!stream.ok()) return stream.status();
@@ -165,20 +175,19 @@ absl::StatusOr<CaseResult> RunCase(const Options& options, const std::string& tl
       const absl::Duration elapsed = absl::Now() - t0;
       if (!status.ok()) return status;
       if (absl::Status s = await_done(); !s.ok()) return s;
-      if (round > 0 || i >= 2) mbps.push_back(bytes / kMiB / absl::ToDoubleSeconds(elapsed));
+      if (round > 0 || i >= 2) round_mbps.push_back(bytes / kMiB / absl::ToDoubleSeconds(elapsed));
     }
+    result.round_mbps.push_back(Median(round_mbps));
+    result.mbps.insert(result.mbps.end(), round_mbps.begin(), round_mbps.end());
+    round_mbps.clear();
     if (options.perftest) {
       const int iterations =
           static_cast<int>(std::max<size_t>(50, (256u << 20) / result.message_bytes));
-      result.perftest_mbps =
-          std::max(result.perftest_mbps,
-                   RunPerftest(tls, PerftestFor(mode), result.message_bytes, iterations));
-      result.perftest_transfer_mbps =
-          std::max(result.perftest_transfer_mbps, RunPerftest(tls, PerftestFor(mode), bytes, 20));
+      result.perftest_kv.push_back(RunPerftest(tls, PerftestFor(mode), bytes, 20));
+      result.perftest_message.push_back(
+          RunPerftest(tls, PerftestFor(mode), result.message_bytes, iterations));
     }
   }
-  result.median_mbps = Median(mbps);
-  result.best_mbps = *std::max_element(mbps.begin(), mbps.end());
 
   std::vector<double> latencies;
   for (int32_t i = 0; i < 3; ++i) {
@@ -200,38 +209,83 @@ absl::StatusOr<CaseResult> RunCase(const Options& options, const std::string& tl
   return result;
 }
 
-// (UCX_TLS, write mode) pairs to measure; put mode is left out over tcp (emulated there).
-std::vector<std::pair<std::string, std::string>> Cases(const Options& options) {
-  std::vector<std::pair<std::string, std::string>> cases;
+struct Case {
+  std::string tls;
+  std::string mode;
+  std::string pool_memory;
+};
+
+// (UCX_TLS, write mode, pool memory) to measure; put mode is left out over tcp (emulated there).
+std::vector<Case> Cases(const Options& options) {
+  std::vector<Case> cases;
   for (const std::string& tls : options.tls) {
     for (const std::string& mode : options.modes) {
       if (mode == "put" && tls.find("tcp") != std::string::npos) continue;
-      cases.emplace_back(tls, mode);
+      for (const std::string& memory : options.pool_memory) cases.push_back({tls, mode, memory});
     }
   }
   return cases;
 }
 
+std::string Ratio(double ours, double theirs) {
+  return theirs > 0 ? absl::StrFormat("%.2f", ours / theirs) : std::string("-");
+}
+
+// "median (min-max)" of ours[i] / theirs[i] over the rounds where perftest ran.
+std::string RoundRatios(const std::vector<double>& ours, const std::vector<double>& theirs) {
+  std::vector<double> ratios;
+  for (size_t i = 0; i < ours.size() && i < theirs.size(); ++i) {
+    if (theirs[i] > 0) ratios.push_back(ours[i] / theirs[i]);
+  }
+  if (ratios.empty()) return "-";
+  const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+  return absl::StrFormat("%.2f (%.2f-%.2f)", Median(ratios), *lo, *hi);
+}
+
+double Max(const std::vector<double>& v) {
+  return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+}
+
+void PrintRow(const Case& c, int32_t prompt, const CaseResult& r) {
+  const size_t bytes = testing::OneBLayout().BytesPerToken() * static_cast<size_t>(prompt);
+  std::printf(
+      "| %s | %s | %s | %d | %s | %s | %.0f (%.0f) | %.0f | %s | %.0f (%.0f) | "
+      "%s | %s | %.0f | "
+      "%s |\n",
+      c.tls.c_str(), c.mode.c_str(), c.pool_memory.c_str(), prompt,
+      absl::StrCat(bytes / (1 << 20), " MiB").c_str(),
+      absl::StrCat(r.message_bytes / 1024, " KiB").c_str(), Median(r.mbps), Max(r.mbps),
+      r.layer_latency_us, PerftestFor(c.mode).c_str(), Median(r.perftest_kv), Max(r.perftest_kv),
+      RoundRatios(r.round_mbps, r.perftest_kv).c_str(),
+      Ratio(Max(r.mbps), Max(r.perftest_kv)).c_str(), Max(r.perftest_message),
+      Ratio(Max(r.mbps), Max(r.perftest_message)).c_str());
+  std::fflush(stdout);
+}
+
 int Run(const Options& options) {
   std::printf(
-      "| UCX_TLS | mode | prompt tokens | KV bytes | message bytes | kv_bench MB/s best (median) | "
-      "per-layer latency us | perftest test | perftest MB/s at message size | ratio | "
-      "perftest MB/s at KV size | ratio |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "| UCX_TLS | mode | pool memory | prompt tokens | KV bytes | message "
+      "bytes | "
+      "kv_bench MB/s median (best) | per-layer latency us | perftest test | "
+      "perftest MB/s at KV size median (best) | ratio per round median (range) "
+      "| "
+      "ratio best/best | perftest MB/s at message size best | ratio best/best "
+      "|\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
   int failures = 0;
-  for (const auto& [tls, mode] : Cases(options)) {
+  for (const Case& c : Cases(options)) {
     using WriteMode = UcxKvTransport::Options::WriteMode;
     UcxKvTransport::Options transport_options;
-    transport_options.write_mode = mode == "am"    ? WriteMode::kActiveMessage
-                                   : mode == "put" ? WriteMode::kPut
-                                                   : WriteMode::kAuto;
-    transport_options.ucx_config = {{"TLS", tls}, {"NET_DEVICES", "lo"}};
+    transport_options.write_mode = c.mode == "am"    ? WriteMode::kActiveMessage
+                                   : c.mode == "put" ? WriteMode::kPut
+                                                     : WriteMode::kAuto;
+    transport_options.ucx_config = {{"TLS", c.tls}, {"NET_DEVICES", "lo"}};
     transport_options.max_run_blocks = options.max_run_blocks;
     transport_options.spin_before_sleep = absl::Microseconds(options.spin_us);
     auto transport = UcxKvTransport::Create(transport_options);
     if (!transport.ok()) {
-      std::fprintf(stderr, "%s: %s\n", tls.c_str(), transport.status().ToString().c_str());
+      std::fprintf(stderr, "%s: %s\n", c.tls.c_str(), transport.status().ToString().c_str());
       ++failures;
       continue;
     }
@@ -239,9 +293,10 @@ int Run(const Options& options) {
     for (int32_t p : options.prompts) {
       max_blocks = std::max(max_blocks, testing::OneBLayout().BlocksFor(p));
     }
-    auto peer = testing::ChildProcess::Start({options.peer, "--role=receiver", "--tls=" + tls,
-                                              "--write_mode=" + mode,
-                                              absl::StrCat("--blocks=", max_blocks)});
+    auto peer = testing::ChildProcess::Start(
+        {options.peer, "--role=receiver", "--tls=" + c.tls, "--write_mode=" + c.mode,
+         "--pool_memory=" + c.pool_memory, absl::StrCat("--blocks=", max_blocks),
+         absl::StrCat("--spin_us=", options.spin_us)});
     if (!peer.ok()) {
       std::fprintf(stderr, "%s\n", peer.status().ToString().c_str());
       return 1;
@@ -249,25 +304,14 @@ int Run(const Options& options) {
     TransferId next_id = 1;
     for (int32_t prompt : options.prompts) {
       absl::StatusOr<CaseResult> r =
-          RunCase(options, tls, mode, prompt, **transport, **peer, next_id);
+          RunCase(options, c.tls, c.mode, c.pool_memory, prompt, **transport, **peer, next_id);
       if (!r.ok()) {
-        std::printf("| %s | %s | %d | - | - | failed: %s | | | | | |\n", tls.c_str(), mode.c_str(),
-                    prompt, r.status().ToString().c_str());
+        std::printf("| %s | %s | %s | %d | - | - | failed: %s | | | | | | | |\n", c.tls.c_str(),
+                    c.mode.c_str(), c.pool_memory.c_str(), prompt, r.status().ToString().c_str());
         ++failures;
         continue;
       }
-      const size_t bytes = testing::OneBLayout().BytesPerToken() * static_cast<size_t>(prompt);
-      auto ratio = [](double ours, double theirs) {
-        return theirs > 0 ? absl::StrFormat("%.2f", ours / theirs) : std::string("-");
-      };
-      std::printf("| %s | %s | %d | %s | %s | %.0f (%.0f) | %.0f | %s | %.0f | %s | %.0f | %s |\n",
-                  tls.c_str(), mode.c_str(), prompt,
-                  absl::StrCat(bytes / (1 << 20), " MiB").c_str(),
-                  absl::StrCat(r->message_bytes / 1024, " KiB").c_str(), r->best_mbps,
-                  r->median_mbps, r->layer_latency_us, PerftestFor(mode).c_str(), r->perftest_mbps,
-                  ratio(r->best_mbps, r->perftest_mbps).c_str(), r->perftest_transfer_mbps,
-                  ratio(r->best_mbps, r->perftest_transfer_mbps).c_str());
-      std::fflush(stdout);
+      PrintRow(c, prompt, *r);
     }
     (*peer)->CloseAndWait();
   }
@@ -304,5 +348,6 @@ int main(int argc, char** argv) {
   options.modes = absl::StrSplit(absl::GetFlag(FLAGS_modes), ',', absl::SkipEmpty());
   options.perftest_runs = std::max(1, absl::GetFlag(FLAGS_perftest_runs));
   options.spin_us = std::max(0, absl::GetFlag(FLAGS_spin_us));
+  options.pool_memory = absl::StrSplit(absl::GetFlag(FLAGS_pool_memory), ',', absl::SkipEmpty());
   return baton::kvtransfer::Run(options);
 }

@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/kv_cache/kv_layout.h"
+#include "engine/kv_cache/pool_memory.h"
 #include "kvtransfer/kv_target.h"
 
 namespace baton::kvtransfer {
@@ -164,6 +165,16 @@ class KvTransport {
   // kUnavailable/kInternal if the transport cannot register it.
   virtual absl::StatusOr<std::unique_ptr<KvReceiver>> CreateReceiver(
       void* pool_base, int32_t pool_num_blocks, const engine::KvLayout& layout) = 0;
+
+  // Memory for a KV pool, sending or receiving, that this transport moves bytes through best; hand
+  // it to engine::KvPool::Create. UCX maps it itself (UCP_MEM_MAP_ALLOCATE: shared memory on one
+  // host, so a peer's put or rendezvous read is one memcpy; registered for RDMA). Default:
+  // anonymous mmap. The memory must be released (its pool destroyed) before the transport is.
+  // kInvalidArgument for 0 bytes; kResourceExhausted when it cannot be had.
+  virtual absl::StatusOr<engine::PoolMemory> AllocatePoolMemory(size_t bytes) {
+    if (bytes == 0) return absl::InvalidArgumentError("AllocatePoolMemory of 0 bytes");
+    return engine::AnonymousPoolMemory(bytes);
+  }
 
   // Opens a stream writing `source` into `target`. Synchronous errors: kInvalidArgument (a
   // malformed target, a target of another transport, source and target block counts differ,

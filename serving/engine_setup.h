@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "engine/kv_cache/kv_pool.h"
 #include "engine/runtime/engine.h"
+#include "kvtransfer/kv_transport.h"
 #include "proto/baton/internal/v1/worker.pb.h"
 #include "serving/load_counts.h"
 
@@ -31,8 +32,12 @@ struct LoadedEngine {
   std::unique_ptr<engine::KvPool> pool;
 };
 
-// kInvalidArgument for non-positive sizes; the model loader's and pool's errors otherwise.
-absl::StatusOr<LoadedEngine> LoadEngine(const EngineSetup& setup);
+// The KV pool's memory comes from `pool_memory_from` (the worker's KV transport, which then moves
+// bytes in and out of it best; it must outlive the pool), or an anonymous mapping when null.
+// kInvalidArgument for non-positive sizes; the model loader's, transport's and pool's errors
+// otherwise.
+absl::StatusOr<LoadedEngine> LoadEngine(const EngineSetup& setup,
+                                        kvtransfer::KvTransport* pool_memory_from = nullptr);
 
 baton::internal::v1::WorkerLoad MakeWorkerLoad(baton::internal::v1::WorkerRole role,
                                                const std::string& model_name,

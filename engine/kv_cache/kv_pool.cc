@@ -1,16 +1,18 @@
 #include "engine/kv_cache/kv_pool.h"
 
-#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
 
 #include "common/logging.h"
+#include "common/status_macros.h"
 
 namespace baton::engine {
 
-absl::StatusOr<std::unique_ptr<KvPool>> KvPool::Create(const KvLayout& layout,
-                                                       int32_t num_blocks) {
+namespace {
+
+absl::Status CheckGeometry(const KvLayout& layout, int32_t num_blocks) {
   if (layout.num_layers <= 0 || layout.num_kv_heads <= 0 || layout.head_dim <= 0 ||
       layout.block_size_tokens <= 0) {
     return absl::InvalidArgumentError("bad KV layout: " + layout.DebugString());
@@ -19,25 +21,43 @@ absl::StatusOr<std::unique_ptr<KvPool>> KvPool::Create(const KvLayout& layout,
     return absl::InvalidArgumentError("KV pool needs at least one block, got " +
                                       std::to_string(num_blocks));
   }
-  const size_t bytes = layout.PoolBytes(num_blocks);
-  // Anonymous mmap: page aligned and zero filled, pages committed lazily on first touch.
-  void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) {
-    return absl::ResourceExhaustedError("cannot map a KV pool of " + std::to_string(bytes) +
-                                        " bytes: " + std::strerror(errno));
-  }
-  return std::unique_ptr<KvPool>(new KvPool(layout, num_blocks, base, bytes));
+  return absl::OkStatus();
 }
 
-KvPool::KvPool(const KvLayout& layout, int32_t num_blocks, void* base, size_t size_bytes)
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KvPool>> KvPool::Create(const KvLayout& layout, int32_t num_blocks) {
+  RETURN_IF_ERROR(CheckGeometry(layout, num_blocks));
+  // Anonymous mmap: page aligned and zero filled, pages committed lazily on first touch.
+  ASSIGN_OR_RETURN(PoolMemory memory, AnonymousPoolMemory(layout.PoolBytes(num_blocks)));
+  return std::unique_ptr<KvPool>(new KvPool(layout, num_blocks, std::move(memory)));
+}
+
+absl::StatusOr<std::unique_ptr<KvPool>> KvPool::Create(const KvLayout& layout, int32_t num_blocks,
+                                                       PoolMemory memory) {
+  RETURN_IF_ERROR(CheckGeometry(layout, num_blocks));
+  const size_t bytes = layout.PoolBytes(num_blocks);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  if (memory.base() == nullptr || reinterpret_cast<uintptr_t>(memory.base()) % page != 0 ||
+      memory.bytes() < bytes) {
+    return absl::InvalidArgumentError("KV pool memory must be page aligned and hold " +
+                                      std::to_string(bytes) + " bytes, got " +
+                                      std::to_string(memory.bytes()));
+  }
+  if (!memory.zeroed()) std::memset(memory.base(), 0, bytes);
+  return std::unique_ptr<KvPool>(new KvPool(layout, num_blocks, std::move(memory)));
+}
+
+KvPool::KvPool(const KvLayout& layout, int32_t num_blocks, PoolMemory memory)
     : layout_(layout),
       num_blocks_(num_blocks),
-      base_(base),
-      size_bytes_(size_bytes),
+      memory_(std::move(memory)),
+      base_(memory_.base()),
+      size_bytes_(layout.PoolBytes(num_blocks)),
       allocated_(num_blocks, false),
       num_free_(num_blocks) {}
 
-KvPool::~KvPool() { ::munmap(base_, size_bytes_); }
+KvPool::~KvPool() = default;
 
 absl::StatusOr<std::vector<int32_t>> KvPool::Allocate(int32_t count) {
   if (count < 0) return absl::InvalidArgumentError("negative block count");

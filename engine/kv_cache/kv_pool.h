@@ -1,13 +1,14 @@
-// A paged KV-cache pool: one page-aligned, contiguous, zero-initialised region laid out exactly as
-// `KvLayout` describes (layer-major slabs of K then V), plus block allocation accounting.
+// A paged KV-cache pool: one page-aligned, contiguous, zero-initialised region (PoolMemory) laid
+// out exactly as `KvLayout` describes (layer-major slabs of K then V), plus block allocation
+// accounting.
 //
 // The region's base pointer and size are stable for the pool's lifetime, so a transport may
 // register it once (kvtransfer registers it with UCX) and write slabs straight into it.
 //
-// Threading: allocation accounting (Allocate, Free, num_free) is thread-safe (internal mutex).
-// Slab memory is not synchronised: the caller guarantees a block is written by one party at a
-// time and not read while being written (e.g. the forward pass on the scheduler thread, or a
-// transport write that completes before the sequence is admitted).
+// Threading: allocation accounting (Allocate, Free, num_free) is thread-safe (internal mutex). Slab
+// memory is not synchronised: the caller guarantees a block is written by one party at a time and
+// not read while being written (e.g. the forward pass on the scheduler thread, or a transport write
+// that completes before the sequence is admitted).
 #pragma once
 
 #include <cstddef>
@@ -21,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/kv_cache/kv_layout.h"
+#include "engine/kv_cache/pool_memory.h"
 
 namespace baton::engine {
 
@@ -28,8 +30,12 @@ class KvPool {
  public:
   // Maps a zeroed region of layout.PoolBytes(num_blocks) bytes. kInvalidArgument when the layout
   // has a non-positive dimension or num_blocks <= 0; kResourceExhausted when mmap fails.
-  static absl::StatusOr<std::unique_ptr<KvPool>> Create(const KvLayout& layout,
-                                                        int32_t num_blocks);
+  static absl::StatusOr<std::unique_ptr<KvPool>> Create(const KvLayout& layout, int32_t num_blocks);
+  // The same on memory someone else allocated (e.g. a KV transport), which the pool owns from now
+  // on and zero-fills (unless PoolMemory::zeroed()). Also kInvalidArgument when `memory` is null, not page aligned or shorter
+  // than layout.PoolBytes(num_blocks).
+  static absl::StatusOr<std::unique_ptr<KvPool>> Create(const KvLayout& layout, int32_t num_blocks,
+                                                        PoolMemory memory);
   ~KvPool();
   KvPool(const KvPool&) = delete;
   KvPool& operator=(const KvPool&) = delete;
@@ -63,11 +69,12 @@ class KvPool {
   absl::Status ImportSlab(int32_t layer, int32_t block, std::span<const uint8_t> in);
 
  private:
-  KvPool(const KvLayout& layout, int32_t num_blocks, void* base, size_t size_bytes);
+  KvPool(const KvLayout& layout, int32_t num_blocks, PoolMemory memory);
   absl::Status CheckSlab(int32_t layer, int32_t block, size_t bytes) const;
 
   const KvLayout layout_;
   const int32_t num_blocks_;
+  const PoolMemory memory_;
   void* const base_;
   const size_t size_bytes_;
 

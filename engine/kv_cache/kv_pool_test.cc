@@ -1,6 +1,7 @@
 #include "engine/kv_cache/kv_pool.h"
 
 #include <cstdint>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -41,6 +42,47 @@ TEST(KvPoolTest, RejectsBadArguments) {
   EXPECT_THAT(KvPool::Create(bad, 4).status(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(KvPoolTest, ProvidedMemoryIsUsedZeroedAndReleasedOnce) {
+  const size_t bytes = SmallLayout().PoolBytes(5);
+  ASSERT_OK_AND_ASSIGN(PoolMemory anonymous, AnonymousPoolMemory(bytes));
+  void* const base = anonymous.base();
+  std::memset(base, 0xAB, bytes);  // Dirty, as recycled memory may be.
+  int releases = 0;
+  {
+    // Wrap the region so that the test sees the release; the inner mapping is freed with it.
+    PoolMemory memory(
+        base, bytes,
+        [&releases, inner = std::move(anonymous)]() mutable {
+          ++releases;
+          PoolMemory drop = std::move(inner);
+        },
+        /*zeroed=*/false);
+    ASSERT_OK_AND_ASSIGN(auto pool, KvPool::Create(SmallLayout(), 5, std::move(memory)));
+    EXPECT_EQ(pool->base(), base);
+    const auto* p = static_cast<const uint8_t*>(pool->base());
+    for (size_t i = 0; i < bytes; ++i) ASSERT_EQ(p[i], 0) << i;
+    EXPECT_EQ(releases, 0);
+  }
+  EXPECT_EQ(releases, 1);
+}
+
+TEST(KvPoolTest, RejectsUnfitProvidedMemory) {
+  const size_t bytes = SmallLayout().PoolBytes(5);
+  int releases = 0;
+  auto counted = [&releases](void* base, size_t size) {
+    return PoolMemory(base, size, [&releases] { ++releases; });
+  };
+  alignas(4096) static uint8_t region[2 * 4096 + 65536];
+  ASSERT_LE(bytes + 8, sizeof(region));
+  EXPECT_THAT(KvPool::Create(SmallLayout(), 5, PoolMemory()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(KvPool::Create(SmallLayout(), 5, counted(region + 8, bytes)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(KvPool::Create(SmallLayout(), 5, counted(region, bytes - 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(releases, 2);  // Refused memory is still given back.
+}
+
 TEST(KvPoolTest, AllocateAndFreeAccounting) {
   ASSERT_OK_AND_ASSIGN(auto pool, KvPool::Create(SmallLayout(), 4));
   EXPECT_EQ(pool->num_free(), 4);
@@ -51,7 +93,8 @@ TEST(KvPoolTest, AllocateAndFreeAccounting) {
   EXPECT_EQ(pool->num_free(), 1);  // all or nothing
   std::vector<int32_t> one = {1};
   ASSERT_OK(pool->Free(one));
-  EXPECT_THAT(pool->Free(one), StatusIs(absl::StatusCode::kInvalidArgument));  // double free
+  EXPECT_THAT(pool->Free(one),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // double free
   std::vector<int32_t> dup = {0, 0};
   EXPECT_THAT(pool->Free(dup), StatusIs(absl::StatusCode::kInvalidArgument));
   std::vector<int32_t> out_of_range = {7};

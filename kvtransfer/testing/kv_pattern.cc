@@ -1,7 +1,5 @@
 #include "kvtransfer/testing/kv_pattern.h"
 
-#include <sys/mman.h>
-
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -30,13 +28,15 @@ void PatternInto(char* out, size_t bytes, uint64_t seed, int32_t layer, int32_t 
 
 }  // namespace
 
-HostPool::HostPool(const engine::KvLayout& layout, int32_t num_blocks)
+HostPool::HostPool(const engine::KvLayout& layout, int32_t num_blocks, KvTransport* memory_from)
     : layout_(layout), num_blocks_(num_blocks), bytes_(layout.PoolBytes(num_blocks)) {
-  data_ = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  CHECK(data_ != MAP_FAILED) << "mmap of " << bytes_ << " bytes";
+  absl::StatusOr<engine::PoolMemory> memory = memory_from != nullptr
+                                                  ? memory_from->AllocatePoolMemory(bytes_)
+                                                  : engine::AnonymousPoolMemory(bytes_);
+  CHECK(memory.ok()) << memory.status();
+  memory_ = *std::move(memory);
+  std::memset(memory_.base(), 0, bytes_);
 }
-
-HostPool::~HostPool() { munmap(data_, bytes_); }
 
 void HostPool::FillPattern(const std::vector<int32_t>& blocks, uint64_t seed) {
   for (int32_t layer = 0; layer < layout_.num_layers; ++layer) {

@@ -12,24 +12,27 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/kv_cache/kv_layout.h"
+#include "engine/kv_cache/pool_memory.h"
 #include "kvtransfer/kv_target.h"
+#include "kvtransfer/kv_transport.h"
 
 namespace baton::kvtransfer::testing {
 
 // A zero-filled, page-aligned pool of `num_blocks` blocks.
 class HostPool {
  public:
-  HostPool(const engine::KvLayout& layout, int32_t num_blocks);
-  ~HostPool();
+  // Zeroed memory from `memory_from`'s AllocatePoolMemory (which must outlive the pool), or an
+  // anonymous mapping when null. CHECK-fails when the memory cannot be had.
+  HostPool(const engine::KvLayout& layout, int32_t num_blocks, KvTransport* memory_from = nullptr);
   HostPool(const HostPool&) = delete;
   HostPool& operator=(const HostPool&) = delete;
 
-  void* data() const { return data_; }
+  void* data() const { return memory_.base(); }
   size_t bytes() const { return bytes_; }
   int32_t num_blocks() const { return num_blocks_; }
   const engine::KvLayout& layout() const { return layout_; }
   char* Slab(int32_t layer, int32_t block) const {
-    return static_cast<char*>(data_) + layout_.Offset(layer, block, num_blocks_);
+    return static_cast<char*>(data()) + layout_.Offset(layer, block, num_blocks_);
   }
 
   // Fills every layer of `blocks` with Pattern(seed, layer, block).
@@ -42,7 +45,7 @@ class HostPool {
   engine::KvLayout layout_;
   int32_t num_blocks_;
   size_t bytes_;
-  void* data_;
+  engine::PoolMemory memory_;
 };
 
 // The 1B-shape model's KV layout (16 layers, 8 KV heads, head_dim 64, F16, 16-token blocks):

@@ -57,8 +57,8 @@ TEST_P(KvTransportConformanceTest, BytesLandIntactInExactlyTheRightSlabs) {
   auto sending = Make();
   ASSERT_TRUE(receiving && sending);
   {
-    HostPool dst(layout, 12);
-    HostPool src(layout, 8);
+    HostPool dst(layout, 12, MemoryFrom(*receiving));
+    HostPool src(layout, 8, MemoryFrom(*sending));
     const std::vector<int32_t> src_blocks = {0, 1, 2, 3, 6};
     const std::vector<int32_t> dst_blocks = {7, 3, 4, 5, 10};
     src.FillPattern({0, 1, 2, 3, 4, 5, 6, 7}, /*seed=*/11);
@@ -95,7 +95,7 @@ TEST_P(KvTransportConformanceTest, ChecksummedTransferCompletes) {
   auto receiving = Make();
   auto sending = Make();
   ASSERT_TRUE(receiving && sending);
-  HostPool dst(layout, 4), src(layout, 4);
+  HostPool dst(layout, 4, MemoryFrom(*receiving)), src(layout, 4, MemoryFrom(*sending));
   src.FillPattern({0, 1, 2, 3}, 5);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
@@ -116,7 +116,7 @@ TEST_P(KvTransportConformanceTest, LayoutMismatchIsRejectedBeforeAnyByteMoves) {
   auto receiving = Make();
   auto sending = Make();
   ASSERT_TRUE(receiving && sending);
-  HostPool dst(layout, 4), src(other, 4);
+  HostPool dst(layout, 4, MemoryFrom(*receiving)), src(other, 4);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
   ASSERT_OK_AND_ASSIGN(KvTarget target,
@@ -137,7 +137,7 @@ TEST_P(KvTransportConformanceTest, ExpectRejectsBadAndBusyBlocks) {
   const engine::KvLayout layout = SmallLayout();
   auto receiving = Make();
   ASSERT_TRUE(receiving);
-  HostPool dst(layout, 4);
+  HostPool dst(layout, 4, MemoryFrom(*receiving));
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter first;
   ASSERT_THAT(receiver->ExpectTransfer(1, {0, 1}, {Soon(), false}, first.Callback()).status(),
@@ -173,7 +173,7 @@ TEST_P(KvTransportConformanceTest, PartialTransferIsNeverComplete) {
   auto receiving = Make();
   auto sending = Make();
   ASSERT_TRUE(receiving && sending);
-  HostPool dst(layout, 4), src(layout, 4);
+  HostPool dst(layout, 4, MemoryFrom(*receiving)), src(layout, 4, MemoryFrom(*sending));
   src.FillPattern({0, 1}, 3);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
@@ -200,7 +200,7 @@ TEST_P(KvTransportConformanceTest, WritesForAbortedTransferAreDropped) {
   auto receiving = Make();
   auto sending = Make();
   ASSERT_TRUE(receiving && sending);
-  HostPool dst(layout, 4), src(layout, 4);
+  HostPool dst(layout, 4, MemoryFrom(*receiving)), src(layout, 4, MemoryFrom(*sending));
   src.FillPattern({0, 1}, 3);
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
@@ -227,7 +227,7 @@ TEST_P(KvTransportConformanceTest, CancelAbortsBothSides) {
   auto receiving = Make();
   auto sending = Make();
   ASSERT_TRUE(receiving && sending);
-  HostPool dst(layout, 4), src(layout, 4);
+  HostPool dst(layout, 4, MemoryFrom(*receiving)), src(layout, 4, MemoryFrom(*sending));
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
   ASSERT_OK_AND_ASSIGN(KvTarget target,
@@ -253,7 +253,7 @@ TEST_P(KvTransportConformanceTest, SenderDeadlinePasses) {
   auto receiving = Make();
   auto sending = Make();
   ASSERT_TRUE(receiving && sending);
-  HostPool dst(layout, 4), src(layout, 4);
+  HostPool dst(layout, 4, MemoryFrom(*receiving)), src(layout, 4, MemoryFrom(*sending));
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
   ReceiveWaiter received;
   ASSERT_OK_AND_ASSIGN(KvTarget target,
@@ -276,7 +276,7 @@ TEST_P(KvTransportConformanceTest, ConcurrentSendersIntoOnePool) {
   auto receiving = Make();
   ASSERT_TRUE(receiving);
   constexpr int kSenders = 3;
-  HostPool dst(layout, 3 * kSenders);
+  HostPool dst(layout, 3 * kSenders, MemoryFrom(*receiving));
   ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 3 * kSenders, layout));
   std::vector<std::unique_ptr<KvTransport>> senders;
   std::vector<std::unique_ptr<HostPool>> sources;
@@ -286,7 +286,7 @@ TEST_P(KvTransportConformanceTest, ConcurrentSendersIntoOnePool) {
   for (int s = 0; s < kSenders; ++s) {
     senders.push_back(Make());
     ASSERT_TRUE(senders.back());
-    sources.push_back(std::make_unique<HostPool>(layout, 3));
+    sources.push_back(std::make_unique<HostPool>(layout, 3, MemoryFrom(*senders.back())));
     sources.back()->FillPattern({0, 1, 2}, 100 + s);
     // Interleaved destination blocks: sender s owns s, s + 3, s + 6.
     ASSERT_OK_AND_ASSIGN(KvTarget target,

@@ -21,12 +21,21 @@ namespace baton::kvtransfer::testing {
 struct TransportFactory {
   std::string name;
   std::function<absl::StatusOr<std::unique_ptr<KvTransport>>()> make;
+  // Pools (both sides) in memory from the transport's AllocatePoolMemory, as the workers use; else
+  // anonymous mappings.
+  bool pool_memory_from_transport = false;
 };
 
 inline std::string FactoryName(const ::testing::TestParamInfo<TransportFactory>& info) {
   return info.param.name;
 }
 
-class KvTransportConformanceTest : public ::testing::TestWithParam<TransportFactory> {};
+class KvTransportConformanceTest : public ::testing::TestWithParam<TransportFactory> {
+ protected:
+  // Where a pool used with `transport` gets its memory (null: anonymous mapping).
+  KvTransport* MemoryFrom(KvTransport& transport) const {
+    return GetParam().pool_memory_from_transport ? &transport : nullptr;
+  }
+};
 
 }  // namespace baton::kvtransfer::testing

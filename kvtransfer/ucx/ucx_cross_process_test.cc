@@ -26,6 +26,8 @@ struct Wire {
   std::string name;
   std::string tls;
   std::string mode;  // ucx_peer's --write_mode: am, put or auto.
+  // Both processes' pools: "transport" (AllocatePoolMemory, as the workers) or "mmap".
+  std::string pool_memory = "mmap";
 };
 
 class UcxCrossProcessTest : public ::testing::TestWithParam<Wire> {
@@ -43,10 +45,15 @@ class UcxCrossProcessTest : public ::testing::TestWithParam<Wire> {
     EXPECT_THAT(transport.status(), IsOk());
     return transport.ok() ? std::move(*transport) : nullptr;
   }
+  // Where this process's pools used with `transport` get their memory.
+  KvTransport* MemoryFrom(KvTransport& transport) const {
+    return GetParam().pool_memory == "transport" ? &transport : nullptr;
+  }
   std::unique_ptr<ChildProcess> StartPeer(const std::string& role) {
-    auto child = ChildProcess::Start({testing::RunfilePath("kvtransfer/ucx/ucx_peer"),
-                                      "--role=" + role, "--tls=" + GetParam().tls,
-                                      "--write_mode=" + GetParam().mode, "--blocks=64"});
+    auto child =
+        ChildProcess::Start({testing::RunfilePath("kvtransfer/ucx/ucx_peer"), "--role=" + role,
+                             "--tls=" + GetParam().tls, "--write_mode=" + GetParam().mode,
+                             "--blocks=64", "--pool_memory=" + GetParam().pool_memory});
     EXPECT_THAT(child.status(), IsOk());
     return child.ok() ? std::move(*child) : nullptr;
   }
@@ -60,7 +67,7 @@ TEST_P(UcxCrossProcessTest, SeveralSenderProcessesWriteIntoOnePool) {
   const engine::KvLayout layout = testing::OneBLayout();
   auto transport = MakeTransport();
   ASSERT_TRUE(transport);
-  HostPool pool(layout, 64);
+  HostPool pool(layout, 64, MemoryFrom(*transport));
   {
     ASSERT_OK_AND_ASSIGN(auto receiver, transport->CreateReceiver(pool.data(), 64, layout));
     struct Plan {
@@ -121,7 +128,7 @@ TEST_P(UcxCrossProcessTest, DeadPeerEndsWithinTheDeadline) {
 
   auto transport = MakeTransport();
   ASSERT_TRUE(transport);
-  HostPool source(layout, 8);
+  HostPool source(layout, 8, MemoryFrom(*transport));
   const absl::Duration budget = absl::Seconds(3);
   const absl::Time start = absl::Now();
   ASSERT_OK_AND_ASSIGN(
@@ -157,7 +164,7 @@ TEST_P(UcxCrossProcessTest, CancelMidTransferAbortsTheReceiver) {
 
   auto transport = MakeTransport();
   ASSERT_TRUE(transport);
-  HostPool source(layout, 64);
+  HostPool source(layout, 64, MemoryFrom(*transport));
   ASSERT_OK_AND_ASSIGN(auto stream,
                        transport->StartWrite(target, {source.data(), 64, layout, blocks},
                                              absl::Now() + absl::Seconds(20)));
@@ -187,7 +194,7 @@ TEST_P(UcxCrossProcessTest, SenderKilledMidTransferNeverCompletesAndLeaksNothing
   const engine::KvLayout layout = testing::OneBLayout();
   auto transport = MakeTransport();
   ASSERT_TRUE(transport);
-  HostPool pool(layout, 64);
+  HostPool pool(layout, 64, MemoryFrom(*transport));
   {
     ASSERT_OK_AND_ASSIGN(auto receiver, transport->CreateReceiver(pool.data(), 64, layout));
     std::vector<int32_t> blocks;
@@ -222,7 +229,9 @@ INSTANTIATE_TEST_SUITE_P(Loopback, UcxCrossProcessTest,
                          ::testing::Values(Wire{"tcp", "tcp", "am"}, Wire{"shm", "posix,cma", "am"},
                                            Wire{"shm_put", "posix,cma", "put"},
                                            Wire{"posix_put", "posix", "put"},
-                                           Wire{"shm_auto", "posix,cma", "auto"}),
+                                           Wire{"shm_auto", "posix,cma", "auto"},
+                                           Wire{"shm_auto_pool", "posix,cma", "auto", "transport"},
+                                           Wire{"tcp_pool", "tcp", "auto", "transport"}),
                          [](const ::testing::TestParamInfo<Wire>& info) {
                            return info.param.name;
                          });

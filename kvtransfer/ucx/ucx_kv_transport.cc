@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <optional>
 #include <random>
@@ -36,6 +37,18 @@ namespace {
 
 class UcxTransportImpl;
 
+// An unpacked remote key, shared by the put streams that write through it (progress thread only).
+// Unpacking attaches the receiver's memory (for a pool from AllocatePoolMemory UCX maps its
+// shared-memory segment), so keys are cached per endpoint: unpacked afresh per transfer, the
+// mapping faulted in again each time and put into such a pool ran at 1.7-2.1 GB/s.
+struct RemoteKey {
+  explicit RemoteKey(ucp_rkey_h key) : rkey(key) {}
+  ~RemoteKey() { ucp_rkey_destroy(rkey); }
+  RemoteKey(const RemoteKey&) = delete;
+  RemoteKey& operator=(const RemoteKey&) = delete;
+  const ucp_rkey_h rkey;
+};
+
 // One cached connection to a peer worker. Owned by the progress thread.
 struct Endpoint {
   std::string address;
@@ -44,15 +57,21 @@ struct Endpoint {
   // Error mode PEER: UCX reports the peer's failure and the endpoint may be force-closed.
   // UCX 1.13's shared-memory transports cannot do this; their endpoints use mode NONE.
   bool detects_peer_failure = true;
-  // From the endpoint's lane table, read on first use: whether any lane uses tcp (UCX 1.13's
-  // put over tcp is a slow emulation that also crashed the receiver in our tests), and whether
-  // a non-tcp lane does RMA in hardware or the kernel (an rma_bw lane: cma, xpmem, RDMA).
+  // From the endpoint's lane table, read on first use: whether any lane uses tcp (UCX 1.13's put
+  // over tcp is a slow emulation that also crashed the receiver in our tests), and whether a lane
+  // does RMA over the network in hardware (an rma_bw lane that is not tcp, cma or shared memory:
+  // RDMA).
   struct Lanes {
     bool tcp = true;
-    bool native_rma = false;
+    bool rdma = false;
   };
   std::optional<Lanes> lanes;
+  // Unpacked remote keys by their packed bytes (a receiver publishes one per pool); cleared when
+  // the endpoint closes, and when it would exceed kMaxCachedRemoteKeys.
+  absl::flat_hash_map<std::string, std::shared_ptr<RemoteKey>> remote_keys;
 };
+
+constexpr size_t kMaxCachedRemoteKeys = 16;
 
 // A run ready to send: planned and checksummed on the caller's thread.
 struct PlannedRun {
@@ -96,7 +115,7 @@ struct SendState {
   bool put_decided = false;
   PutPhase put_phase = PutPhase::kOff;
   uint64_t writer_id = 0;
-  ucp_rkey_h rkey = nullptr;
+  std::shared_ptr<RemoteKey> rkey;
   struct DeferredLayer {
     int32_t layer;
     std::vector<PlannedRun> runs;
@@ -158,6 +177,8 @@ class UcxTransportImpl : public UcxKvTransport {
   absl::StatusOr<std::unique_ptr<KvReceiver>> CreateReceiver(
       void* pool_base, int32_t pool_num_blocks, const engine::KvLayout& layout) override;
 
+  absl::StatusOr<engine::PoolMemory> AllocatePoolMemory(size_t bytes) override;
+
   absl::StatusOr<std::unique_ptr<KvWriteStream>> StartWrite(const KvTarget& target, KvSource source,
                                                             absl::Time deadline) override;
 
@@ -183,6 +204,10 @@ class UcxTransportImpl : public UcxKvTransport {
   void OnSendOpDone(SendOp* op, ucs_status_t status);
   // Progress thread: a peer endpoint failed.
   void OnEndpointError(ucp_ep_h ep, ucs_status_t status);
+
+  // The mapping of memory this transport allocated (AllocatePoolMemory) that holds [base, base +
+  // bytes), or null.
+  ucp_mem_h AllocatedMemh(const void* base, size_t bytes) const;
 
   // Receivers by pool base address; the AM handlers look them up under the lock, which keeps
   // the receiver alive until its landing is counted.
@@ -214,6 +239,9 @@ class UcxTransportImpl : public UcxKvTransport {
 
   // Put mode, sending side (progress thread).
   const Endpoint::Lanes& LanesOf(Endpoint& endpoint);
+  // The endpoint's cached unpacking of `packed` (unpacked now if new).
+  absl::StatusOr<std::shared_ptr<RemoteKey>> UnpackRemoteKey(Endpoint& endpoint,
+                                                             const std::string& packed);
   // Once per stream, when it is connected: chooses put or AM; for put, registers the writer.
   void DecidePut(const std::shared_ptr<SendState>& state);
   void IssuePuts(const std::shared_ptr<SendState>& state, int32_t layer,
@@ -287,6 +315,11 @@ class UcxTransportImpl : public UcxKvTransport {
   absl::flat_hash_map<uint64_t, RemoteWriter> remote_writers_;
 
   std::atomic<int64_t> sending_{0};
+
+  // Memory from AllocatePoolMemory: base -> (mapping, length).
+  mutable absl::Mutex allocated_mu_;
+  absl::flat_hash_map<uintptr_t, std::pair<ucp_mem_h, size_t>> allocated_
+      ABSL_GUARDED_BY(allocated_mu_);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -294,11 +327,14 @@ class UcxTransportImpl : public UcxKvTransport {
 
 class UcxReceiver : public KvReceiver {
  public:
-  // `packed_rkey` empty: puts are not accepted.
+  // `packed_rkey` empty: puts are not accepted. `owns_memh`: unmap `memh` when destroyed (false
+  // when it maps memory from AllocatePoolMemory, which unmaps it when released).
   UcxReceiver(UcxTransportImpl* transport, void* base, int32_t num_blocks,
-              const engine::KvLayout& layout, ucp_mem_h memh, std::string packed_rkey)
+              const engine::KvLayout& layout, ucp_mem_h memh, bool owns_memh,
+              std::string packed_rkey)
       : transport_(transport),
         memh_(memh),
+        owns_memh_(owns_memh),
         packed_rkey_(std::move(packed_rkey)),
         tracker_(base, num_blocks, layout) {
     const uint64_t pool = reinterpret_cast<uint64_t>(base);
@@ -316,7 +352,7 @@ class UcxReceiver : public KvReceiver {
       absl::MutexLock lock(&transport_->receivers_mu_);
       transport_->receivers_.erase(reinterpret_cast<uint64_t>(tracker_.pool_base()));
     }
-    transport_->RunSync([this] { ucp_mem_unmap(transport_->context(), memh_); });
+    if (owns_memh_) transport_->RunSync([this] { ucp_mem_unmap(transport_->context(), memh_); });
   }
 
   absl::StatusOr<KvTarget> ExpectTransfer(TransferId id, std::vector<int32_t> block_ids,
@@ -348,6 +384,7 @@ class UcxReceiver : public KvReceiver {
  private:
   UcxTransportImpl* const transport_;
   const ucp_mem_h memh_;
+  const bool owns_memh_;
   const std::string packed_rkey_;
   ReceiveTracker tracker_;
 };
@@ -819,10 +856,7 @@ void UcxTransportImpl::Loop() {
     ReapClosedEndpoints();
   }
   RunPosted();
-  for (auto& [writer, state] : put_streams_) {
-    if (state->rkey != nullptr) ucp_rkey_destroy(state->rkey);
-    state->rkey = nullptr;
-  }
+  for (auto& [writer, state] : put_streams_) state->rkey.reset();
   put_streams_.clear();
 }
 
@@ -936,6 +970,7 @@ void UcxTransportImpl::CloseEndpoint(const std::shared_ptr<Endpoint>& endpoint, 
   if (it != endpoints_.end() && it->second == endpoint) endpoints_.erase(it);
   if (endpoint->ep == nullptr) return;
   if (endpoint->failure.ok()) endpoint->failure = absl::UnavailableError("endpoint closed");
+  endpoint->remote_keys.clear();  // Streams still putting keep theirs.
   ucp_ep_h ep = endpoint->ep;
   endpoint->ep = nullptr;
   ucp_request_param_t param = {};
@@ -985,16 +1020,19 @@ absl::StatusOr<std::unique_ptr<KvReceiver>> UcxTransportImpl::CreateReceiver(
     return absl::InvalidArgumentError("CreateReceiver needs a pool");
   }
   const size_t bytes = layout.PoolBytes(pool_num_blocks);
-  ucp_mem_h memh = nullptr;
+  ucp_mem_h memh = AllocatedMemh(pool_base, bytes);
+  const bool owns_memh = memh == nullptr;
   absl::Status status;
-  RunSync([&] {
-    ucp_mem_map_params_t params = {};
-    params.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
-    params.address = pool_base;
-    params.length = bytes;
-    status = UcsToStatus(ucp_mem_map(context_, &params, &memh), "ucp_mem_map");
-  });
-  RETURN_IF_ERROR(status);
+  if (owns_memh) {
+    RunSync([&] {
+      ucp_mem_map_params_t params = {};
+      params.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
+      params.address = pool_base;
+      params.length = bytes;
+      status = UcsToStatus(ucp_mem_map(context_, &params, &memh), "ucp_mem_map");
+    });
+    RETURN_IF_ERROR(status);
+  }
   std::string packed_rkey;
   if (options_.write_mode != Options::WriteMode::kActiveMessage) {
     RunSync([&] {
@@ -1004,14 +1042,14 @@ absl::StatusOr<std::unique_ptr<KvReceiver>> UcxTransportImpl::CreateReceiver(
       if (status.ok()) {
         packed_rkey.assign(static_cast<const char*>(buffer), size);
         ucp_rkey_buffer_release(buffer);
-      } else {
+      } else if (owns_memh) {
         ucp_mem_unmap(context_, memh);
       }
     });
     RETURN_IF_ERROR(status);
   }
   auto receiver = std::make_unique<UcxReceiver>(this, pool_base, pool_num_blocks, layout, memh,
-                                                std::move(packed_rkey));
+                                                owns_memh, std::move(packed_rkey));
   {
     absl::MutexLock lock(&receivers_mu_);
     const uint64_t key = reinterpret_cast<uint64_t>(pool_base);
@@ -1021,6 +1059,63 @@ absl::StatusOr<std::unique_ptr<KvReceiver>> UcxTransportImpl::CreateReceiver(
     receivers_[key] = receiver.get();
   }
   return std::unique_ptr<KvReceiver>(std::move(receiver));
+}
+
+absl::StatusOr<engine::PoolMemory> UcxTransportImpl::AllocatePoolMemory(size_t bytes) {
+  if (bytes == 0) return absl::InvalidArgumentError("AllocatePoolMemory of 0 bytes");
+  ucp_mem_h memh = nullptr;
+  ucp_mem_attr_t attr = {};
+  absl::Status status;
+  RunSync([&] {
+    ucp_mem_map_params_t params = {};
+    params.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH |
+                        UCP_MEM_MAP_PARAM_FIELD_FLAGS;
+    params.address = nullptr;
+    params.length = bytes;
+    params.flags = UCP_MEM_MAP_ALLOCATE;
+    status = UcsToStatus(ucp_mem_map(context_, &params, &memh), "ucp_mem_map(ALLOCATE)");
+    if (!status.ok()) return;
+    attr.field_mask = UCP_MEM_ATTR_FIELD_ADDRESS | UCP_MEM_ATTR_FIELD_LENGTH;
+    status = UcsToStatus(ucp_mem_query(memh, &attr), "ucp_mem_query");
+    if (!status.ok()) ucp_mem_unmap(context_, memh);
+  });
+  if (!status.ok()) return absl::ResourceExhaustedError(status.message());
+  const auto base = reinterpret_cast<uintptr_t>(attr.address);
+  if (base % static_cast<uintptr_t>(sysconf(_SC_PAGESIZE)) != 0 || attr.length < bytes) {
+    // UCX fell back to the heap: of no use to peers, and not page aligned.
+    RunSync([&] { ucp_mem_unmap(context_, memh); });
+    LOG(WARNING) << "UCX gave unaligned pool memory; using an anonymous mapping";
+    return engine::AnonymousPoolMemory(bytes);
+  }
+  {
+    absl::MutexLock lock(&allocated_mu_);
+    allocated_[base] = {memh, attr.length};
+  }
+  // Page aligned, so a fresh mapping (shared memory, hugetlb or mmap): it reads as zeros.
+  return engine::PoolMemory(
+      attr.address, bytes,
+      [this, base, memh] {
+        {
+          absl::MutexLock lock(&allocated_mu_);
+          allocated_.erase(base);
+        }
+        auto unmap = [this, memh] { ucp_mem_unmap(context_, memh); };
+        if (std::this_thread::get_id() == thread_id_) {
+          unmap();
+        } else {
+          RunSync(unmap);
+        }
+      },
+      /*zeroed=*/true);
+}
+
+ucp_mem_h UcxTransportImpl::AllocatedMemh(const void* base, size_t bytes) const {
+  const auto begin = reinterpret_cast<uintptr_t>(base);
+  absl::MutexLock lock(&allocated_mu_);
+  for (const auto& [start, mapping] : allocated_) {
+    if (begin >= start && begin + bytes <= start + mapping.second) return mapping.first;
+  }
+  return nullptr;
 }
 
 absl::StatusOr<std::unique_ptr<KvWriteStream>> UcxTransportImpl::StartWrite(const KvTarget& target,
@@ -1091,7 +1186,10 @@ const Endpoint::Lanes& UcxTransportImpl::LanesOf(Endpoint& endpoint) {
       ++count;
       const bool line_tcp = absl::StrContains(line, "tcp/");
       tcp = tcp || line_tcp;
-      if (!line_tcp && absl::StrContains(line, "rma_bw")) lanes.native_rma = true;
+      const bool on_host = line_tcp || absl::StrContains(line, "cma/") ||
+                           absl::StrContains(line, "posix/") || absl::StrContains(line, "sysv/") ||
+                           absl::StrContains(line, "self/");
+      if (!on_host && absl::StrContains(line, "rma_bw")) lanes.rdma = true;
     }
     lanes.tcp = count == 0 || tcp;
     free(buffer);
@@ -1100,23 +1198,42 @@ const Endpoint::Lanes& UcxTransportImpl::LanesOf(Endpoint& endpoint) {
   return *endpoint.lanes;
 }
 
+absl::StatusOr<std::shared_ptr<RemoteKey>> UcxTransportImpl::UnpackRemoteKey(
+    Endpoint& endpoint, const std::string& packed) {
+  if (auto it = endpoint.remote_keys.find(packed); it != endpoint.remote_keys.end()) {
+    return it->second;
+  }
+  ucp_rkey_h rkey = nullptr;
+  RETURN_IF_ERROR(
+      UcsToStatus(ucp_ep_rkey_unpack(endpoint.ep, packed.data(), &rkey), "ucp_ep_rkey_unpack"));
+  if (endpoint.remote_keys.size() >= kMaxCachedRemoteKeys) endpoint.remote_keys.clear();
+  auto key = std::make_shared<RemoteKey>(rkey);
+  endpoint.remote_keys[packed] = key;
+  return key;
+}
+
 void UcxTransportImpl::DecidePut(const std::shared_ptr<SendState>& state) {
   state->put_decided = true;
   using Mode = Options::WriteMode;
   if (state->target.remote_keys.empty() || options_.write_mode == Mode::kActiveMessage) return;
-  // Never over tcp; kAuto only where a lane does RMA natively, kPut also where UCX emulates it
-  // over shared-memory active messages (posix or sysv alone).
+  // Never over tcp. kAuto: where the pool is mapped into this process (UCX attached the receiver's
+  // shared-memory pool: a put is one memcpy) or a lane does RDMA. kPut: on any other endpoint too
+  // (cma, or UCX's emulation over shared-memory active messages).
   const Endpoint::Lanes& lanes = LanesOf(*state->endpoint);
-  if (lanes.tcp || (options_.write_mode == Mode::kAuto && !lanes.native_rma)) return;
-  const ucs_status_t status =
-      ucp_ep_rkey_unpack(state->endpoint->ep, state->target.remote_keys[0].data(), &state->rkey);
-  if (status != UCS_OK) {
+  if (lanes.tcp) return;
+  absl::StatusOr<std::shared_ptr<RemoteKey>> key =
+      UnpackRemoteKey(*state->endpoint, state->target.remote_keys[0]);
+  if (!key.ok()) {
     LOG(WARNING) << "KV transfer " << state->target.transfer_id
-                 << ": cannot unpack the receiver's rkey (" << ucs_status_string(status)
+                 << ": cannot unpack the receiver's rkey (" << key.status()
                  << "); using active messages";
-    state->rkey = nullptr;
     return;
   }
+  if (options_.write_mode == Mode::kAuto && !lanes.rdma) {
+    void* local = nullptr;
+    if (ucp_rkey_ptr((*key)->rkey, state->target.base_address, &local) != UCS_OK) return;
+  }
+  state->rkey = *std::move(key);
   state->writer_id = ++next_writer_id_;
   if (state->writer_id == 0) state->writer_id = ++next_writer_id_;
   put_streams_[state->writer_id] = state;
@@ -1219,7 +1336,8 @@ void UcxTransportImpl::IssuePuts(const std::shared_ptr<SendState>& state, int32_
                                                state->target.block_ids, run.run);
     ++state->outstanding_ops;
     ++issued;
-    StartOp(op, ucp_put_nbx(state->endpoint->ep, run.data, run.bytes, remote, state->rkey, &param));
+    StartOp(op, ucp_put_nbx(state->endpoint->ep, run.data, run.bytes, remote, state->rkey->rkey,
+                            &param));
   }
   if (state->failure.ok() && state->endpoint->ep != nullptr) {
     // Remote completion of the layer's puts, then the announcement (SendRunMessages).
@@ -1298,8 +1416,7 @@ void UcxTransportImpl::StartFlush(const std::shared_ptr<SendState>& state, OpKin
 
 void UcxTransportImpl::ReleasePutState(const std::shared_ptr<SendState>& state) {
   if (state->writer_id != 0) put_streams_.erase(state->writer_id);
-  if (state->rkey != nullptr) ucp_rkey_destroy(state->rkey);
-  state->rkey = nullptr;
+  state->rkey.reset();
 }
 
 void UcxTransportImpl::DoWriteLayer(const std::shared_ptr<SendState>& state, int32_t layer,

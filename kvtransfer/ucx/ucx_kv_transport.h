@@ -1,6 +1,6 @@
-// KvTransport over UCX (UCP active messages), for host-memory pools between processes: on one
-// host over tcp, posix/sysv shared memory or cma; on clusters over RDMA, as UCX's own
-// UCX_TLS / UCX_NET_DEVICES settings (or Options::ucx_config) choose.
+// KvTransport over UCX (UCP active messages), for host-memory pools between processes: on one host
+// over tcp, posix/sysv shared memory or cma; on clusters over RDMA, as UCX's own UCX_TLS /
+// UCX_NET_DEVICES settings (or Options::ucx_config) choose.
 //
 // How bytes move, per Options::write_mode:
 // - Active messages (the default on tcp): each run of a layer (see write_plan.h) is one active
@@ -9,7 +9,7 @@
 //   ucp_am_recv_data_nbx pulls them straight into the pool slab (zero copy over cma/RDMA get).
 //   Because the *receiver* places every byte, it refuses writes for unknown, aborted or expired
 //   transfers (the sender's rendezvous send then fails with kAborted).
-// - RMA put (kAuto where the endpoint's transports do RMA natively: cma, RDMA; or kPut):
+// - RMA put (kAuto, the default, where it is a memcpy or RDMA; or kPut, see Choosing):
 //   the receiver maps its pool once and publishes the packed rkey in
 //   KvTarget::remote_keys; the sender registers as a writer of the transfer (a handshake the
 //   receiver may refuse), ucp_put_nbx's each run to base + Offset, flushes the endpoint (remote
@@ -23,19 +23,24 @@
 // - Choosing: UCX 1.13 has no query for an endpoint's transports, so the endpoint's lane table
 //   is read (ucp_ep_print_info). Put is never used over an endpoint with a tcp lane: UCX's put
 //   over tcp is an emulation ~100x slower than active messages here, and it crashed the
-//   receiving process in our tests (receivers refuse such writers too). kAuto puts where a
-//   non-tcp lane does RMA natively (an rma_bw lane: cma, xpmem, RDMA); kPut also where UCX
-//   emulates put over shared-memory active messages (posix or sysv alone).
+//   receiving process in our tests (receivers refuse such writers too). kAuto puts where the
+//   unpacked rkey maps the receiver's pool into this process (ucp_rkey_ptr succeeds: a pool
+//   from AllocatePoolMemory, shared memory on one host) or a lane does RDMA (an rma_bw lane
+//   other than tcp, cma and shared memory); kPut also over cma into ordinary memory and where
+//   UCX emulates put over shared-memory active messages.
+// - Pool memory: AllocatePoolMemory maps memory with UCP_MEM_MAP_ALLOCATE (shared memory on
+//   one host, as ucx_perftest allocates its buffers); a receiver on such memory reuses that
+//   mapping, and senders cache unpacked rkeys per endpoint (unpacking attaches the segment).
 //
-// The target's worker_address is the receiving ucp worker address; senders keep one endpoint
-// per peer address (error mode PEER), dropped when the peer fails. Completion: after every
-// layer's sends (or announcements) completed, a Finish message and an endpoint flush.
+// The target's worker_address is the receiving ucp worker address; senders keep one endpoint per
+// peer address (error mode PEER), dropped when the peer fails. Completion: after every layer's
+// sends (or announcements) completed, a Finish message and an endpoint flush.
 //
 // Threading: thread-safe. One progress thread per transport owns the UCP worker; it spins for
 // Options::spin_before_sleep after the last activity, then sleeps on the worker's event fd
-// (ucp_worker_arm), so an idle transport burns no CPU. Sender callbacks run on the progress
-// thread; receiver callbacks on the receiver's own callback thread. Receivers and streams'
-// callbacks must be done (receivers destroyed) before the transport is destroyed.
+// (ucp_worker_arm), so an idle transport burns no CPU. Sender callbacks run on the progress thread;
+// receiver callbacks on the receiver's own callback thread. Receivers and streams' callbacks must
+// be done (receivers destroyed) before the transport is destroyed.
 #pragma once
 
 #include <memory>
@@ -69,16 +74,17 @@ class UcxKvTransport : public KvTransport {
     int32_t max_run_blocks = 256;
 
     enum class WriteMode {
-      kAuto,           // Put where a non-tcp lane does RMA natively (cma, RDMA), else AM.
+      kAuto,           // Put where the receiver's pool is mapped into the sender (a pool from
+                       // AllocatePoolMemory on the same host) or a lane does RDMA, else AM.
       kActiveMessage,  // Always AM. A receiver in this mode publishes no rkey, refuses puts.
-      kPut,            // Put on any endpoint without a tcp lane (also emulated shm), else AM.
+      kPut,            // Put on any endpoint without a tcp lane (also cma, emulated shm), else AM.
     };
     // Sending: how to write. Receiving: kActiveMessage publishes no rkey; otherwise puts are
-    // accepted from writers that register.
-    // Default: active messages. Put through cma measured between 0.3 and 8.5 GB/s from run to
-    // run on the dev VM (docs/BENCHMARKS.md runs D-F) where active messages stayed at 4-6.6;
-    // choose kAuto where RDMA or a shared-memory pool makes put pay.
-    WriteMode write_mode = WriteMode::kActiveMessage;
+    // accepted from writers that register. Default kAuto: into a pool from AllocatePoolMemory on
+    // one host a put is one memcpy and ran at about twice the active messages' bandwidth over cma
+    // (docs/BENCHMARKS.md run G); put into ordinary memory through cma measured 0.3-8.5 GB/s run to
+    // run (runs D-F), so kAuto leaves that case to active messages.
+    WriteMode write_mode = WriteMode::kAuto;
     // Receiving, put mode: how long a decided transfer waits for a put writer that does not report
     // stopping (hung or dead without peer-failure detection) before its blocks are released anyway.
     // Should exceed the time a sender needs to notice its deadline.

@@ -29,26 +29,33 @@ UcxKvTransport::Options UcxOptions(const std::string& tls, WriteMode mode) {
   return options;
 }
 
-TransportFactory Ucx(const std::string& name, const std::string& tls, WriteMode mode) {
-  return TransportFactory{name, [tls, mode]() -> absl::StatusOr<std::unique_ptr<KvTransport>> {
+TransportFactory Ucx(const std::string& name, const std::string& tls, WriteMode mode,
+                     bool pool_memory_from_transport = false) {
+  return TransportFactory{name,
+                          [tls, mode]() -> absl::StatusOr<std::unique_ptr<KvTransport>> {
                             auto transport = UcxKvTransport::Create(UcxOptions(tls, mode));
                             if (!transport.ok()) return transport.status();
                             return std::unique_ptr<KvTransport>(std::move(*transport));
-                          }};
+                          },
+                          pool_memory_from_transport};
 }
 
-// Active messages on every wire; RMA put on the shared-memory ones (and kAuto, which picks put
-// there and AM on tcp).
-INSTANTIATE_TEST_SUITE_P(Ucx, KvTransportConformanceTest,
-                         ::testing::Values(Ucx("tcp", "tcp", WriteMode::kActiveMessage),
-                                           Ucx("shm", "posix,cma", WriteMode::kActiveMessage),
-                                           Ucx("sysv", "sysv", WriteMode::kActiveMessage),
-                                           Ucx("tcp_auto", "tcp", WriteMode::kAuto),
-                                           Ucx("shm_put", "posix,cma", WriteMode::kPut),
-                                           Ucx("sysv_put", "sysv", WriteMode::kPut),
-                                           Ucx("posix_put", "posix", WriteMode::kPut),
-                                           Ucx("shm_auto", "posix,cma", WriteMode::kAuto)),
-                         testing::FactoryName);
+// Active messages on every wire; RMA put on the shared-memory ones; kAuto, which picks put where
+// the pool is mapped into the sender (the *_pool cases: pools from AllocatePoolMemory) and AM on
+// tcp and into ordinary memory over cma.
+INSTANTIATE_TEST_SUITE_P(
+    Ucx, KvTransportConformanceTest,
+    ::testing::Values(
+        Ucx("tcp", "tcp", WriteMode::kActiveMessage),
+        Ucx("shm", "posix,cma", WriteMode::kActiveMessage),
+        Ucx("sysv", "sysv", WriteMode::kActiveMessage), Ucx("tcp_auto", "tcp", WriteMode::kAuto),
+        Ucx("shm_put", "posix,cma", WriteMode::kPut), Ucx("sysv_put", "sysv", WriteMode::kPut),
+        Ucx("posix_put", "posix", WriteMode::kPut), Ucx("shm_auto", "posix,cma", WriteMode::kAuto),
+        Ucx("tcp_pool", "tcp", WriteMode::kAuto, true),
+        Ucx("shm_auto_pool", "posix,cma", WriteMode::kAuto, true),
+        Ucx("sysv_auto_pool", "sysv", WriteMode::kAuto, true),
+        Ucx("shm_am_pool", "posix,cma", WriteMode::kActiveMessage, true)),
+    testing::FactoryName);
 
 // Put mode: the receiver cannot refuse bytes, so an aborted transfer's blocks must stay taken until
 // the writer has stopped. The sender's progress thread is held inside a layer callback (a stuck
@@ -60,6 +67,7 @@ struct HeldAbortCase {
   std::string tls;
   WriteMode mode;
   bool puts;  // Whether this case writes with RMA put.
+  bool pool_memory_from_transport = false;
 };
 
 class UcxHeldAbortTest : public ::testing::TestWithParam<HeldAbortCase> {};
@@ -71,7 +79,9 @@ TEST_P(UcxHeldAbortTest, AbortedTransferKeepsItsBlocksUntilTheWriterStopped) {
   ASSERT_OK_AND_ASSIGN(auto receiving, UcxKvTransport::Create(receiving_options));
   ASSERT_OK_AND_ASSIGN(auto sending,
                        UcxKvTransport::Create(UcxOptions(GetParam().tls, GetParam().mode)));
-  testing::HostPool dst(layout, 8), src(layout, 8);
+  const bool from_transport = GetParam().pool_memory_from_transport;
+  testing::HostPool dst(layout, 8, from_transport ? receiving.get() : nullptr);
+  testing::HostPool src(layout, 8, from_transport ? sending.get() : nullptr);
   src.FillPattern({0, 1, 2, 3}, 5);
   {
     ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 8, layout));
@@ -126,8 +136,13 @@ INSTANTIATE_TEST_SUITE_P(
     Ucx, UcxHeldAbortTest,
     ::testing::Values(HeldAbortCase{"shm_put", "posix,cma", WriteMode::kPut, true},
                       HeldAbortCase{"sysv_put", "sysv", WriteMode::kPut, true},
-                      HeldAbortCase{"shm_auto", "posix,cma", WriteMode::kAuto, true},
-                      HeldAbortCase{"tcp_auto", "tcp", WriteMode::kAuto, false}),
+                      // kAuto puts into a pool mapped into the sender (memory from
+                      // AllocatePoolMemory, shared on one host), not over cma into ordinary memory,
+                      // nor over tcp.
+                      HeldAbortCase{"shm_auto_pool", "posix,cma", WriteMode::kAuto, true, true},
+                      HeldAbortCase{"sysv_auto_pool", "sysv", WriteMode::kAuto, true, true},
+                      HeldAbortCase{"shm_auto", "posix,cma", WriteMode::kAuto, false},
+                      HeldAbortCase{"tcp_auto_pool", "tcp", WriteMode::kAuto, false, true}),
     [](const ::testing::TestParamInfo<HeldAbortCase>& info) { return info.param.name; });
 
 // A writer that never reports back (stuck, or dead where UCX cannot tell) costs the quarantine, not

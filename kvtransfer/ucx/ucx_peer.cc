@@ -35,6 +35,8 @@ ABSL_FLAG(std::string, tls, "tcp", "UCX_TLS for this process");
 ABSL_FLAG(int32_t, blocks, 64, "receiver: pool size in blocks (1B-shape layout)");
 ABSL_FLAG(std::string, write_mode, "auto", "UcxKvTransport write mode: auto, am or put");
 ABSL_FLAG(int32_t, put_quarantine_ms, 2000, "receiver: put-writer quarantine");
+ABSL_FLAG(std::string, pool_memory, "transport",
+          "where pools live: transport (UcxKvTransport::AllocatePoolMemory) or mmap");
 ABSL_FLAG(int32_t, spin_us, 200, "progress thread: polling time after activity before sleeping");
 
 namespace baton::kvtransfer {
@@ -57,6 +59,11 @@ std::vector<int32_t> ParseBlocks(absl::string_view csv) {
   return blocks;
 }
 
+// The transport whose memory pools use (null: anonymous mmap), per --pool_memory.
+KvTransport* PoolMemoryFrom(KvTransport& transport) {
+  return absl::GetFlag(FLAGS_pool_memory) == "mmap" ? nullptr : &transport;
+}
+
 int RunSender(KvTransport& transport) {
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -72,7 +79,7 @@ int RunSender(KvTransport& transport) {
     }
     int32_t max_block = 0;
     for (int32_t b : src_blocks) max_block = std::max(max_block, b);
-    testing::HostPool pool(target->layout, max_block + 1);
+    testing::HostPool pool(target->layout, max_block + 1, PoolMemoryFrom(transport));
     pool.FillPattern(src_blocks, seed);
     auto stream =
         transport.StartWrite(*target, {pool.data(), max_block + 1, target->layout, src_blocks},
@@ -97,7 +104,7 @@ int RunSender(KvTransport& transport) {
 int RunReceiver(KvTransport& transport) {
   const engine::KvLayout layout = testing::OneBLayout();
   const int32_t num_blocks = absl::GetFlag(FLAGS_blocks);
-  testing::HostPool pool(layout, num_blocks);
+  testing::HostPool pool(layout, num_blocks, PoolMemoryFrom(transport));
   auto receiver = transport.CreateReceiver(pool.data(), num_blocks, layout);
   CHECK_OK(receiver.status());
   absl::flat_hash_map<TransferId, std::vector<int32_t>> expected;

@@ -21,7 +21,7 @@ namespace baton::kvtransfer {
 using UcxSettings = std::vector<std::pair<std::string, std::string>>;
 
 struct UcxTunedDefault {
-  std::string name;      // As ucp_config_modify takes it.
+  std::string name;  // As ucp_config_modify takes it.
   std::string value;
   std::string env_name;  // The environment variable that sets the same thing.
   std::string alias;     // Another spelling a caller may use in Options::ucx_config.
