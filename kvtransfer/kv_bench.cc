@@ -38,6 +38,7 @@ ABSL_FLAG(int32_t, iterations, 10, "timed transfers per case (after 2 warm-up on
 ABSL_FLAG(std::string, peer, "", "path of ucx_peer (default: next to this binary's runfiles)");
 ABSL_FLAG(bool, perftest, true, "also run ucx_perftest (tag_bw / ucp_put_bw) for comparison");
 ABSL_FLAG(int32_t, max_run_blocks, 256, "largest message, in 32 KiB blocks");
+ABSL_FLAG(int32_t, put_fragment_kib, 256, "put mode: largest single put (KiB)");
 ABSL_FLAG(std::string, modes, "am,put",
           "write modes (am, put, auto), ','-separated; put is skipped on a "
           "UCX_TLS with tcp");
@@ -60,6 +61,7 @@ struct Options {
   std::string peer;
   bool perftest = true;
   int32_t max_run_blocks = 256;
+  int32_t put_fragment_kib = 256;
   std::vector<std::string> modes;
   int32_t perftest_runs = 3;
   int32_t spin_us = 200;
@@ -282,6 +284,7 @@ int Run(const Options& options) {
                                                      : WriteMode::kAuto;
     transport_options.ucx_config = {{"TLS", c.tls}, {"NET_DEVICES", "lo"}};
     transport_options.max_run_blocks = options.max_run_blocks;
+    transport_options.put_fragment_bytes = static_cast<size_t>(options.put_fragment_kib) * 1024;
     transport_options.spin_before_sleep = absl::Microseconds(options.spin_us);
     auto transport = UcxKvTransport::Create(transport_options);
     if (!transport.ok()) {
@@ -345,6 +348,7 @@ int main(int argc, char** argv) {
                                                    : absl::GetFlag(FLAGS_peer);
   options.perftest = absl::GetFlag(FLAGS_perftest);
   options.max_run_blocks = std::max(1, absl::GetFlag(FLAGS_max_run_blocks));
+  options.put_fragment_kib = std::max(4, absl::GetFlag(FLAGS_put_fragment_kib));
   options.modes = absl::StrSplit(absl::GetFlag(FLAGS_modes), ',', absl::SkipEmpty());
   options.perftest_runs = std::max(1, absl::GetFlag(FLAGS_perftest_runs));
   options.spin_us = std::max(0, absl::GetFlag(FLAGS_spin_us));

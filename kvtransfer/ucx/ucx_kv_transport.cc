@@ -1127,6 +1127,12 @@ absl::StatusOr<std::unique_ptr<KvWriteStream>> UcxTransportImpl::StartWrite(cons
   state->source = std::move(source);
   state->deadline = deadline;
   state->requested.assign(target.layout.num_layers, false);
+  // Connect and, for put, register as a writer now: the handshake then overlaps the caller's
+  // computing of the first layer instead of delaying it.
+  Post([this, state] {
+    Track(state);
+    Settle(state);
+  });
   return std::unique_ptr<KvWriteStream>(std::make_unique<UcxStream>(this, std::move(state)));
 }
 
@@ -1318,26 +1324,33 @@ void UcxTransportImpl::GiveUpGrant(const std::shared_ptr<SendState>& state) {
 
 void UcxTransportImpl::IssuePuts(const std::shared_ptr<SendState>& state, int32_t layer,
                                  std::vector<PlannedRun> runs) {
-  // Every put and the flush are counted up front so an early completion cannot end the layer.
-  const int total = static_cast<int>(runs.size()) + 1;
+  // Each run goes as puts of at most put_fragment_bytes. Every put and the flush are counted up
+  // front so an early completion cannot end the layer.
+  const size_t fragment = std::max<size_t>(options_.put_fragment_bytes, 64);
+  int total = 1;
+  for (const PlannedRun& run : runs)
+    total += static_cast<int>((run.bytes + fragment - 1) / fragment);
   state->layers[layer].outstanding = total;
   int issued = 0;
   for (const PlannedRun& run : runs) {
-    if (!state->failure.ok() || state->endpoint->ep == nullptr) break;
-    auto* op = new SendOp{this, state, OpKind::kPutData, layer};
-    ucp_request_param_t param = {};
-    param.op_attr_mask =
-        UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_MEMORY_TYPE;
-    param.cb.send = &OnSendDone;
-    param.user_data = op;
-    param.memory_type = UCS_MEMORY_TYPE_HOST;
     const uint64_t remote =
         state->target.base_address + RunOffset(state->target.layout, state->target.pool_num_blocks,
                                                state->target.block_ids, run.run);
-    ++state->outstanding_ops;
-    ++issued;
-    StartOp(op, ucp_put_nbx(state->endpoint->ep, run.data, run.bytes, remote, state->rkey->rkey,
-                            &param));
+    for (size_t offset = 0; offset < run.bytes; offset += fragment) {
+      if (!state->failure.ok() || state->endpoint->ep == nullptr) break;
+      auto* op = new SendOp{this, state, OpKind::kPutData, layer};
+      ucp_request_param_t param = {};
+      param.op_attr_mask =
+          UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_MEMORY_TYPE;
+      param.cb.send = &OnSendDone;
+      param.user_data = op;
+      param.memory_type = UCS_MEMORY_TYPE_HOST;
+      ++state->outstanding_ops;
+      ++issued;
+      StartOp(op, ucp_put_nbx(state->endpoint->ep, run.data + offset,
+                              std::min(fragment, run.bytes - offset), remote + offset,
+                              state->rkey->rkey, &param));
+    }
   }
   if (state->failure.ok() && state->endpoint->ep != nullptr) {
     // Remote completion of the layer's puts, then the announcement (SendRunMessages).

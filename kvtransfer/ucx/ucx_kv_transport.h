@@ -72,6 +72,10 @@ class UcxKvTransport : public KvTransport {
     absl::Duration cancel_grace = absl::Milliseconds(20);
     // Largest run sent as one message, in blocks.
     int32_t max_run_blocks = 256;
+    // Put mode: largest single ucp_put_nbx (at least 64 bytes); a run is put in pieces of this
+    // size. Into a shared-memory pool on the dev VM, 256-512 KiB puts copied 15-20 GB/s, 1 MiB
+    // ones 10-14 (kv_bench --put_fragment_kib).
+    size_t put_fragment_bytes = 256 * 1024;
 
     enum class WriteMode {
       kAuto,           // Put where the receiver's pool is mapped into the sender (a pool from

@@ -29,15 +29,21 @@ UcxKvTransport::Options UcxOptions(const std::string& tls, WriteMode mode) {
   return options;
 }
 
+// `put_fragment_bytes` 0: the default.
 TransportFactory Ucx(const std::string& name, const std::string& tls, WriteMode mode,
-                     bool pool_memory_from_transport = false) {
-  return TransportFactory{name,
-                          [tls, mode]() -> absl::StatusOr<std::unique_ptr<KvTransport>> {
-                            auto transport = UcxKvTransport::Create(UcxOptions(tls, mode));
-                            if (!transport.ok()) return transport.status();
-                            return std::unique_ptr<KvTransport>(std::move(*transport));
-                          },
-                          pool_memory_from_transport};
+                     bool pool_memory_from_transport = false, size_t put_fragment_bytes = 0) {
+  return TransportFactory{
+      name,
+      [tls, mode, put_fragment_bytes]() -> absl::StatusOr<std::unique_ptr<KvTransport>> {
+        UcxKvTransport::Options options = UcxOptions(tls, mode);
+        if (put_fragment_bytes > 0) {
+          options.put_fragment_bytes = put_fragment_bytes;
+        }
+        auto transport = UcxKvTransport::Create(options);
+        if (!transport.ok()) return transport.status();
+        return std::unique_ptr<KvTransport>(std::move(*transport));
+      },
+      pool_memory_from_transport};
 }
 
 // Active messages on every wire; RMA put on the shared-memory ones; kAuto, which picks put where
@@ -54,7 +60,9 @@ INSTANTIATE_TEST_SUITE_P(
         Ucx("tcp_pool", "tcp", WriteMode::kAuto, true),
         Ucx("shm_auto_pool", "posix,cma", WriteMode::kAuto, true),
         Ucx("sysv_auto_pool", "sysv", WriteMode::kAuto, true),
-        Ucx("shm_am_pool", "posix,cma", WriteMode::kActiveMessage, true)),
+        Ucx("shm_am_pool", "posix,cma", WriteMode::kActiveMessage, true),
+        // Runs put in several pieces.
+        Ucx("shm_auto_pool_fragments", "posix,cma", WriteMode::kAuto, true, 64)),
     testing::FactoryName);
 
 // Put mode: the receiver cannot refuse bytes, so an aborted transfer's blocks must stay taken until
