@@ -24,6 +24,8 @@ ABSL_FLAG(int32_t, lease_ms, 30000, "Default lease on blocks reserved for remote
 ABSL_FLAG(int32_t, max_streams, 1024, "Most Decode streams open at once.");
 ABSL_FLAG(bool, kv_checksum, false, "Verify a checksum of every KV run received.");
 ABSL_FLAG(std::string, transport, "ucx", "KV transport: ucx or inprocess.");
+ABSL_FLAG(int32_t, kv_progress_spin_us, 200,
+          "UCX progress thread: how long it polls after activity before sleeping (us).");
 ABSL_FLAG(std::string, ucx, "",
           "UCX settings without the UCX_ prefix, e.g. TLS=tcp,NET_DEVICES=lo.");
 ABSL_FLAG(int32_t, shutdown_grace_ms, 10000, "On SIGTERM, time in-flight requests get to finish.");
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.transport.ucx_config = *ucx;
+  options.transport.progress_spin = absl::Microseconds(absl::GetFlag(FLAGS_kv_progress_spin_us));
   options.shutdown_grace = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
 
   absl::StatusOr<std::unique_ptr<dw::DecodeWorker>> worker = dw::DecodeWorker::Create(options);

@@ -22,6 +22,8 @@ ABSL_FLAG(int32_t, max_batch, 16, "Most sequences per engine step.");
 ABSL_FLAG(int32_t, max_queue, 1024, "Most queued requests.");
 ABSL_FLAG(int32_t, max_calls, 1024, "Most Prefill calls open at once.");
 ABSL_FLAG(std::string, transport, "ucx", "KV transport: ucx or inprocess.");
+ABSL_FLAG(int32_t, kv_progress_spin_us, 200,
+          "UCX progress thread: how long it polls after activity before sleeping (us).");
 ABSL_FLAG(std::string, ucx, "",
           "UCX settings without the UCX_ prefix, e.g. TLS=tcp,NET_DEVICES=lo.");
 ABSL_FLAG(int32_t, shutdown_grace_ms, 10000, "On SIGTERM, time queued prompts get to finish.");
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.transport.ucx_config = *ucx;
+  options.transport.progress_spin = absl::Microseconds(absl::GetFlag(FLAGS_kv_progress_spin_us));
   options.shutdown_grace = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
 
   absl::StatusOr<std::unique_ptr<pw::PrefillWorker>> worker = pw::PrefillWorker::Create(options);

@@ -148,6 +148,15 @@ TEST(TransportTest, UnknownKindIsInvalidArgument) {
   EXPECT_OK(CreateTransport({.kind = "inprocess"}).status());
 }
 
+TEST(TransportTest, NegativeProgressSpinIsInvalidArgument) {
+  EXPECT_THAT(CreateTransport({.kind = "ucx", .progress_spin = absl::Microseconds(-1)}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_OK(CreateTransport({.kind = "ucx",
+                             .ucx_config = {{"TLS", "tcp"}, {"NET_DEVICES", "lo"}},
+                             .progress_spin = absl::Milliseconds(5)})
+                .status());
+}
+
 TEST(CallLimiterTest, AdmitsUpToTheLimitAndReleases) {
   CallLimiter limiter(2);
   {

@@ -13,8 +13,12 @@ absl::StatusOr<std::unique_ptr<kvtransfer::KvTransport>> CreateTransport(
     return kvtransfer::InProcessKvTransport::Create();
   }
   if (options.kind == kvtransfer::kUcxTransportName) {
+    if (options.progress_spin < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("the KV progress spin must not be negative");
+    }
     kvtransfer::UcxKvTransport::Options ucx;
     ucx.ucx_config = options.ucx_config;
+    ucx.spin_before_sleep = options.progress_spin;
     absl::StatusOr<std::unique_ptr<kvtransfer::UcxKvTransport>> transport =
         kvtransfer::UcxKvTransport::Create(ucx);
     if (!transport.ok()) return transport.status();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "kvtransfer/kv_transport.h"
 
 namespace baton::serving {
@@ -19,9 +20,13 @@ struct TransportOptions {
   std::string kind = "ucx";
   // UCX settings without the UCX_ prefix, e.g. {{"TLS", "tcp"}}; applied over the environment.
   std::vector<std::pair<std::string, std::string>> ucx_config;
+  // UCX: how long the progress thread keeps polling after activity before it sleeps
+  // (UcxKvTransport::Options::spin_before_sleep). Longer keeps transfers off the wake-up path
+  // (docs/BENCHMARKS.md) at the price of CPU time after each transfer.
+  absl::Duration progress_spin = absl::Microseconds(200);
 };
 
-// kInvalidArgument for an unknown kind or bad UCX settings; kUnavailable when UCX finds no
+// kInvalidArgument for an unknown kind, bad UCX settings or a negative progress_spin; kUnavailable when UCX finds no
 // usable transport.
 absl::StatusOr<std::unique_ptr<kvtransfer::KvTransport>> CreateTransport(
     const TransportOptions& options);
