@@ -66,6 +66,10 @@ class UcxKvTransport : public KvTransport {
     std::vector<std::pair<std::string, std::string>> ucx_config;
     // How long the progress thread keeps polling after activity before it sleeps.
     absl::Duration spin_before_sleep = absl::Microseconds(200);
+    // Receiving: after ExpectTransfer, the progress thread polls at least this long, so the
+    // sender's first message (the put writer's handshake) does not wait for it to wake up. Zero:
+    // off.
+    absl::Duration poll_after_expect = absl::Milliseconds(2);
     // After a stream fails (deadline, cancel, peer error) its outstanding UCX requests are
     // cancelled; those still pending after this long are ended by force-closing the endpoint
     // (which also fails other streams to that peer with kUnavailable).

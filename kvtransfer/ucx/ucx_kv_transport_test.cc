@@ -239,6 +239,34 @@ TEST(UcxKvTransportTest, IdleTransportsBurnNoCpu) {
   }
 }
 
+// A receiver expecting a transfer polls for poll_after_expect (so the sender's first message finds
+// it awake), then sleeps again.
+TEST(UcxKvTransportTest, ReceiverPollsAfterExpectThenSleeps) {
+  UcxKvTransport::Options options;
+  options.ucx_config = {{"TLS", "posix"}};
+  options.poll_after_expect = absl::Milliseconds(200);
+  ASSERT_OK_AND_ASSIGN(auto transport, UcxKvTransport::Create(options));
+  const engine::KvLayout layout = testing::OneBLayout();
+  testing::HostPool pool(layout, 4);
+  ASSERT_OK_AND_ASSIGN(auto receiver, transport->CreateReceiver(pool.data(), 4, layout));
+  absl::SleepFor(absl::Milliseconds(50));
+  double before = ProcessCpuSeconds();
+  ReceiveWaiter received;
+  ASSERT_OK_AND_ASSIGN(
+      KvTarget target,
+      receiver->ExpectTransfer(1, {0, 1}, {absl::Now() + absl::Seconds(5)}, received.Callback()));
+  absl::SleepFor(absl::Milliseconds(300));
+  const double polling = ProcessCpuSeconds() - before;
+  // A polling thread gets most of a core even on a busy machine; sleeping costs ~nothing.
+  EXPECT_GT(polling, 0.04) << "the progress thread did not poll after ExpectTransfer";
+  before = ProcessCpuSeconds();
+  absl::SleepFor(absl::Milliseconds(300));
+  const double after = ProcessCpuSeconds() - before;
+  EXPECT_LT(after, 0.03) << "the progress thread kept polling after poll_after_expect";
+  receiver->Abort(1);
+  EXPECT_THAT(received.Wait().status(), StatusIs(absl::StatusCode::kAborted));
+}
+
 TEST(UcsToStatusTest, MapsPeerFailuresToUnavailable) {
   EXPECT_TRUE(UcsToStatus(UCS_OK, "x").ok());
   EXPECT_THAT(UcsToStatus(UCS_ERR_UNREACHABLE, "x"), StatusIs(absl::StatusCode::kUnavailable));

@@ -94,6 +94,8 @@ absl::StatusOr<KvTarget> UcxReceiver::ExpectTransfer(TransferId id, std::vector<
   target.lease_deadline = options.deadline;
   if (!packed_rkey_.empty()) target.remote_keys = {packed_rkey_};
   RETURN_IF_ERROR(tracker_.Expect(id, std::move(block_ids), options, std::move(on_complete)));
+  // The sender's first message follows shortly: be awake for it.
+  transport_->PollFor(transport_->options().poll_after_expect);
   return target;
 }
 

@@ -163,6 +163,16 @@ bool UcxTransportImpl::RunPosted() {
   return !tasks.empty();
 }
 
+void UcxTransportImpl::PollFor(absl::Duration duration) {
+  if (duration <= absl::ZeroDuration()) return;
+  const int64_t until = absl::ToUnixNanos(absl::Now() + duration);
+  int64_t current = poll_until_ns_.load(std::memory_order_relaxed);
+  while (current < until &&
+         !poll_until_ns_.compare_exchange_weak(current, until, std::memory_order_relaxed)) {
+  }
+  Post([] {});  // Wakes the loop if it sleeps.
+}
+
 void UcxTransportImpl::Loop() {
   absl::Time last_activity = absl::Now();
   while (true) {
@@ -181,6 +191,10 @@ void UcxTransportImpl::Loop() {
       continue;
     }
     if (now - last_activity < options_.spin_before_sleep && next_timer > now) continue;
+    if (absl::ToUnixNanos(now) < poll_until_ns_.load(std::memory_order_relaxed) &&
+        next_timer > now) {
+      continue;
+    }
     if (ucp_worker_arm(worker_) == UCS_ERR_BUSY) continue;
     if (has_posted_.load(std::memory_order_acquire)) continue;
     int timeout_ms = -1;

@@ -193,6 +193,8 @@ class UcxTransportImpl : public UcxKvTransport {
   void Post(absl::AnyInvocable<void() &&> task);
   // Runs `task` on the progress thread and waits for it. Not from the progress thread.
   void RunSync(absl::AnyInvocable<void() &&> task);
+  // Keeps the progress thread polling (not sleeping) for at least `duration` from now.
+  void PollFor(absl::Duration duration);
 
   const std::string& worker_address() const { return worker_address_; }
   ucp_context_h context() const { return context_; }
@@ -320,6 +322,8 @@ class UcxTransportImpl : public UcxKvTransport {
   absl::flat_hash_map<uint64_t, RemoteWriter> remote_writers_;
 
   std::atomic<int64_t> sending_{0};
+  // PollFor: the progress thread does not sleep before this time (absl::ToUnixNanos).
+  std::atomic<int64_t> poll_until_ns_{0};
 
   // Memory from AllocatePoolMemory: base -> (mapping, length).
   mutable absl::Mutex allocated_mu_;
