@@ -24,7 +24,8 @@ if [[ -z "$MODEL" ]]; then
   fi
 fi
 
-export UCX_TLS=${UCX_TLS:-tcp}
+# UCX picks its transports (UCX_TLS unset: all); both workers are on this host, so the KV moves
+# through shared memory (puts into the decode worker's pool). UCX_TLS=tcp forces loopback tcp.
 export UCX_NET_DEVICES=${UCX_NET_DEVICES:-lo}
 export UCX_WARN_UNUSED_ENV_VARS=n
 THREADS=${THREADS:-1}

@@ -32,9 +32,11 @@
 //   one host, as ucx_perftest allocates its buffers); a receiver on such memory reuses that
 //   mapping, and senders cache unpacked rkeys per endpoint (unpacking attaches the segment).
 //
-// The target's worker_address is the receiving ucp worker address; senders keep one endpoint per
-// peer address (error mode PEER), dropped when the peer fails. Completion: after every layer's
-// sends (or announcements) completed, a Finish message and an endpoint flush.
+// The target's worker_address is the receiving worker's address (ucx_peer_address.h: host
+// identity + ucp worker address); senders keep one endpoint per peer address, dropped when the
+// peer fails: with error mode PEER (peer-failure detection) to other hosts, without it to peers
+// on this host so that UCX can use shared memory. Completion: after every layer's sends (or
+// announcements) completed, a Finish message and an endpoint flush.
 //
 // Threading: thread-safe. One progress thread per transport owns the UCP worker; it spins for
 // Options::spin_before_sleep after the last activity, then sleeps on the worker's event fd

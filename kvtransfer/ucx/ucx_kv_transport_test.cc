@@ -62,7 +62,8 @@ INSTANTIATE_TEST_SUITE_P(
         Ucx("sysv_auto_pool", "sysv", WriteMode::kAuto, true),
         Ucx("shm_am_pool", "posix,cma", WriteMode::kActiveMessage, true),
         // Runs put in several pieces.
-        Ucx("shm_auto_pool_fragments", "posix,cma", WriteMode::kAuto, true, 64)),
+        Ucx("shm_auto_pool_fragments", "posix,cma", WriteMode::kAuto, true, 64),
+        Ucx("all_auto_pool", "all", WriteMode::kAuto, true)),
     testing::FactoryName);
 
 // Put mode: the receiver cannot refuse bytes, so an aborted transfer's blocks must stay taken until
@@ -150,7 +151,10 @@ INSTANTIATE_TEST_SUITE_P(
                       HeldAbortCase{"shm_auto_pool", "posix,cma", WriteMode::kAuto, true, true},
                       HeldAbortCase{"sysv_auto_pool", "sysv", WriteMode::kAuto, true, true},
                       HeldAbortCase{"shm_auto", "posix,cma", WriteMode::kAuto, false},
-                      HeldAbortCase{"tcp_auto_pool", "tcp", WriteMode::kAuto, false, true}),
+                      HeldAbortCase{"tcp_auto_pool", "tcp", WriteMode::kAuto, false, true},
+                      // UCX's default transport set: the peer is on this host, so shared memory
+                      // (not tcp loopback, which peer-failure detection would choose) and put.
+                      HeldAbortCase{"all_auto_pool", "all", WriteMode::kAuto, true, true}),
     [](const ::testing::TestParamInfo<HeldAbortCase>& info) { return info.param.name; });
 
 // A writer that never reports back (stuck, or dead where UCX cannot tell) costs the quarantine, not

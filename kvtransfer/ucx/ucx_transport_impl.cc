@@ -3,6 +3,7 @@
 
 #include "kvtransfer/ucx/ucx_transport_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -20,11 +21,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "kvtransfer/ucx/ucx_peer_address.h"
 #include "kvtransfer/ucx/ucx_settings.h"
 #include "kvtransfer/ucx/ucx_status.h"
 #include "kvtransfer/ucx/ucx_wire.h"
@@ -34,6 +38,22 @@ namespace {
 
 void OnEndpointErrorCallback(void* arg, ucp_ep_h ep, ucs_status_t status) {
   static_cast<UcxTransportImpl*>(arg)->OnEndpointError(ep, status);
+}
+
+// Whether the context can use a shared-memory transport (from its printed resource list: UCX 1.13
+// has no query for it).
+bool HasSharedMemoryTransport(ucp_context_h context) {
+  char* buffer = nullptr;
+  size_t size = 0;
+  FILE* stream = open_memstream(&buffer, &size);
+  if (stream == nullptr) return false;
+  ucp_context_print_info(context, stream);
+  fclose(stream);
+  const absl::string_view info(buffer, size);
+  const bool found = absl::StrContains(info, "posix/memory") ||
+                     absl::StrContains(info, "sysv/memory") || absl::StrContains(info, "xpmem/");
+  free(buffer);
+  return found;
 }
 
 }  // namespace
@@ -72,8 +92,10 @@ absl::Status UcxTransportImpl::Init() {
   size_t address_length = 0;
   RETURN_IF_ERROR(UcsToStatus(ucp_worker_get_address(worker_, &address, &address_length),
                               "ucp_worker_get_address"));
-  worker_address_.assign(reinterpret_cast<const char*>(address), address_length);
+  worker_address_ = PackPeerAddress(
+      HostIdentity(), absl::string_view(reinterpret_cast<const char*>(address), address_length));
   ucp_worker_release_address(worker_, address);
+  local_shared_memory_ = HasSharedMemoryTransport(context_);
 
   struct Handler {
     unsigned id;
@@ -301,16 +323,23 @@ absl::StatusOr<std::shared_ptr<Endpoint>> UcxTransportImpl::GetEndpoint(
     const std::string& address) {
   auto it = endpoints_.find(address);
   if (it != endpoints_.end()) return it->second;
+  std::optional<PeerAddress> peer = ParsePeerAddress(address);
+  if (!peer.has_value()) return absl::UnavailableError("malformed UCX peer address");
   auto endpoint = std::make_shared<Endpoint>();
   endpoint->address = address;
   ucp_ep_params_t params = {};
   params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                       UCP_EP_PARAM_FIELD_ERR_HANDLER;
-  params.address = reinterpret_cast<const ucp_address_t*>(endpoint->address.data());
+  params.address = reinterpret_cast<const ucp_address_t*>(peer->ucp_address.data());
   params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
   params.err_handler.cb = &OnEndpointErrorCallback;
   params.err_handler.arg = this;
-  ucs_status_t status = ucp_ep_create(worker_, &params, &endpoint->ep);
+  // A peer on this host is reached over shared memory, which cannot detect peer failure in UCX
+  // 1.13: asking for it would make UCX pick tcp loopback (or fail) instead.
+  ucs_status_t status = UCS_ERR_UNREACHABLE;
+  if (!(local_shared_memory_ && peer->host == HostIdentity())) {
+    status = ucp_ep_create(worker_, &params, &endpoint->ep);
+  }
   if (status == UCS_ERR_UNREACHABLE) {
     // No transport to this peer supports peer-failure handling (UCX 1.13 shared memory):
     // connect without it; deadlines then bound what a dead peer can cost.
