@@ -177,12 +177,9 @@ ucs_status_t UcxTransportImpl::OnFinishAm(void* arg, const void* header, size_t 
   auto* self = static_cast<UcxTransportImpl*>(arg);
   auto parsed = ucx_wire::Parse<ucx_wire::ControlHeader>(header, header_length);
   if (!parsed.has_value()) return UCS_OK;
-  absl::MutexLock lock(&self->receivers_mu_);
-  auto it = self->receivers_.find(parsed->pool_base);
-  if (it != self->receivers_.end()) {
-    it->second->tracker().SenderFinished(parsed->transfer_id, Completion{parsed->first_token},
-                                         parsed->writer_id);
-  }
+  self->WithTracker(parsed->pool_base, [&](ReceiveTracker& tracker) {
+    tracker.SenderFinished(parsed->transfer_id, Completion{parsed->first_token}, parsed->writer_id);
+  });
   if (parsed->writer_id != 0) self->remote_writers_.erase(parsed->writer_id);
   return UCS_OK;
 }
@@ -192,12 +189,9 @@ ucs_status_t UcxTransportImpl::OnAbortAm(void* arg, const void* header, size_t h
   auto* self = static_cast<UcxTransportImpl*>(arg);
   auto parsed = ucx_wire::Parse<ucx_wire::ControlHeader>(header, header_length);
   if (!parsed.has_value()) return UCS_OK;
-  absl::MutexLock lock(&self->receivers_mu_);
-  auto it = self->receivers_.find(parsed->pool_base);
-  if (it != self->receivers_.end()) {
-    it->second->tracker().Fail(parsed->transfer_id,
-                               absl::AbortedError("transfer cancelled by the sender"));
-  }
+  self->WithTracker(parsed->pool_base, [&](ReceiveTracker& tracker) {
+    tracker.Fail(parsed->transfer_id, absl::AbortedError("transfer cancelled by the sender"));
+  });
   return UCS_OK;
 }
 
@@ -207,11 +201,9 @@ ucs_status_t UcxTransportImpl::OnStoppedAm(void* arg, const void* header, size_t
   auto parsed = ucx_wire::Parse<ucx_wire::PutHeader>(header, header_length);
   if (!parsed.has_value()) return UCS_OK;
   self->remote_writers_.erase(parsed->writer_id);
-  absl::MutexLock lock(&self->receivers_mu_);
-  auto it = self->receivers_.find(parsed->pool_base);
-  if (it != self->receivers_.end()) {
-    it->second->tracker().PutWriterStopped(parsed->transfer_id, parsed->writer_id);
-  }
+  self->WithTracker(parsed->pool_base, [&](ReceiveTracker& tracker) {
+    tracker.PutWriterStopped(parsed->transfer_id, parsed->writer_id);
+  });
   return UCS_OK;
 }
 

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -229,20 +230,13 @@ class UcxTransportImpl : public UcxKvTransport {
   void RequestStop(uint64_t pool_base, TransferId id, uint64_t writer);
 
  private:
-  static ucs_status_t OnDataAm(void* arg, const void* header, size_t header_length, void* data,
-                               size_t length, const ucp_am_recv_param_t* param);
-  static ucs_status_t OnFinishAm(void* arg, const void* header, size_t header_length, void* data,
-                                 size_t length, const ucp_am_recv_param_t* param);
-  static ucs_status_t OnAbortAm(void* arg, const void* header, size_t header_length, void* data,
-                                size_t length, const ucp_am_recv_param_t* param);
-  static ucs_status_t OnPutBeginAm(void* arg, const void* header, size_t header_length, void* data,
-                                   size_t length, const ucp_am_recv_param_t* param);
-  static ucs_status_t OnPutReplyAm(void* arg, const void* header, size_t header_length, void* data,
-                                   size_t length, const ucp_am_recv_param_t* param);
-  static ucs_status_t OnStopAm(void* arg, const void* header, size_t header_length, void* data,
-                               size_t length, const ucp_am_recv_param_t* param);
-  static ucs_status_t OnStoppedAm(void* arg, const void* header, size_t header_length, void* data,
-                                  size_t length, const ucp_am_recv_param_t* param);
+  // UCP active-message handlers (ucp_am_recv_callback_t), one per ucx_wire message id.
+  using AmHandler = std::remove_pointer_t<ucp_am_recv_callback_t>;
+  static AmHandler OnDataAm, OnFinishAm, OnAbortAm, OnPutBeginAm, OnPutReplyAm, OnStopAm,
+      OnStoppedAm;
+  // Runs `fn(tracker)` for the receiver of pool `pool_base`, if any, under receivers_mu_.
+  template <typename Fn>
+  void WithTracker(uint64_t pool_base, Fn&& fn);
 
   // Put mode, sending side (progress thread).
   const Endpoint::Lanes& LanesOf(Endpoint& endpoint);
@@ -361,5 +355,12 @@ class UcxReceiver : public KvReceiver {
   const std::string packed_rkey_;
   ReceiveTracker tracker_;
 };
+
+template <typename Fn>
+void UcxTransportImpl::WithTracker(uint64_t pool_base, Fn&& fn) {
+  absl::MutexLock lock(&receivers_mu_);
+  auto it = receivers_.find(pool_base);
+  if (it != receivers_.end()) fn(it->second->tracker());
+}
 
 }  // namespace baton::kvtransfer::ucx_internal
