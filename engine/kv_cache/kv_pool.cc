@@ -30,7 +30,7 @@ absl::StatusOr<std::unique_ptr<KvPool>> KvPool::Create(const KvLayout& layout, i
   RETURN_IF_ERROR(CheckGeometry(layout, num_blocks));
   // Anonymous mmap: page aligned and zero filled, pages committed lazily on first touch.
   ASSIGN_OR_RETURN(PoolMemory memory, AnonymousPoolMemory(layout.PoolBytes(num_blocks)));
-  return std::unique_ptr<KvPool>(new KvPool(layout, num_blocks, std::move(memory)));
+  return Create(layout, num_blocks, std::move(memory));
 }
 
 absl::StatusOr<std::unique_ptr<KvPool>> KvPool::Create(const KvLayout& layout, int32_t num_blocks,
@@ -52,8 +52,6 @@ KvPool::KvPool(const KvLayout& layout, int32_t num_blocks, PoolMemory memory)
     : layout_(layout),
       num_blocks_(num_blocks),
       memory_(std::move(memory)),
-      base_(memory_.base()),
-      size_bytes_(layout.PoolBytes(num_blocks)),
       allocated_(num_blocks, false),
       num_free_(num_blocks) {}
 
@@ -103,7 +101,7 @@ int32_t KvPool::num_free() const {
 uint8_t* KvPool::Slab(int32_t layer, int32_t block) const {
   CHECK(layer >= 0 && layer < layout_.num_layers && block >= 0 && block < num_blocks_)
       << "slab (" << layer << ", " << block << ") out of range";
-  return static_cast<uint8_t*>(base_) + layout_.Offset(layer, block, num_blocks_);
+  return static_cast<uint8_t*>(memory_.base()) + layout_.Offset(layer, block, num_blocks_);
 }
 
 absl::Status KvPool::CheckSlab(int32_t layer, int32_t block, size_t bytes) const {

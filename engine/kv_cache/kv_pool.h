@@ -32,8 +32,8 @@ class KvPool {
   // has a non-positive dimension or num_blocks <= 0; kResourceExhausted when mmap fails.
   static absl::StatusOr<std::unique_ptr<KvPool>> Create(const KvLayout& layout, int32_t num_blocks);
   // The same on memory someone else allocated (e.g. a KV transport), which the pool owns from now
-  // on and zero-fills (unless PoolMemory::zeroed()). Also kInvalidArgument when `memory` is null, not page aligned or shorter
-  // than layout.PoolBytes(num_blocks).
+  // on and zero-fills (unless PoolMemory::zeroed()). Also kInvalidArgument when `memory` is null,
+  // not page aligned or shorter than layout.PoolBytes(num_blocks).
   static absl::StatusOr<std::unique_ptr<KvPool>> Create(const KvLayout& layout, int32_t num_blocks,
                                                         PoolMemory memory);
   ~KvPool();
@@ -43,8 +43,8 @@ class KvPool {
   const KvLayout& layout() const { return layout_; }
   int32_t num_blocks() const { return num_blocks_; }
   // Base of the region (page aligned) and its size; valid until the pool is destroyed.
-  void* base() const { return base_; }
-  size_t size_bytes() const { return size_bytes_; }
+  void* base() const { return memory_.base(); }
+  size_t size_bytes() const { return layout_.PoolBytes(num_blocks_); }
 
   // Takes `count` free blocks, all or nothing (lowest ids first, so tests are deterministic).
   // kResourceExhausted when fewer than `count` are free; kInvalidArgument when count < 0.
@@ -75,8 +75,6 @@ class KvPool {
   const KvLayout layout_;
   const int32_t num_blocks_;
   const PoolMemory memory_;
-  void* const base_;
-  const size_t size_bytes_;
 
   mutable absl::Mutex mu_;
   std::vector<bool> allocated_ ABSL_GUARDED_BY(mu_);

@@ -93,8 +93,7 @@ TEST(KvPoolTest, AllocateAndFreeAccounting) {
   EXPECT_EQ(pool->num_free(), 1);  // all or nothing
   std::vector<int32_t> one = {1};
   ASSERT_OK(pool->Free(one));
-  EXPECT_THAT(pool->Free(one),
-              StatusIs(absl::StatusCode::kInvalidArgument));  // double free
+  EXPECT_THAT(pool->Free(one), StatusIs(absl::StatusCode::kInvalidArgument));  // double free
   std::vector<int32_t> dup = {0, 0};
   EXPECT_THAT(pool->Free(dup), StatusIs(absl::StatusCode::kInvalidArgument));
   std::vector<int32_t> out_of_range = {7};

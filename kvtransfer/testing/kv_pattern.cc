@@ -35,7 +35,7 @@ HostPool::HostPool(const engine::KvLayout& layout, int32_t num_blocks, KvTranspo
                                                   : engine::AnonymousPoolMemory(bytes_);
   CHECK(memory.ok()) << memory.status();
   memory_ = *std::move(memory);
-  std::memset(memory_.base(), 0, bytes_);
+  if (!memory_.zeroed()) std::memset(memory_.base(), 0, bytes_);
 }
 
 void HostPool::FillPattern(const std::vector<int32_t>& blocks, uint64_t seed) {
