@@ -10,7 +10,7 @@ absl::StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(
     const DecodeWorkerOptions& options) {
   auto worker = std::unique_ptr<DecodeWorker>(new DecodeWorker(options));
   ASSIGN_OR_RETURN(worker->transport_, serving::CreateTransport(options.transport));
-  ASSIGN_OR_RETURN(worker->loaded_, serving::LoadEngine(options.engine, worker->transport_.get()));
+  ASSIGN_OR_RETURN(worker->loaded_, serving::LoadEngine(options.engine, *worker->transport_));
   ASSIGN_OR_RETURN(worker->receiver_,
                    worker->transport_->CreateReceiver(worker->loaded_.pool->base(),
                                                       worker->loaded_.pool->num_blocks(),

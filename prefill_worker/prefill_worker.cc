@@ -9,7 +9,7 @@ absl::StatusOr<std::unique_ptr<PrefillWorker>> PrefillWorker::Create(
     const PrefillWorkerOptions& options) {
   auto worker = std::unique_ptr<PrefillWorker>(new PrefillWorker(options));
   ASSIGN_OR_RETURN(worker->transport_, serving::CreateTransport(options.transport));
-  ASSIGN_OR_RETURN(worker->loaded_, serving::LoadEngine(options.engine, worker->transport_.get()));
+  ASSIGN_OR_RETURN(worker->loaded_, serving::LoadEngine(options.engine, *worker->transport_));
   worker->registry_ = std::make_shared<prometheus::Registry>();
   worker->metrics_ = PrefillMetrics::Create(*worker->registry_);
   ASSIGN_OR_RETURN(worker->scheduler_,

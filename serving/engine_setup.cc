@@ -7,7 +7,7 @@
 namespace baton::serving {
 
 absl::StatusOr<LoadedEngine> LoadEngine(const EngineSetup& setup,
-                                        kvtransfer::KvTransport* pool_memory_from) {
+                                        kvtransfer::KvTransport& transport) {
   if (setup.kv_blocks < 1 || setup.block_size_tokens < 1) {
     return absl::InvalidArgumentError("kv_blocks and block_size_tokens must be positive");
   }
@@ -16,14 +16,9 @@ absl::StatusOr<LoadedEngine> LoadEngine(const EngineSetup& setup,
   out.model_name = ModelName(*out.model, setup.model_path);
   ASSIGN_OR_RETURN(out.engine,
                    engine::Engine::Create(out.model, {.num_threads = setup.num_threads}));
-  if (pool_memory_from == nullptr) {
-    ASSIGN_OR_RETURN(out.pool, out.engine->CreateKvPool(setup.kv_dtype, setup.block_size_tokens,
-                                                        setup.kv_blocks));
-    return out;
-  }
   const engine::KvLayout layout = out.engine->MakeKvLayout(setup.kv_dtype, setup.block_size_tokens);
   ASSIGN_OR_RETURN(engine::PoolMemory memory,
-                   pool_memory_from->AllocatePoolMemory(layout.PoolBytes(setup.kv_blocks)));
+                   transport.AllocatePoolMemory(layout.PoolBytes(setup.kv_blocks)));
   ASSIGN_OR_RETURN(out.pool, engine::KvPool::Create(layout, setup.kv_blocks, std::move(memory)));
   return out;
 }

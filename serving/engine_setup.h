@@ -32,12 +32,11 @@ struct LoadedEngine {
   std::unique_ptr<engine::KvPool> pool;
 };
 
-// The KV pool's memory comes from `pool_memory_from` (the worker's KV transport, which then moves
-// bytes in and out of it best; it must outlive the pool), or an anonymous mapping when null.
-// kInvalidArgument for non-positive sizes; the model loader's, transport's and pool's errors
-// otherwise.
+// The KV pool's memory comes from `transport` (the worker's KV transport, which then moves bytes
+// in and out of it best; it must outlive the pool). kInvalidArgument for non-positive sizes; the
+// model loader's, transport's and pool's errors otherwise.
 absl::StatusOr<LoadedEngine> LoadEngine(const EngineSetup& setup,
-                                        kvtransfer::KvTransport* pool_memory_from = nullptr);
+                                        kvtransfer::KvTransport& transport);
 
 baton::internal::v1::WorkerLoad MakeWorkerLoad(baton::internal::v1::WorkerRole role,
                                                const std::string& model_name,
