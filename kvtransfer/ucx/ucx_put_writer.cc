@@ -3,7 +3,6 @@
 // but for the active-message handlers.
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <ucp/api/ucp.h>
 
 #include <algorithm>
@@ -31,27 +30,21 @@ const Endpoint::Lanes& UcxTransportImpl::LanesOf(Endpoint& endpoint) {
   // UCX 1.13 cannot report an endpoint's transports directly; its printed lane table can:
   //   lane[1]:  1:cma/memory.0 md[1]  -> md[1]/cma/sysdev[255] rma_bw#0
   Endpoint::Lanes lanes;
-  char* buffer = nullptr;
-  size_t size = 0;
-  FILE* stream = open_memstream(&buffer, &size);
-  if (stream != nullptr) {
-    ucp_ep_print_info(endpoint.ep, stream);
-    fclose(stream);
-    int count = 0;
-    bool tcp = false;
-    for (absl::string_view line : absl::StrSplit(absl::string_view(buffer, size), '\n')) {
-      if (!absl::StrContains(line, "lane[")) continue;
-      ++count;
-      const bool line_tcp = absl::StrContains(line, "tcp/");
-      tcp = tcp || line_tcp;
-      const bool on_host = line_tcp || absl::StrContains(line, "cma/") ||
-                           absl::StrContains(line, "posix/") || absl::StrContains(line, "sysv/") ||
-                           absl::StrContains(line, "self/");
-      if (!on_host && absl::StrContains(line, "rma_bw")) lanes.rdma = true;
-    }
-    lanes.tcp = count == 0 || tcp;
-    free(buffer);
+  const std::string info =
+      CaptureUcxPrint([ep = endpoint.ep](FILE* stream) { ucp_ep_print_info(ep, stream); });
+  int count = 0;
+  bool tcp = false;
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
+    if (!absl::StrContains(line, "lane[")) continue;
+    ++count;
+    const bool line_tcp = absl::StrContains(line, "tcp/");
+    tcp = tcp || line_tcp;
+    const bool on_host = line_tcp || absl::StrContains(line, "cma/") ||
+                         absl::StrContains(line, "posix/") || absl::StrContains(line, "sysv/") ||
+                         absl::StrContains(line, "self/");
+    if (!on_host && absl::StrContains(line, "rma_bw")) lanes.rdma = true;
   }
+  lanes.tcp = count == 0 || tcp;
   endpoint.lanes = lanes;
   return *endpoint.lanes;
 }

@@ -43,20 +43,25 @@ void OnEndpointErrorCallback(void* arg, ucp_ep_h ep, ucs_status_t status) {
 // Whether the context can use a shared-memory transport (from its printed resource list: UCX 1.13
 // has no query for it).
 bool HasSharedMemoryTransport(ucp_context_h context) {
-  char* buffer = nullptr;
-  size_t size = 0;
-  FILE* stream = open_memstream(&buffer, &size);
-  if (stream == nullptr) return false;
-  ucp_context_print_info(context, stream);
-  fclose(stream);
-  const absl::string_view info(buffer, size);
-  const bool found = absl::StrContains(info, "posix/memory") ||
-                     absl::StrContains(info, "sysv/memory") || absl::StrContains(info, "xpmem/");
-  free(buffer);
-  return found;
+  const std::string info =
+      CaptureUcxPrint([context](FILE* stream) { ucp_context_print_info(context, stream); });
+  return absl::StrContains(info, "posix/memory") || absl::StrContains(info, "sysv/memory") ||
+         absl::StrContains(info, "xpmem/");
 }
 
 }  // namespace
+
+std::string CaptureUcxPrint(absl::FunctionRef<void(FILE*)> print) {
+  char* buffer = nullptr;
+  size_t size = 0;
+  FILE* stream = open_memstream(&buffer, &size);
+  if (stream == nullptr) return "";
+  print(stream);
+  fclose(stream);
+  std::string text(buffer, size);
+  free(buffer);
+  return text;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Transport.

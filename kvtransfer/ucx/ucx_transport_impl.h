@@ -14,6 +14,7 @@
 // transport's progress thread.
 #pragma once
 
+#include <stdio.h>
 #include <ucp/api/ucp.h>
 
 #include <atomic>
@@ -31,6 +32,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -160,6 +162,11 @@ struct SendOp {
 // The parameters of a send-side UCX request that completes through OnSendOpDone with `op`; with
 // `host_memory`, its buffer is host memory.
 ucp_request_param_t SendParams(SendOp* op, bool host_memory);
+
+// The text a UCX print function (ucp_ep_print_info, ucp_context_print_info) writes into the
+// stream it is given; empty when it cannot be captured. UCX 1.13 has no query for an endpoint's
+// lanes or a context's transports: these printouts are how we learn them.
+std::string CaptureUcxPrint(absl::FunctionRef<void(FILE*)> print);
 
 class UcxReceiver;
 
