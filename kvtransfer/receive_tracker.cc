@@ -187,6 +187,19 @@ void ReceiveTracker::PutWriterStopped(TransferId id, uint64_t writer) {
   MaybeFinishLocked(id);
 }
 
+KvTarget ReceiveTracker::TargetFor(TransferId id, const std::vector<int32_t>& block_ids,
+                                   const ExpectOptions& options) const {
+  KvTarget target;
+  target.base_address = reinterpret_cast<uint64_t>(pool_base_);
+  target.pool_num_blocks = pool_num_blocks_;
+  target.block_ids = block_ids;
+  target.layout = layout_;
+  target.transfer_id = id;
+  target.checksum = options.checksum;
+  target.lease_deadline = options.deadline;
+  return target;
+}
+
 bool ReceiveTracker::IsLive(TransferId id) const {
   absl::MutexLock lock(&mu_);
   return transfers_.contains(id);

@@ -58,6 +58,11 @@ class ReceiveTracker {
   ReceiveTracker(const ReceiveTracker&) = delete;
   ReceiveTracker& operator=(const ReceiveTracker&) = delete;
 
+  // The target of transfer `id` into this pool: geometry, blocks, deadline and checksum flag from
+  // here; the transport then sets its name and worker address (and remote keys, if any).
+  KvTarget TargetFor(TransferId id, const std::vector<int32_t>& block_ids,
+                     const ExpectOptions& options) const;
+
   // KvReceiver::ExpectTransfer without the transport's fields: same errors and guarantees.
   absl::Status Expect(TransferId id, std::vector<int32_t> block_ids, ExpectOptions options,
                       ReceiveCallback on_complete);

@@ -25,6 +25,19 @@ class ReceiveTrackerTest : public ::testing::Test {
   ReceiveTracker tracker_;
 };
 
+TEST_F(ReceiveTrackerTest, TargetDescribesThePoolAndTheTransfer) {
+  const absl::Time deadline = absl::FromUnixSeconds(1000);
+  const KvTarget target = tracker_.TargetFor(9, {4, 1}, {deadline, true});
+  EXPECT_EQ(target.base_address, reinterpret_cast<uint64_t>(pool_.data()));
+  EXPECT_EQ(target.pool_num_blocks, 8);
+  EXPECT_EQ(target.block_ids, (std::vector<int32_t>{4, 1}));
+  EXPECT_EQ(target.layout, Layout());
+  EXPECT_EQ(target.transfer_id, 9u);
+  EXPECT_TRUE(target.checksum);
+  EXPECT_EQ(target.lease_deadline, deadline);
+  EXPECT_TRUE(target.transport.empty());  // The transport's to set.
+}
+
 TEST_F(ReceiveTrackerTest, RefusesWritesThatDoNotFitALiveTransfer) {
   ReceiveWaiter done;
   ASSERT_THAT(tracker_.Expect(7, {2, 3, 5}, {absl::InfiniteFuture(), false}, done.Callback()),

@@ -80,16 +80,9 @@ class InProcessReceiver : public KvReceiver {
   absl::StatusOr<KvTarget> ExpectTransfer(TransferId id, std::vector<int32_t> block_ids,
                                           ExpectOptions options,
                                           ReceiveCallback on_complete) override {
-    KvTarget target;
+    KvTarget target = tracker_->TargetFor(id, block_ids, options);
     target.transport = kInProcessTransportName;
     target.worker_address = address_;
-    target.base_address = reinterpret_cast<uint64_t>(tracker_->pool_base());
-    target.pool_num_blocks = tracker_->pool_num_blocks();
-    target.block_ids = block_ids;
-    target.layout = tracker_->layout();
-    target.transfer_id = id;
-    target.checksum = options.checksum;
-    target.lease_deadline = options.deadline;
     RETURN_IF_ERROR(tracker_->Expect(id, std::move(block_ids), options, std::move(on_complete)));
     return target;
   }

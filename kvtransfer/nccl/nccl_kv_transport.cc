@@ -151,15 +151,9 @@ class NcclReceiver : public KvReceiver {
     }
     ncclUniqueId uid;
     RETURN_IF_ERROR(NcclToStatus(ncclGetUniqueId(&uid), "ncclGetUniqueId"));
-    KvTarget target;
+    KvTarget target = tracker_.TargetFor(id, block_ids, options);  // No checksum: refused above.
     target.transport = kNcclTransportName;
     target.worker_address.assign(reinterpret_cast<const char*>(&uid), sizeof(uid));
-    target.base_address = reinterpret_cast<uint64_t>(tracker_.pool_base());
-    target.pool_num_blocks = tracker_.pool_num_blocks();
-    target.block_ids = block_ids;
-    target.layout = tracker_.layout();
-    target.transfer_id = id;
-    target.lease_deadline = options.deadline;
     RETURN_IF_ERROR(tracker_.Expect(id, block_ids, options, std::move(on_complete)));
     absl::MutexLock lock(&mu_);
     auto job = std::make_unique<Job>();

@@ -82,16 +82,9 @@ UcxReceiver::~UcxReceiver() {
 absl::StatusOr<KvTarget> UcxReceiver::ExpectTransfer(TransferId id, std::vector<int32_t> block_ids,
                                                      ExpectOptions options,
                                                      ReceiveCallback on_complete) {
-  KvTarget target;
+  KvTarget target = tracker_.TargetFor(id, block_ids, options);
   target.transport = kUcxTransportName;
   target.worker_address = transport_->worker_address();
-  target.base_address = reinterpret_cast<uint64_t>(tracker_.pool_base());
-  target.pool_num_blocks = tracker_.pool_num_blocks();
-  target.block_ids = block_ids;
-  target.layout = tracker_.layout();
-  target.transfer_id = id;
-  target.checksum = options.checksum;
-  target.lease_deadline = options.deadline;
   if (!packed_rkey_.empty()) target.remote_keys = {packed_rkey_};
   RETURN_IF_ERROR(tracker_.Expect(id, std::move(block_ids), options, std::move(on_complete)));
   // The sender's first message follows shortly: be awake for it.
