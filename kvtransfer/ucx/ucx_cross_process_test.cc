@@ -11,6 +11,7 @@
 #include "kvtransfer/testing/child_process.h"
 #include "kvtransfer/testing/kv_pattern.h"
 #include "kvtransfer/testing/waiters.h"
+#include "kvtransfer/ucx/ucx_cross_process_fixture.h"
 #include "kvtransfer/ucx/ucx_kv_transport.h"
 
 namespace baton::kvtransfer {
@@ -21,43 +22,9 @@ using ::baton::testing::StatusIs;
 using testing::ChildProcess;
 using testing::HostPool;
 
-// A wire (UCX_TLS) and a write mode, for both processes.
-struct Wire {
-  std::string name;
-  std::string tls;
-  std::string mode;  // ucx_peer's --write_mode: am, put or auto.
-  // Both processes' pools: "transport" (AllocatePoolMemory, as the workers) or "mmap".
-  std::string pool_memory = "mmap";
-};
+using testing::Wire;
 
-class UcxCrossProcessTest : public ::testing::TestWithParam<Wire> {
- protected:
-  std::unique_ptr<KvTransport> MakeTransport() {
-    using WriteMode = UcxKvTransport::Options::WriteMode;
-    UcxKvTransport::Options options;
-    options.ucx_config = {{"TLS", GetParam().tls}, {"NET_DEVICES", "lo"}};
-    options.write_mode = GetParam().mode == "am"    ? WriteMode::kActiveMessage
-                         : GetParam().mode == "put" ? WriteMode::kPut
-                                                    : WriteMode::kAuto;
-    // A killed put writer cannot say it stopped (shared memory has no peer-failure detection).
-    options.put_quarantine = absl::Milliseconds(300);
-    auto transport = UcxKvTransport::Create(options);
-    EXPECT_THAT(transport.status(), IsOk());
-    return transport.ok() ? std::move(*transport) : nullptr;
-  }
-  // Where this process's pools used with `transport` get their memory.
-  KvTransport* MemoryFrom(KvTransport& transport) const {
-    return GetParam().pool_memory == "transport" ? &transport : nullptr;
-  }
-  std::unique_ptr<ChildProcess> StartPeer(const std::string& role) {
-    auto child =
-        ChildProcess::Start({testing::RunfilePath("kvtransfer/ucx/ucx_peer"), "--role=" + role,
-                             "--tls=" + GetParam().tls, "--write_mode=" + GetParam().mode,
-                             "--blocks=64", "--pool_memory=" + GetParam().pool_memory});
-    EXPECT_THAT(child.status(), IsOk());
-    return child.ok() ? std::move(*child) : nullptr;
-  }
-};
+class UcxCrossProcessTest : public testing::UcxCrossProcessFixture {};
 
 void ExpectIdle(const KvTransport& transport) {
   EXPECT_THAT(testing::WaitUntilIdle(transport), ::baton::testing::IsOk());
@@ -232,9 +199,7 @@ INSTANTIATE_TEST_SUITE_P(Loopback, UcxCrossProcessTest,
                                            Wire{"shm_auto", "posix,cma", "auto"},
                                            Wire{"shm_auto_pool", "posix,cma", "auto", "transport"},
                                            Wire{"tcp_pool", "tcp", "auto", "transport"}),
-                         [](const ::testing::TestParamInfo<Wire>& info) {
-                           return info.param.name;
-                         });
+                         testing::WireName);
 
 }  // namespace
 }  // namespace baton::kvtransfer

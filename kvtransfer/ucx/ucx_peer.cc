@@ -1,9 +1,12 @@
 // Test peer for the cross-process UCX tests and for kv_bench's receiving side: one process
 // holding a UcxKvTransport, driven by lines on stdin, answering on stdout.
 //
-//   ucx_peer --role=sender --tls=tcp [--write_mode=auto|am|put]
+//   ucx_peer --role=sender --tls=tcp [--write_mode=auto|am|put] [--die_at=<point>]
 //     stdin:  WRITE <seed> <source blocks, comma separated> <KvTarget line (kv_pattern.h)>
 //     stdout: RESULT <absl status code name> after Finish's done (first token = seed)
+//     --die_at kills the sender (SIGKILL, as a crash) at a point of its first WRITE: start (just
+//     after StartWrite, with the connection being set up), start+<microseconds> (that long after
+//     StartWrite), layer<N> (layers 0..N issued, N still in flight), finish (Finish issued).
 //   ucx_peer --role=receiver --tls=tcp --blocks=64
 //     stdin:  EXPECT <transfer id> <blocks, comma separated> <deadline ms> <checksum 0|1>
 //     stdout: TARGET <KvTarget line>, later DONE <transfer id> <status code name> <first token>
@@ -11,6 +14,8 @@
 //             STATS  ->  STATS <live registrations> <receiving transfers> <landings>
 // Both roles exit at end of input. Single-threaded apart from the transport's callbacks, which
 // print under a lock.
+#include <signal.h>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -23,6 +28,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -38,6 +44,8 @@ ABSL_FLAG(int32_t, put_quarantine_ms, 2000, "receiver: put-writer quarantine");
 ABSL_FLAG(std::string, pool_memory, "transport",
           "where pools live: transport (UcxKvTransport::AllocatePoolMemory) or mmap");
 ABSL_FLAG(int32_t, spin_us, 200, "progress thread: polling time after activity before sleeping");
+ABSL_FLAG(std::string, die_at, "",
+          "sender: where to kill itself (start, start+<us>, layer<N>, finish); empty: never");
 
 namespace baton::kvtransfer {
 namespace {
@@ -64,6 +72,20 @@ KvTransport* PoolMemoryFrom(KvTransport& transport) {
   return absl::GetFlag(FLAGS_pool_memory) == "mmap" ? nullptr : &transport;
 }
 
+// Kills this process (as a crash would) when --die_at names `point`. start+<us> matches "start"
+// after sleeping that long.
+void MaybeDieAt(absl::string_view point) {
+  const std::string die_at = absl::GetFlag(FLAGS_die_at);
+  absl::string_view delay = die_at;
+  int64_t delay_us = 0;
+  if (point == "start" && absl::ConsumePrefix(&delay, "start+") &&
+      absl::SimpleAtoi(delay, &delay_us)) {
+    absl::SleepFor(absl::Microseconds(delay_us));
+    raise(SIGKILL);
+  }
+  if (die_at == point) raise(SIGKILL);
+}
+
 int RunSender(KvTransport& transport) {
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -88,12 +110,15 @@ int RunSender(KvTransport& transport) {
       Say(absl::StrCat("RESULT ", absl::StatusCodeToString(stream.status().code())));
       continue;
     }
+    MaybeDieAt("start");
     std::vector<testing::StatusWaiter> layers(target->layout.num_layers);
     for (int32_t layer = 0; layer < target->layout.num_layers; ++layer) {
       (*stream)->WriteLayer(layer, layers[layer].Callback());
+      MaybeDieAt(absl::StrCat("layer", layer));
     }
     testing::StatusWaiter finish;
     (*stream)->Finish(Completion{static_cast<int32_t>(seed)}, finish.Callback());
+    MaybeDieAt("finish");
     absl::Status status = finish.Wait(absl::Seconds(30));
     for (auto& waiter : layers) (void)waiter.Wait(absl::Seconds(30));  // Pool outlives writes.
     Say(absl::StrCat("RESULT ", absl::StatusCodeToString(status.code())));
