@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -233,7 +234,8 @@ bool DecodeScheduler::AcceptToken(Sequence& seq, const engine::SampleResult& sam
     *out->add_logprobs() = serving::ToPositionLogprobs(sample);
   }
   seq.job.events->Push(std::move(event));
-  if (!seq.job.sampling.ignore_eos && sample.token == options_.eos_token_id) {
+  if (!seq.job.sampling.ignore_eos &&
+      absl::c_linear_search(options_.end_of_generation_ids, sample.token)) {
     Finish(seq, baton::v1::FINISH_REASON_STOP);
     return true;
   }

@@ -6,7 +6,7 @@
 //     remote: ExpectTransfer ─► event kv_target ─► KV lands ─► on_complete ─► ready ─► running
 //     local:  waiting (chunked prefill, prefill_chunk_tokens per step, between decode steps)
 //   running: one token per step; a block is added when the sequence crosses a block boundary.
-//   ends: stop token, max_tokens / context full, Cancel, or an error status.
+//   ends: an end-of-generation token, max_tokens / context full, Cancel, or an error status.
 // Out of blocks mid-generation, the youngest running sequence is preempted: its blocks are
 // freed and it re-enters the waiting queue, to be recomputed (prompt + generated tokens) when
 // blocks are free again. A sequence that cannot fit even alone ends with kResourceExhausted.
@@ -55,8 +55,11 @@ struct DecodeSchedulerOptions {
   int32_t prefill_chunk_tokens = 256;
   // Lease on reserved blocks when the request names none.
   absl::Duration default_lease = absl::Seconds(30);
-  // Token that ends generation (unless ignore_eos); -1 for none.
-  int32_t eos_token_id = -1;
+  // Tokens that end a sequence with FINISH_REASON_STOP (unless its request sets ignore_eos),
+  // whether the decode worker sampled them or a prefill worker sent them as the first token:
+  // the model's end-of-generation set (engine::tokenizer::LoadEndOfGenerationIds). Empty:
+  // sequences end only by length.
+  std::vector<int32_t> end_of_generation_ids;
   // Ask prefill workers for per-run checksums of the KV and verify them (kDataLoss).
   bool kv_checksum = false;
 };

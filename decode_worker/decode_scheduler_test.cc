@@ -1,5 +1,6 @@
 #include "decode_worker/decode_scheduler.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -99,6 +100,21 @@ class DecodeSchedulerTest : public ::testing::Test {
     return events;
   }
 
+  // A colocated greedy request that, unlike Submit's, stops at end-of-generation tokens.
+  std::shared_ptr<DecodeEventQueue> SubmitStoppingAtEog(const std::vector<int32_t>& prompt,
+                                                        int32_t max_tokens) {
+    DecodeJob job;
+    job.request_id = "eog";
+    job.prompt = prompt;
+    job.sampling.params.temperature = 0.0f;
+    job.sampling.max_tokens = max_tokens;
+    job.local_prefill = true;
+    job.events = std::make_shared<DecodeEventQueue>();
+    auto events = job.events;
+    scheduler_->Submit(std::move(job));
+    return events;
+  }
+
   std::vector<int32_t> Reference(const std::vector<int32_t>& prompt, int32_t max_tokens) {
     engine::GenerateOptions options;
     options.max_tokens = max_tokens;
@@ -142,6 +158,42 @@ TEST_F(DecodeSchedulerTest, LocalPrefillMatchesSingleSequenceGeneration) {
     EXPECT_EQ(out.reason, baton::v1::FINISH_REASON_LENGTH);
     EXPECT_EQ(out.tokens, Reference(prompt, 20)) << "prompt length " << length;
   }
+  WaitUntilAllFree();
+}
+
+TEST_F(DecodeSchedulerTest, AnyEndOfGenerationIdEndsTheSequenceWithStop) {
+  const std::vector<int32_t> prompt = Prompt(9, 4);
+  const std::vector<int32_t> expected = Reference(prompt, 30);
+  // A token the greedy run first produces mid-sequence stands in for <|eot_id|> / <|im_end|>.
+  size_t end = 3;
+  while (end < expected.size() && std::find(expected.begin(), expected.begin() + end,
+                                            expected[end]) != expected.begin() + end) {
+    ++end;
+  }
+  ASSERT_LT(end, expected.size()) << "the reference run repeats itself from token 3 on";
+  // EOS (2) is in the set too but is not what ends this sequence.
+  ASSERT_EQ(std::count(expected.begin(), expected.begin() + end + 1, 2), 0);
+  StartScheduler(64, {.end_of_generation_ids = {2, expected[end]}});
+  Outcome out = Collect(*SubmitStoppingAtEog(prompt, 30));
+  ASSERT_OK(out.status);
+  EXPECT_EQ(out.reason, baton::v1::FINISH_REASON_STOP);
+  EXPECT_EQ(out.tokens, std::vector<int32_t>(expected.begin(), expected.begin() + end + 1));
+  // ignore_eos keeps going past every id of the set.
+  Outcome ignored = Collect(*Submit(prompt, 30));
+  ASSERT_OK(ignored.status);
+  EXPECT_EQ(ignored.reason, baton::v1::FINISH_REASON_LENGTH);
+  EXPECT_EQ(ignored.tokens, expected);
+  WaitUntilAllFree();
+}
+
+TEST_F(DecodeSchedulerTest, FirstTokenOfTheSetEndsAtOnce) {
+  const std::vector<int32_t> prompt = Prompt(12, 6);
+  const int32_t first = Reference(prompt, 1).at(0);
+  StartScheduler(64, {.end_of_generation_ids = {first}});
+  Outcome out = Collect(*SubmitStoppingAtEog(prompt, 30));
+  ASSERT_OK(out.status);
+  EXPECT_EQ(out.reason, baton::v1::FINISH_REASON_STOP);
+  EXPECT_EQ(out.tokens, std::vector<int32_t>{first});
   WaitUntilAllFree();
 }
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "serving/model_info.h"
+#include "engine/tokenizer/gguf_vocab.h"
 
 namespace baton::decode_worker {
 
@@ -18,7 +18,8 @@ absl::StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(
   worker->registry_ = std::make_shared<prometheus::Registry>();
   worker->metrics_ = DecodeMetrics::Create(*worker->registry_);
   DecodeSchedulerOptions scheduler_options = options.scheduler;
-  scheduler_options.eos_token_id = serving::EosTokenId(*worker->loaded_.model);
+  ASSIGN_OR_RETURN(scheduler_options.end_of_generation_ids,
+                   engine::tokenizer::LoadEndOfGenerationIds(worker->loaded_.model->file()));
   ASSIGN_OR_RETURN(
       worker->scheduler_,
       DecodeScheduler::Create(worker->loaded_.engine.get(), worker->loaded_.pool.get(),

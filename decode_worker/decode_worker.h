@@ -29,7 +29,7 @@ struct DecodeWorkerOptions {
   // Model, threads and the paged KV pool.
   serving::EngineSetup engine;
   serving::EndpointOptions endpoints;
-  DecodeSchedulerOptions scheduler;  // eos_token_id is taken from the model
+  DecodeSchedulerOptions scheduler;  // end_of_generation_ids is taken from the model
   serving::TransportOptions transport;
   // Most Decode streams open at once (each holds a gRPC thread); more get RESOURCE_EXHAUSTED.
   int32_t max_streams = 1024;
@@ -39,8 +39,9 @@ struct DecodeWorkerOptions {
 
 class DecodeWorker {
  public:
-  // Loads the model and starts serving. Errors from the model loader, kInvalidArgument for bad
-  // options, the transport's errors, kUnavailable when a port cannot be bound.
+  // Loads the model and starts serving. Errors from the model loader and the model's tokenizer
+  // metadata (its end-of-generation tokens), kInvalidArgument for bad options, the transport's
+  // errors, kUnavailable when a port cannot be bound.
   static absl::StatusOr<std::unique_ptr<DecodeWorker>> Create(const DecodeWorkerOptions& options);
   ~DecodeWorker() { Shutdown(); }
 

@@ -9,6 +9,36 @@
 
 namespace baton::kvtransfer {
 
+internal::v1::KvLayout KvLayoutToProto(const engine::KvLayout& layout) {
+  internal::v1::KvLayout proto;
+  proto.set_num_layers(layout.num_layers);
+  proto.set_num_kv_heads(layout.num_kv_heads);
+  proto.set_head_dim(layout.head_dim);
+  proto.set_block_size_tokens(layout.block_size_tokens);
+  proto.set_dtype(layout.dtype == engine::KvDType::kF32 ? internal::v1::KV_DTYPE_F32
+                                                        : internal::v1::KV_DTYPE_F16);
+  return proto;
+}
+
+absl::StatusOr<engine::KvLayout> KvLayoutFromProto(const internal::v1::KvLayout& proto) {
+  engine::KvLayout layout;
+  layout.num_layers = proto.num_layers();
+  layout.num_kv_heads = proto.num_kv_heads();
+  layout.head_dim = proto.head_dim();
+  layout.block_size_tokens = proto.block_size_tokens();
+  switch (proto.dtype()) {
+    case internal::v1::KV_DTYPE_F32:
+      layout.dtype = engine::KvDType::kF32;
+      break;
+    case internal::v1::KV_DTYPE_F16:
+      layout.dtype = engine::KvDType::kF16;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("unknown KV dtype ", proto.dtype()));
+  }
+  return layout;
+}
+
 internal::v1::KvTarget KvTargetToProto(const KvTarget& target) {
   internal::v1::KvTarget proto;
   proto.set_transfer_id(absl::StrCat(target.transfer_id));
@@ -23,13 +53,7 @@ internal::v1::KvTarget KvTargetToProto(const KvTarget& target) {
   }
   for (int32_t block : target.block_ids) proto.add_block_ids(block);
   proto.set_pool_num_blocks(target.pool_num_blocks);
-  internal::v1::KvLayout* layout = proto.mutable_layout();
-  layout->set_num_layers(target.layout.num_layers);
-  layout->set_num_kv_heads(target.layout.num_kv_heads);
-  layout->set_head_dim(target.layout.head_dim);
-  layout->set_block_size_tokens(target.layout.block_size_tokens);
-  layout->set_dtype(target.layout.dtype == engine::KvDType::kF32 ? internal::v1::KV_DTYPE_F32
-                                                                 : internal::v1::KV_DTYPE_F16);
+  *proto.mutable_layout() = KvLayoutToProto(target.layout);
   proto.set_num_tokens(target.num_tokens);
   proto.set_checksum(target.checksum);
   if (target.lease_deadline != absl::InfiniteFuture()) {
@@ -54,20 +78,7 @@ absl::StatusOr<KvTarget> KvTargetFromProto(const internal::v1::KvTarget& proto) 
   }
   target.block_ids.assign(proto.block_ids().begin(), proto.block_ids().end());
   target.pool_num_blocks = proto.pool_num_blocks();
-  target.layout.num_layers = proto.layout().num_layers();
-  target.layout.num_kv_heads = proto.layout().num_kv_heads();
-  target.layout.head_dim = proto.layout().head_dim();
-  target.layout.block_size_tokens = proto.layout().block_size_tokens();
-  switch (proto.layout().dtype()) {
-    case internal::v1::KV_DTYPE_F32:
-      target.layout.dtype = engine::KvDType::kF32;
-      break;
-    case internal::v1::KV_DTYPE_F16:
-      target.layout.dtype = engine::KvDType::kF16;
-      break;
-    default:
-      return absl::InvalidArgumentError("KvTarget has an unknown dtype");
-  }
+  ASSIGN_OR_RETURN(target.layout, KvLayoutFromProto(proto.layout()));
   target.num_tokens = proto.num_tokens();
   target.checksum = proto.checksum();
   if (proto.lease_deadline_unix_micros() != 0) {

@@ -37,6 +37,17 @@ TEST(KvTargetProtoTest, RoundTripsEveryField) {
   EXPECT_EQ(KvTargetToProto(t).regions(0).length_bytes(), t.layout.PoolBytes(16));
 }
 
+TEST(KvTargetProtoTest, KvLayoutRoundTripsAndRejectsUnknownDtype) {
+  for (engine::KvDType dtype : {engine::KvDType::kF32, engine::KvDType::kF16}) {
+    const engine::KvLayout layout = {22, 4, 64, 16, dtype};
+    ASSERT_OK_AND_ASSIGN(engine::KvLayout back, KvLayoutFromProto(KvLayoutToProto(layout)));
+    EXPECT_EQ(back, layout);
+  }
+  internal::v1::KvLayout bad = KvLayoutToProto({2, 2, 4, 16, engine::KvDType::kF32});
+  bad.set_dtype(static_cast<internal::v1::KvDType>(7));
+  EXPECT_THAT(KvLayoutFromProto(bad).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(KvTargetProtoTest, RejectsBadPeerInput) {
   KvTarget t;
   t.transport = "ucx";

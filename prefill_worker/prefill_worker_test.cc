@@ -28,10 +28,14 @@ class PrefillWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     model_path_ = std::string(std::getenv("TEST_TMPDIR")) + "/tiny.gguf";
+    ASSERT_OK(engine::WriteRandomModel(Spec(), model_path_));
+  }
+
+  static engine::RandomModelSpec Spec() {
     engine::RandomModelSpec spec;
     spec.seed = 5;
     spec.weight_std = 0.08f;
-    ASSERT_OK(engine::WriteRandomModel(spec, model_path_));
+    return spec;
   }
 
   void StartWorkers(int32_t decode_blocks = 256, absl::Duration layer_delay = {},
@@ -281,6 +285,32 @@ TEST_F(PrefillWorkerTest, SeededSamplingGivesTheSameTokensInBothModes) {
     ASSERT_OK_AND_ASSIGN(router::DisaggResult local, client_->Generate(request));
     EXPECT_EQ(remote.tokens, local.tokens) << "seed " << seed;
   }
+}
+
+TEST_F(PrefillWorkerTest, EndOfGenerationFirstTokenStopsInBothModes) {
+  // The same weights, with the prompt's first greedy token named as the model's EOT token (the
+  // role of <|eot_id|>): the decode worker learns it from the file and stops on it, whether the
+  // prefill worker sampled it (disaggregated) or the decode worker did (colocated).
+  const std::vector<int32_t> prompt = Prompt(13, 3);
+  const int32_t first = Reference(prompt, 1).at(0);
+  engine::RandomModelSpec spec = Spec();
+  spec.eot_token_id = first;
+  model_path_ = std::string(std::getenv("TEST_TMPDIR")) + "/tiny-eot.gguf";
+  ASSERT_OK(engine::WriteRandomModel(spec, model_path_));
+  StartWorkers();
+  for (bool local : {false, true}) {
+    router::DisaggRequest request = Request(prompt, 16, local);
+    request.sampling.set_ignore_eos(false);
+    ASSERT_OK_AND_ASSIGN(router::DisaggResult stopped, client_->Generate(request));
+    EXPECT_EQ(stopped.tokens, std::vector<int32_t>{first}) << "local " << local;
+    EXPECT_EQ(stopped.finished.finish_reason(), baton::v1::FINISH_REASON_STOP);
+    EXPECT_EQ(stopped.finished.completion_tokens(), 1);
+    request.sampling.set_ignore_eos(true);
+    ASSERT_OK_AND_ASSIGN(router::DisaggResult ignored, client_->Generate(request));
+    EXPECT_EQ(ignored.tokens, Reference(prompt, 16)) << "local " << local;
+    EXPECT_EQ(ignored.finished.finish_reason(), baton::v1::FINISH_REASON_LENGTH);
+  }
+  ExpectDecodeIdle();
 }
 
 TEST_F(PrefillWorkerTest, LogprobsCoverEveryTokenInBothModes) {

@@ -29,37 +29,11 @@
 #include "grpcpp/grpcpp.h"
 #include "proto/baton/internal/v1/decode.grpc.pb.h"
 #include "proto/baton/internal/v1/prefill.grpc.pb.h"
+#include "router/generation_runner.h"
 
 namespace baton::router {
 
-struct DisaggRequest {
-  std::string request_id;
-  std::vector<int32_t> prompt;
-  // An unset seed is replaced by a random one that both workers use.
-  baton::v1::SamplingParams sampling;
-  // Prefill on the decode worker instead of a prefill worker.
-  bool local_prefill = false;
-  // Lease on D's reserved blocks; 0 uses D's default.
-  int64_t lease_millis = 0;
-  // Deadline of the whole request (both calls).
-  absl::Duration timeout = absl::InfiniteDuration();
-};
-
-struct DisaggResult {
-  // Every generated token, the first (sampled by P in disaggregated mode) included.
-  std::vector<int32_t> tokens;
-  // Per token when logprobs were requested; the first token's come from P's response.
-  std::vector<baton::v1::PositionLogprobs> logprobs;
-  baton::internal::v1::DecodeFinished finished;
-  // P's answer (first token, KV bytes, timings); empty in colocated mode.
-  baton::internal::v1::PrefillResponse prefill;
-};
-
-// Sees each token message as it arrives. Returning false cancels the request (Generate then
-// returns kCancelled).
-using TokenCallback = std::function<bool(const baton::internal::v1::DecodedTokens&)>;
-
-class DisaggClient {
+class DisaggClient : public GenerationRunner {
  public:
   // `prefill` may be null when only colocated requests are sent.
   DisaggClient(std::shared_ptr<grpc::Channel> decode, std::shared_ptr<grpc::Channel> prefill);
@@ -72,7 +46,7 @@ class DisaggClient {
   // when `on_tokens` asked to stop; kFailedPrecondition when a remote prefill is asked of a
   // client without a prefill channel; kInternal when D breaks the protocol.
   absl::StatusOr<DisaggResult> Generate(const DisaggRequest& request,
-                                        const TokenCallback& on_tokens = nullptr);
+                                        const TokenCallback& on_tokens = nullptr) override;
 
  private:
   std::unique_ptr<baton::internal::v1::DecodeService::Stub> decode_;

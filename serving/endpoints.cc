@@ -12,6 +12,7 @@ absl::StatusOr<std::unique_ptr<Endpoints>> Endpoints::Start(
   ASSIGN_OR_RETURN(endpoints->http_,
                    common::HttpServer::Create({.host = options.host, .port = options.http_port}));
   common::MountMetricsAndHealth(*endpoints->http_, std::move(registry), std::move(healthy));
+  if (options.mount_http_routes) options.mount_http_routes(*endpoints->http_);
   RETURN_IF_ERROR(endpoints->http_->Start());
   ASSIGN_OR_RETURN(
       common::StartedGrpcServer grpc,

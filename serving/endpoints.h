@@ -1,10 +1,11 @@
 // Starts a worker's two listeners: gRPC (its services plus health and reflection) and HTTP
-// (/metrics and /healthz), and stops them in the right order. Shared by both workers.
+// (/metrics, /healthz and any routes the caller mounts), and stops them in the right order. Shared by both workers.
 //
 // Threading: Start and Shutdown from one thread (the worker's owner); the servers themselves are
 // thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct EndpointOptions {
   std::string host = "127.0.0.1";
   int grpc_port = 0;  // 0 picks a free port
   int http_port = 0;  // 0 picks a free port
+  // Mounts more HTTP routes (the router's APIs) before the server starts. May be empty.
+  std::function<void(common::HttpServer&)> mount_http_routes;
 };
 
 class Endpoints {

@@ -1,7 +1,7 @@
 #include "serving/engine_setup.h"
 
 #include "common/status_macros.h"
-#include "serving/kv_target_proto.h"
+#include "kvtransfer/kv_target_proto.h"
 #include "serving/model_info.h"
 
 namespace baton::serving {
@@ -37,7 +37,7 @@ baton::internal::v1::WorkerLoad MakeWorkerLoad(baton::internal::v1::WorkerRole r
   out.set_waiting_sequences(counts.waiting);
   out.set_queued_prompt_tokens(counts.queued_prompt_tokens);
   out.set_pending_transfers(counts.pending_transfers);
-  *out.mutable_kv_layout() = ToProto(layout);
+  *out.mutable_kv_layout() = kvtransfer::KvLayoutToProto(layout);
   out.set_address(address);
   return out;
 }

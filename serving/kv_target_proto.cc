@@ -8,35 +8,6 @@ namespace baton::serving {
 
 namespace v1 = ::baton::internal::v1;
 
-v1::KvLayout ToProto(const engine::KvLayout& layout) {
-  v1::KvLayout out;
-  out.set_num_layers(layout.num_layers);
-  out.set_num_kv_heads(layout.num_kv_heads);
-  out.set_head_dim(layout.head_dim);
-  out.set_block_size_tokens(layout.block_size_tokens);
-  out.set_dtype(layout.dtype == engine::KvDType::kF32 ? v1::KV_DTYPE_F32 : v1::KV_DTYPE_F16);
-  return out;
-}
-
-absl::StatusOr<engine::KvLayout> FromProto(const v1::KvLayout& proto) {
-  engine::KvLayout out;
-  out.num_layers = proto.num_layers();
-  out.num_kv_heads = proto.num_kv_heads();
-  out.head_dim = proto.head_dim();
-  out.block_size_tokens = proto.block_size_tokens();
-  switch (proto.dtype()) {
-    case v1::KV_DTYPE_F32:
-      out.dtype = engine::KvDType::kF32;
-      break;
-    case v1::KV_DTYPE_F16:
-      out.dtype = engine::KvDType::kF16;
-      break;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("unknown KV dtype ", proto.dtype()));
-  }
-  return out;
-}
-
 v1::KvTarget ToProto(const WireKvTarget& wire) {
   v1::KvTarget out = kvtransfer::KvTargetToProto(wire.target);
   out.set_num_tokens(wire.num_tokens);

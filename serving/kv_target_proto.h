@@ -1,7 +1,7 @@
 // The KvTarget proto of proto/baton/internal/v1/kv.proto that travels D -> router -> P, as the
 // workers read it: kvtransfer's own conversion (kvtransfer/kv_target_proto.h) plus the two fields
-// only the proto carries (the lease deadline and the prompt length); and the KvLayout proto the
-// load reports carry.
+// only the proto carries (the lease deadline and the prompt length). KvLayout <-> proto is
+// kvtransfer's alone (KvLayoutToProto / KvLayoutFromProto).
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -28,8 +28,5 @@ baton::internal::v1::KvTarget ToProto(const WireKvTarget& wire);
 // kInvalidArgument for a malformed transfer id, an unknown dtype, a prompt length the blocks
 // cannot hold, or anything kvtransfer::ValidateTarget rejects.
 absl::StatusOr<WireKvTarget> FromProto(const baton::internal::v1::KvTarget& proto);
-
-baton::internal::v1::KvLayout ToProto(const engine::KvLayout& layout);
-absl::StatusOr<engine::KvLayout> FromProto(const baton::internal::v1::KvLayout& proto);
 
 }  // namespace baton::serving

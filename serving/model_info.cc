@@ -2,12 +2,6 @@
 
 namespace baton::serving {
 
-int32_t EosTokenId(const engine::Model& model) {
-  absl::StatusOr<int64_t> eos = model.file().GetInt("tokenizer.ggml.eos_token_id");
-  if (!eos.ok() || *eos < 0 || *eos >= model.config().vocab_size) return -1;
-  return static_cast<int32_t>(*eos);
-}
-
 std::string ModelName(const engine::Model& model, const std::string& path) {
   absl::StatusOr<std::string> name = model.file().GetString("general.name");
   if (name.ok() && !name->empty()) return *name;

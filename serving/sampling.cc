@@ -1,7 +1,5 @@
 #include "serving/sampling.h"
 
-#include <random>
-
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -17,12 +15,9 @@ absl::StatusOr<RequestSampling> FromProto(const baton::v1::SamplingParams& proto
   p.repetition_penalty = proto.has_repetition_penalty() ? proto.repetition_penalty() : 1.0f;
   p.frequency_penalty = proto.frequency_penalty();
   p.presence_penalty = proto.presence_penalty();
-  if (proto.has_seed()) {
-    p.seed = proto.seed();
-  } else {
-    std::random_device device;
-    p.seed = (static_cast<uint64_t>(device()) << 32) | device();
-  }
+  // No random fallback here: a worker that picked its own seed would draw a different stream
+  // than its partner (prefill vs decode) or a retry. The router picks the seed; unset is 0.
+  p.seed = proto.seed();
   if (proto.top_logprobs() < 0 || proto.top_logprobs() > 20) {
     return absl::InvalidArgumentError(
         absl::StrCat("top_logprobs must be in [0, 20], got ", proto.top_logprobs()));

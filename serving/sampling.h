@@ -22,13 +22,16 @@ struct RequestSampling {
   int32_t max_tokens = kDefaultMaxTokens;
   // Report the chosen token's logprob (and params.top_logprobs alternatives).
   bool logprobs = false;
-  // Keep going past the end-of-sequence token.
+  // Keep going past the model's end-of-generation tokens.
   bool ignore_eos = false;
 };
 
 // Applies the proto's documented defaults (temperature 1, top_p 1, repetition penalty 1,
-// max_tokens 256, a random seed when unset) and validates. kInvalidArgument naming the field
-// for out-of-range values (negative max_tokens, top_logprobs outside [0, 20], ...).
+// max_tokens 256) and validates. The seed is the one exception: the public API's "unset: a
+// random seed" is the router's to apply, once per request, because the prefill and the decode
+// worker of a request must draw the same random stream; a worker reads an unset seed as 0.
+// kInvalidArgument naming the field for out-of-range values (negative max_tokens, top_logprobs
+// outside [0, 20], ...).
 absl::StatusOr<RequestSampling> FromProto(const baton::v1::SamplingParams& proto);
 
 // The chosen token and its alternatives as the API reports them (text pieces are left empty:

@@ -43,6 +43,15 @@ TEST(SamplingTest, KeepsExplicitValues) {
   EXPECT_TRUE(s.ignore_eos);
 }
 
+TEST(SamplingTest, UnsetSeedIsZeroSoBothWorkersAgree) {
+  baton::v1::SamplingParams proto;
+  proto.set_temperature(0.8f);
+  ASSERT_OK_AND_ASSIGN(RequestSampling prefill, FromProto(proto));
+  ASSERT_OK_AND_ASSIGN(RequestSampling decode, FromProto(proto));
+  EXPECT_EQ(prefill.params.seed, 0u);
+  EXPECT_EQ(decode.params.seed, 0u);
+}
+
 TEST(SamplingTest, RejectsOutOfRangeValues) {
   baton::v1::SamplingParams proto;
   proto.set_max_tokens(-1);

@@ -42,7 +42,7 @@ class Normal {
 
 std::string ArchName(ModelArch arch) { return ModelArchName(arch); }
 
-void AddVocabulary(int32_t vocab_size, gguf::GgufWriter& w) {
+void AddVocabulary(int32_t vocab_size, int32_t eot_token_id, gguf::GgufWriter& w) {
   std::vector<std::string> tokens;
   std::vector<float> scores;
   std::vector<int32_t> types;
@@ -70,6 +70,7 @@ void AddVocabulary(int32_t vocab_size, gguf::GgufWriter& w) {
   w.SetUint32("tokenizer.ggml.eos_token_id", 2);
   w.SetUint32("tokenizer.ggml.unknown_token_id", 0);
   w.SetBool("tokenizer.ggml.add_bos_token", true);
+  if (eot_token_id >= 0) w.SetUint32("tokenizer.ggml.eot_token_id", eot_token_id);
 }
 
 class Builder {
@@ -144,6 +145,9 @@ absl::StatusOr<std::string> BuildRandomModel(const RandomModelSpec& s) {
   if (s.n_embd % s.n_heads != 0 || s.n_heads % s.n_kv_heads != 0) {
     return absl::InvalidArgumentError("heads must divide the embedding and kv heads the heads");
   }
+  if (s.eot_token_id >= s.vocab_size) {
+    return absl::InvalidArgumentError("eot_token_id is outside the vocabulary");
+  }
   const std::string arch = ArchName(s.arch);
   const int32_t head_dim = s.n_embd / s.n_heads;
   gguf::GgufWriter w;
@@ -159,7 +163,7 @@ absl::StatusOr<std::string> BuildRandomModel(const RandomModelSpec& s) {
   w.SetFloat32(arch + ".rope.freq_base", s.rope_base);
   w.SetFloat32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
   w.SetUint32(arch + ".vocab_size", s.vocab_size);
-  AddVocabulary(s.vocab_size, w);
+  AddVocabulary(s.vocab_size, s.eot_token_id, w);
 
   Builder b(s, w);
   const int32_t q_dim = s.n_embd;

@@ -32,6 +32,9 @@ struct RandomModelSpec {
   bool dequantize_to_f32 = false;
   uint64_t seed = 1;
   float weight_std = 0.02f;
+  // Written as tokenizer.ggml.eot_token_id when >= 0, so tests can make an ordinary token end
+  // generation (as <|eot_id|> does) without changing the weights.
+  int32_t eot_token_id = -1;
 };
 
 // Named shapes: "tiny" (the defaults above) and "llama-3.2-1b" (2048 embd, 16 layers, 32/8
@@ -39,7 +42,8 @@ struct RandomModelSpec {
 absl::StatusOr<RandomModelSpec> NamedShape(const std::string& name);
 
 // The serialized GGUF file. kInvalidArgument when a dimension is not positive, heads do not
-// divide the embedding, or a row length is not a multiple of the type's block size.
+// divide the embedding, eot_token_id is not below vocab_size, or a row length is not a multiple
+// of the type's block size.
 absl::StatusOr<std::string> BuildRandomModel(const RandomModelSpec& spec);
 
 // Same, written to `path` (kInternal on I/O errors).

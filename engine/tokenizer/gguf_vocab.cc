@@ -88,9 +88,11 @@ absl::StatusOr<Vocab> LoadVocabFromGguf(const gguf::GgufFile& file) {
   RETURN_IF_ERROR(ReadId(file, "tokenizer.ggml.bos_token_id", &vocab.bos_id));
   RETURN_IF_ERROR(ReadId(file, "tokenizer.ggml.eos_token_id", &vocab.eos_id));
   RETURN_IF_ERROR(ReadId(file, "tokenizer.ggml.eot_token_id", &vocab.eot_id));
+  RETURN_IF_ERROR(ReadId(file, "tokenizer.ggml.eom_token_id", &vocab.eom_id));
   RETURN_IF_ERROR(ReadId(file, "tokenizer.ggml.unknown_token_id", &vocab.unk_id));
   RETURN_IF_ERROR(ReadId(file, "tokenizer.ggml.padding_token_id", &vocab.pad_id));
-  for (int32_t* id : {&vocab.bos_id, &vocab.eos_id, &vocab.eot_id, &vocab.unk_id, &vocab.pad_id}) {
+  for (int32_t* id :
+       {&vocab.bos_id, &vocab.eos_id, &vocab.eot_id, &vocab.eom_id, &vocab.unk_id, &vocab.pad_id}) {
     if (*id != kNoToken && static_cast<size_t>(*id) >= n) {
       return absl::InvalidArgumentError(
           absl::StrCat("special token id ", *id, " is outside the vocabulary of ", n));
@@ -111,6 +113,13 @@ absl::StatusOr<Vocab> LoadVocabFromGguf(const gguf::GgufFile& file) {
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerFromGguf(const gguf::GgufFile& file) {
   ASSIGN_OR_RETURN(Vocab vocab, LoadVocabFromGguf(file));
   return Tokenizer::Create(std::move(vocab));
+}
+
+absl::StatusOr<std::vector<int32_t>> LoadEndOfGenerationIds(const gguf::GgufFile& file) {
+  // The whole vocabulary, merges included, is read and dropped: a one-time cost at worker start
+  // that buys the loader's defaults and checks, so workers and router see the same ids.
+  ASSIGN_OR_RETURN(Vocab vocab, LoadVocabFromGguf(file));
+  return EndOfGenerationIds(vocab);
 }
 
 }  // namespace baton::engine::tokenizer

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "engine/tokenizer/end_of_generation.h"
 #include "engine/tokenizer/utf8.h"
 
 namespace baton::engine::tokenizer {
@@ -120,6 +121,7 @@ absl::Status Tokenizer::Init() {
   for (auto [name, id] : {std::pair{"bos", vocab_.bos_id},
                           {"eos", vocab_.eos_id},
                           {"eot", vocab_.eot_id},
+                          {"eom", vocab_.eom_id},
                           {"unk", vocab_.unk_id},
                           {"pad", vocab_.pad_id}}) {
     if (id != kNoToken && (id < 0 || static_cast<size_t>(id) >= n)) {
@@ -257,21 +259,7 @@ absl::Status Tokenizer::Init() {
     }
   }
 
-  // End-of-generation set: EOS, EOT and well-known end-of-turn tokens.
-  for (std::string_view text : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                "<|endoftext|>", "<EOT>", "<|eom_id|>",
-                                "<\xEF\xBD\x9C"
-                                "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"}) {
-    const int32_t id = FindToken(text);
-    if (id == kNoToken || vocab_.types[id] == TokenType::kNormal) continue;
-    if (vocab_.eot_id == kNoToken && text != "<|eom_id|>") vocab_.eot_id = id;
-    end_of_generation_.push_back(id);
-  }
-  if (vocab_.eos_id != kNoToken) end_of_generation_.push_back(vocab_.eos_id);
-  if (vocab_.eot_id != kNoToken) end_of_generation_.push_back(vocab_.eot_id);
-  std::sort(end_of_generation_.begin(), end_of_generation_.end());
-  end_of_generation_.erase(std::unique(end_of_generation_.begin(), end_of_generation_.end()),
-                           end_of_generation_.end());
+  end_of_generation_ = EndOfGenerationIds(vocab_);
   return absl::OkStatus();
 }
 

@@ -93,7 +93,8 @@ class Tokenizer {
   void AppendDecoded(int32_t id, const DecodeOptions& options, bool* at_start,
                      std::string* out) const;
 
-  // True for EOS, EOT and the other end-of-generation tokens found in the vocabulary.
+  // True for the ids of EndOfGenerationIds(vocab()) (end_of_generation.h): EOS, EOT, EOM and the
+  // special tokens spelling a well-known end marker.
   bool IsEndOfGeneration(int32_t id) const;
   const Vocab& vocab() const { return vocab_; }
 
@@ -132,7 +133,7 @@ class Tokenizer {
   std::vector<std::vector<int32_t>> special_single_byte_;
   std::vector<std::string> pieces_;          // TokenPiece(id, false)
   std::vector<std::string> special_pieces_;  // TokenPiece(id, true)
-  std::vector<int32_t> end_of_generation_;
+  std::vector<int32_t> end_of_generation_;   // sorted
   // SentencePiece: no token has U+2581 right after another character, so merges never cross
   // the start of a "▁word" and each word can be merged on its own (small, cache-friendly
   // queues instead of one queue over the whole text).

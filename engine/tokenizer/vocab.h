@@ -45,6 +45,7 @@ struct Vocab {
   int32_t bos_id = kNoToken;
   int32_t eos_id = kNoToken;
   int32_t eot_id = kNoToken;  // end of turn (e.g. <|eot_id|>, <|im_end|>)
+  int32_t eom_id = kNoToken;  // end of message (Llama 3.1 <|eom_id|>: a tool call follows)
   int32_t unk_id = kNoToken;
   int32_t pad_id = kNoToken;
 

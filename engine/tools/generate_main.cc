@@ -19,7 +19,7 @@ ABSL_FLAG(float, min_p, 0.0f, "min-p in [0, 1]");
 ABSL_FLAG(uint64_t, seed, 0, "sampling seed");
 ABSL_FLAG(int32_t, threads, 1, "threads");
 ABSL_FLAG(std::string, kv_type, "f16", "KV cache type: f16 or f32");
-ABSL_FLAG(bool, stop_at_eos, false, "stop after the end-of-sequence token");
+ABSL_FLAG(bool, stop_at_eos, false, "stop after an end-of-generation token (EOS, EOT, ...)");
 ABSL_FLAG(bool, json, true, "print JSON (the only format)");
 
 int main(int argc, char** argv) {

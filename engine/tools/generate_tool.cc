@@ -4,6 +4,7 @@
 #include "engine/model/model.h"
 #include "engine/runtime/engine.h"
 #include "engine/runtime/generate.h"
+#include "engine/tokenizer/end_of_generation.h"
 #include "engine/tokenizer/gguf_vocab.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "nlohmann/json.hpp"
@@ -27,7 +28,7 @@ absl::StatusOr<std::string> RunGenerateTool(const GenerateToolOptions& options) 
   gen.max_tokens = options.max_tokens;
   gen.sampling = options.sampling;
   gen.kv_dtype = options.kv_dtype;
-  if (options.stop_at_eos && tok->eos_id() >= 0) gen.stop_tokens.push_back(tok->eos_id());
+  if (options.stop_at_eos) gen.stop_tokens = tokenizer::EndOfGenerationIds(tok->vocab());
   ASSIGN_OR_RETURN(GenerateResult result, Generate(*engine, prompt, gen));
 
   nlohmann::json out;

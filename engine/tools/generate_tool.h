@@ -23,6 +23,8 @@ struct GenerateToolOptions {
   SamplingParams sampling;
   int32_t threads = 1;
   KvDType kv_dtype = KvDType::kF16;
+  // Stop after any of the model's end-of-generation tokens (tokenizer/end_of_generation.h), as
+  // the decode worker does unless a request sets ignore_eos.
   bool stop_at_eos = false;
 };
 

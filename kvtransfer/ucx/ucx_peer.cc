@@ -5,8 +5,8 @@
 //     stdin:  WRITE <seed> <source blocks, comma separated> <KvTarget line (kv_pattern.h)>
 //     stdout: RESULT <absl status code name> after Finish's done (first token = seed)
 //     --die_at kills the sender (SIGKILL, as a crash) at a point of its first WRITE: start (just
-//     after StartWrite, with the connection being set up), start+<microseconds> (that long after
-//     StartWrite), layer<N> (layers 0..N issued, N still in flight), finish (Finish issued).
+//     after StartWrite), layer<N> (layers 0..N issued, N still in flight), finish (Finish issued);
+//     <point>+<microseconds> dies that long after the point.
 //   ucx_peer --role=receiver --tls=tcp --blocks=64
 //     stdin:  EXPECT <transfer id> <blocks, comma separated> <deadline ms> <checksum 0|1>
 //     stdout: TARGET <KvTarget line>, later DONE <transfer id> <status code name> <first token>
@@ -45,7 +45,8 @@ ABSL_FLAG(std::string, pool_memory, "transport",
           "where pools live: transport (UcxKvTransport::AllocatePoolMemory) or mmap");
 ABSL_FLAG(int32_t, spin_us, 200, "progress thread: polling time after activity before sleeping");
 ABSL_FLAG(std::string, die_at, "",
-          "sender: where to kill itself (start, start+<us>, layer<N>, finish); empty: never");
+          "sender: where to kill itself (start, layer<N>, finish, each optionally +<us>); empty: "
+          "never");
 
 namespace baton::kvtransfer {
 namespace {
@@ -72,18 +73,18 @@ KvTransport* PoolMemoryFrom(KvTransport& transport) {
   return absl::GetFlag(FLAGS_pool_memory) == "mmap" ? nullptr : &transport;
 }
 
-// Kills this process (as a crash would) when --die_at names `point`. start+<us> matches "start"
-// after sleeping that long.
+// Kills this process (as a crash would) when --die_at names `point`: at once for "<point>", after
+// that many microseconds for "<point>+<us>".
 void MaybeDieAt(absl::string_view point) {
   const std::string die_at = absl::GetFlag(FLAGS_die_at);
-  absl::string_view delay = die_at;
+  absl::string_view rest = die_at;
+  if (!absl::ConsumePrefix(&rest, point)) return;
   int64_t delay_us = 0;
-  if (point == "start" && absl::ConsumePrefix(&delay, "start+") &&
-      absl::SimpleAtoi(delay, &delay_us)) {
-    absl::SleepFor(absl::Microseconds(delay_us));
-    raise(SIGKILL);
+  if (!rest.empty() && !(absl::ConsumePrefix(&rest, "+") && absl::SimpleAtoi(rest, &delay_us))) {
+    return;  // Another point that starts with this one's name ("layer1" vs "layer10").
   }
-  if (die_at == point) raise(SIGKILL);
+  absl::SleepFor(absl::Microseconds(delay_us));
+  raise(SIGKILL);
 }
 
 int RunSender(KvTransport& transport) {

@@ -33,12 +33,14 @@ using testing::Wire;
 
 class UcxPeerDeathTest : public testing::UcxCrossProcessFixture {};
 
-// ucx_peer --die_at points: right after StartWrite (the endpoint is being wired up), microseconds
-// later (through wireup; 100 ms: wired, no data yet), layers issued and in flight, Finish issued.
+// ucx_peer --die_at points. The endpoint is created at StartWrite (put and auto modes) or at the
+// first layer (active messages); the deaths microseconds after either land in its wireup (100 ms:
+// wired, no data yet). Then layers issued and in flight, and Finish issued.
 const std::vector<std::string>& DeathPoints() {
   static const auto* points = new std::vector<std::string>{
-      "start",   "start+50", "start+200", "start+1000", "start+3000", "start+10000",
-      "start+100000", "layer0",   "layer7",    "layer15",    "finish"};
+      "start",       "start+100",   "start+300",   "start+1000",  "start+100000", "layer0",
+      "layer0+50",   "layer0+100",  "layer0+200",  "layer0+400",  "layer0+800",   "layer0+1600",
+      "layer0+5000", "layer7",      "layer15",     "finish"};
   return *points;
 }
 
@@ -60,7 +62,7 @@ TEST_P(UcxPeerDeathTest, ReceiverSurvivesSendersDyingAtEveryStage) {
   HostPool pool(layout, 64, MemoryFrom(*transport));
   ASSERT_OK_AND_ASSIGN(auto receiver, transport->CreateReceiver(pool.data(), 64, layout));
   const std::vector<std::string>& points = DeathPoints();
-  ASSERT_LE(points.size() * kBlocksPerSender, 64u);
+  ASSERT_LE(points.size() * kBlocksPerSender, 64u);  // Disjoint blocks, one pool.
 
   for (int round = 0; round < kRounds; ++round) {
     const absl::Time deadline = absl::Now() + absl::Seconds(3);
