@@ -66,7 +66,7 @@ class RequestPipelineTest : public ::testing::Test {
     const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/tiny.gguf";
     ASSERT_THAT(engine::WriteRandomModel(spec, path), IsOk());
     ASSERT_OK_AND_ASSIGN(model_, ServedModel::Load(path, "tiny"));
-    metrics_ = std::make_unique<RouterMetrics>(registry_, "tiny");
+    metrics_ = std::make_unique<RouterMetrics>(registry_, vllm_registry_, "tiny");
   }
   std::unique_ptr<RequestPipeline> MakePipeline(PipelineOptions options = {}) {
     return std::make_unique<RequestPipeline>(model_.get(), &runner_, metrics_.get(), options);
@@ -94,6 +94,7 @@ class RequestPipelineTest : public ::testing::Test {
   }
 
   prometheus::Registry registry_;
+  prometheus::Registry vllm_registry_;
   std::unique_ptr<ServedModel> model_;
   std::unique_ptr<RouterMetrics> metrics_;
   ScriptedRunner runner_;

@@ -1,8 +1,8 @@
 // router: the process users talk to. Serves baton.v1.Inference over gRPC (with health and
 // reflection) and, on its HTTP port, the OpenAI-compatible API (/v1/...), the Ollama API
-// (/api/...), /health, /healthz and /metrics, for one GGUF model, in front of a decode worker and
-// prefill workers. Prints "READY grpc_port=N http_port=M" once listening; SIGTERM or SIGINT stop
-// it cleanly.
+// (/api/...), /health, /healthz, /metrics and /metrics/vllm (vLLM's metric names), for one GGUF
+// model, in front of a decode worker and prefill workers. Prints "READY grpc_port=N http_port=M"
+// once listening; SIGTERM or SIGINT stop it cleanly.
 //
 //   router --model=m.gguf --decode=127.0.0.1:5001 --prefill=127.0.0.1:5002,127.0.0.1:5003
 #include <iostream>
@@ -14,6 +14,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
 #include "common/logging.h"
+#include "common/metrics.h"
 #include "grpcpp/grpcpp.h"
 #include "router/api_keys.h"
 #include "router/disagg_client.h"
@@ -81,7 +82,8 @@ int main(int argc, char** argv) {
       prefill);
 
   auto registry = std::make_shared<prometheus::Registry>();
-  router::RouterMetrics metrics(*registry, (*model)->id());
+  auto vllm_registry = std::make_shared<prometheus::Registry>();
+  router::RouterMetrics metrics(*registry, *vllm_registry, (*model)->id());
   router::PipelineOptions pipeline_options;
   pipeline_options.max_running = absl::GetFlag(FLAGS_max_running);
   pipeline_options.max_waiting = absl::GetFlag(FLAGS_max_waiting);
@@ -103,6 +105,10 @@ int main(int argc, char** argv) {
     server.Handle("/health", [](const baton::common::HttpRequest&,
                                 baton::common::HttpResponseWriter& out) {
       out.Send(200, "application/json", "{\"status\":\"ok\"}");
+    });
+    server.Handle("/metrics/vllm", [vllm_registry](const baton::common::HttpRequest&,
+                                                   baton::common::HttpResponseWriter& out) {
+      out.Send(200, "text/plain; version=0.0.4", baton::common::SerializeMetrics(*vllm_registry));
     });
     router::MountOpenAiApi(server, pipeline, http_options);
     router::MountOllamaApi(server, pipeline, http_options);

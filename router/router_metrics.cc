@@ -26,7 +26,8 @@ prometheus::Gauge* Gauge(prometheus::Registry& registry, const char* name, const
 
 }  // namespace
 
-RouterMetrics::RouterMetrics(prometheus::Registry& registry, const std::string& model_name)
+RouterMetrics::RouterMetrics(prometheus::Registry& registry, prometheus::Registry& vllm,
+                             const std::string& model_name)
     : model_name_(model_name),
       requests_(prometheus::BuildCounter()
                     .Name("baton_router_requests_total")
@@ -39,36 +40,36 @@ RouterMetrics::RouterMetrics(prometheus::Registry& registry, const std::string& 
       vllm_success_(prometheus::BuildCounter()
                         .Name("vllm:request_success_total")
                         .Help("Count of successfully processed requests (vLLM name).")
-                        .Register(registry)) {
+                        .Register(vllm)) {
   const prometheus::Labels none;
   const prometheus::Labels model = {{"model_name", model_name}};
   ttft_ = {Latency(registry, "baton_router_time_to_first_token_seconds",
                    "Seconds from arrival to the first generated text", none),
-           Latency(registry, "vllm:time_to_first_token_seconds",
+           Latency(vllm, "vllm:time_to_first_token_seconds",
                    "Histogram of time to first token in seconds (vLLM name).", model)};
   itl_ = {Latency(registry, "baton_router_inter_token_latency_seconds",
                   "Seconds between consecutive generated tokens", none),
-          Latency(registry, "vllm:time_per_output_token_seconds",
+          Latency(vllm, "vllm:time_per_output_token_seconds",
                   "Histogram of time per output token in seconds (vLLM name).", model)};
   e2e_ = {Latency(registry, "baton_router_e2e_request_latency_seconds",
                   "Seconds from arrival to the last token", none),
-          Latency(registry, "vllm:e2e_request_latency_seconds",
+          Latency(vllm, "vllm:e2e_request_latency_seconds",
                   "Histogram of end to end request latency in seconds (vLLM name).", model)};
   prompt_tokens_[0] = Counter(registry, "baton_router_prompt_tokens_total",
                               "Prompt tokens of finished requests", none);
-  prompt_tokens_[1] = Counter(registry, "vllm:prompt_tokens_total",
+  prompt_tokens_[1] = Counter(vllm, "vllm:prompt_tokens_total",
                               "Number of prefill tokens processed (vLLM name).", model);
   generation_tokens_[0] = Counter(registry, "baton_router_generation_tokens_total",
                                   "Tokens generated for finished requests", none);
-  generation_tokens_[1] = Counter(registry, "vllm:generation_tokens_total",
+  generation_tokens_[1] = Counter(vllm, "vllm:generation_tokens_total",
                                   "Number of generation tokens processed (vLLM name).", model);
   running_[0] = Gauge(registry, "baton_router_requests_running", "Requests admitted and running",
                       none);
-  running_[1] = Gauge(registry, "vllm:num_requests_running",
+  running_[1] = Gauge(vllm, "vllm:num_requests_running",
                       "Number of requests in model execution batches (vLLM name).", model);
   waiting_[0] = Gauge(registry, "baton_router_requests_waiting",
                       "Requests waiting for admission", none);
-  waiting_[1] = Gauge(registry, "vllm:num_requests_waiting",
+  waiting_[1] = Gauge(vllm, "vllm:num_requests_waiting",
                       "Number of requests waiting to be processed (vLLM name).", model);
 }
 

@@ -1,5 +1,8 @@
 // The router's metrics, each under baton's name and, for what vLLM also reports, under vLLM's
-// name and labels (model_name) so existing vLLM dashboards and alerts work unchanged:
+// name and labels (model_name) so existing vLLM dashboards and alerts work unchanged. The two sets
+// live in two registries: baton's names on /metrics, vLLM's on /metrics/vllm. vLLM's names contain
+// ':', which Prometheus reserves for recording rules and `promtool check metrics` rejects; kept
+// apart, /metrics stays lint-clean and a vLLM dashboard's scrape job points at /metrics/vllm.
 //   baton_router_requests_total{endpoint,status}
 //   baton_router_time_to_first_token_seconds      vllm:time_to_first_token_seconds
 //   baton_router_inter_token_latency_seconds      vllm:time_per_output_token_seconds
@@ -26,7 +29,8 @@ namespace baton::router {
 
 class RouterMetrics {
  public:
-  RouterMetrics(prometheus::Registry& registry, const std::string& model_name);
+  RouterMetrics(prometheus::Registry& registry, prometheus::Registry& vllm_registry,
+                const std::string& model_name);
 
   // One answered request: its endpoint label and status (HTTP status number, or the gRPC code
   // name for gRPC calls).

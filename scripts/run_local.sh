@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Builds baton and starts a local cluster on loopback: one decode worker and one prefill worker,
-# KV handed over with UCX. Serves ../shared/models/stories260K.gguf when present, else a small
-# random Q4_0 model written by //engine/tools:make_model under /tmp. Prints where the workers
-# listen and how to send a request, sends one demo request, and keeps serving until Ctrl-C.
+# Builds baton and starts a local cluster on loopback: a router (OpenAI and Ollama HTTP APIs,
+# baton.v1.Inference over gRPC) in front of one decode worker and one prefill worker, KV handed
+# over with UCX. Serves ../shared/models/stories260K.gguf when present, else a small random Q4_0
+# model written by //engine/tools:make_model under /tmp. Prints the endpoints, a ready-to-paste
+# curl line and client settings, sends one OpenAI-style demo request, and keeps serving until
+# Ctrl-C.
 #
-# Environment overrides: MODEL (GGUF path), DECODE_PORT / PREFILL_PORT (gRPC, 0 = pick),
-# THREADS, UCX_TLS (default tcp), UCX_NET_DEVICES (default lo).
+# Environment overrides: MODEL (GGUF path), HTTP_PORT (default 8000), GRPC_PORT (default 8001),
+# DECODE_PORT / PREFILL_PORT (workers' gRPC, 0 = pick), THREADS, UCX_TLS (default: all, so
+# shared memory between the workers), UCX_NET_DEVICES (default lo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bazel build //decode_worker //prefill_worker //router:disagg_client_main \
-  //engine/tools:make_model
+bazel build //decode_worker //prefill_worker //router //engine/tools:make_model
 BIN=bazel-bin
 
 MODEL=${MODEL:-}
@@ -68,23 +70,30 @@ start prefill "$BIN/prefill_worker/prefill_worker" --model="$MODEL" --threads="$
 
 DECODE=127.0.0.1:$(port_of decode grpc_port)
 PREFILL=127.0.0.1:$(port_of prefill grpc_port)
+start router "$BIN/router/router" --model="$MODEL" --model_name=baton --decode="$DECODE" \
+  --prefill="$PREFILL" --http_port="${HTTP_PORT:-8000}" --grpc_port="${GRPC_PORT:-8001}"
+HTTP=http://127.0.0.1:$(port_of router http_port)
+GRPC=127.0.0.1:$(port_of router grpc_port)
 cat <<INFO
 
-baton local cluster serving $MODEL
+baton local cluster serving $MODEL as model "baton"
+  router        : OpenAI API $HTTP/v1   Ollama API $HTTP   gRPC baton.v1.Inference $GRPC
+                  metrics $HTTP/metrics
   decode worker : gRPC $DECODE   metrics http://127.0.0.1:$(port_of decode http_port)/metrics
   prefill worker: gRPC $PREFILL   metrics http://127.0.0.1:$(port_of prefill http_port)/metrics
   logs          : $LOGS
 
-Send a request (text in, text out, with the model's own tokenizer):
-  $BIN/router/disagg_client_main --decode=$DECODE --prefill=$PREFILL --model=$MODEL \\
-      --prompt="Once upon a time" --max_tokens=64
-Without --model it takes and prints token ids (--prompt_ids=1,403,407,261,378).
-Add --local_prefill to prefill on the decode worker (colocated mode).
+Try it:
+  curl -s $HTTP/v1/completions -H 'Content-Type: application/json' \
+      -d '{"model": "baton", "prompt": "Once upon a time", "max_tokens": 64}'
+OpenAI clients: base_url=$HTTP/v1  api_key=any  model=baton
+Ollama clients: OLLAMA_HOST=$HTTP  (ollama run / Open WebUI), model baton
 
-Demo request:
+Demo request (OpenAI completions):
 INFO
-"$BIN/router/disagg_client_main" --decode="$DECODE" --prefill="$PREFILL" --model="$MODEL" \
-  --prompt="Once upon a time" --max_tokens=64
+curl -sN "$HTTP/v1/completions" -H 'Content-Type: application/json' \
+  -d '{"model": "baton", "prompt": "Once upon a time", "max_tokens": 64, "temperature": 0}'
+echo
 echo
 echo "Serving until Ctrl-C."
 wait

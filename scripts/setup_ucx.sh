@@ -18,7 +18,7 @@ set -euo pipefail
 readonly UCX_SOURCE_VERSION="1.13.1-1"
 readonly UCX_LOCAL_VERSION="${UCX_SOURCE_VERSION}+baton1"
 readonly UCX_PACKAGES=(libucx0 libucx-dev ucx-utils)
-readonly BUILD_TOOLS=(dpkg-dev debhelper dh-autoreconf build-essential
+readonly BUILD_TOOLS=(dpkg-dev debhelper dh-autoreconf build-essential fakeroot
                       libibverbs-dev librdmacm-dev libnuma-dev)
 
 if [[ $(id -u) -eq 0 ]]; then
