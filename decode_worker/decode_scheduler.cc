@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "serving/first_token.h"
 #include "serving/kv_target_proto.h"
 
 namespace baton::decode_worker {
@@ -201,41 +202,33 @@ void DecodeScheduler::OnKvArrived(KvArrivedCmd& cmd) {
   }
   metrics_->transfer_bytes->Increment(static_cast<double>(cmd.result->bytes_received));
   metrics_->transfer_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - seq.reserved_at));
-  const int32_t first = cmd.result->completion.first_token;
-  if (first < 0 || first >= engine_->config().vocab_size) {
+  absl::StatusOr<serving::FirstToken> first = serving::FirstTokenFromCompletion(
+      cmd.result->completion, seq.job.sampling, engine_->config().vocab_size);
+  if (!first.ok()) {
     metrics_->transfer_failures->Increment();
-    return Fail(seq, absl::DataLossError(absl::StrCat("prefill sent first token ", first,
-                                                      " outside the vocabulary")));
+    return Fail(seq, first.status());
   }
   seq.table.Advance(seq.prompt_len);
   seq.decode_started = absl::Now();
-  // The prefill worker drew the first token from its own sampler seeded like ours. Make one draw
-  // here too (over a one-token distribution: as many random draws as a real Sample, none when
-  // greedy) so the rest of the sequence uses the same random stream as a colocated run.
-  constexpr float kOneLogit[1] = {0.0f};
-  seq.sampler->Sample(kOneLogit, {});
-  // The prefill worker reported this token's logprobs to the router, not to us.
-  engine::SampleResult sample;
-  sample.token = first;
-  if (AcceptToken(seq, sample, /*with_logprobs=*/false)) return;
+  // The prefill worker sampled this token (its draw is keyed by the seed and the token's
+  // position, so ours for the next positions need no catching up) and sent its logprobs with it.
+  if (AcceptToken(seq, first->token, std::move(first->logprobs))) return;
   seq.state = Sequence::State::kReady;
   ready_.push_back(seq.id);
 }
 
-bool DecodeScheduler::AcceptToken(Sequence& seq, const engine::SampleResult& sample,
-                                  bool with_logprobs) {
-  seq.tokens.push_back(sample.token);
+bool DecodeScheduler::AcceptToken(Sequence& seq, int32_t token,
+                                  std::optional<baton::v1::PositionLogprobs> logprobs) {
+  seq.tokens.push_back(token);
   ++seq.generated;
   metrics_->generated_tokens->Increment();
   DecodeEvent event;
   v1::DecodedTokens* out = event.response.mutable_tokens();
-  out->add_token_ids(sample.token);
-  if (with_logprobs && seq.job.sampling.logprobs) {
-    *out->add_logprobs() = serving::ToPositionLogprobs(sample);
-  }
+  out->add_token_ids(token);
+  if (logprobs.has_value()) *out->add_logprobs() = *std::move(logprobs);
   seq.job.events->Push(std::move(event));
   if (!seq.job.sampling.ignore_eos &&
-      absl::c_linear_search(options_.end_of_generation_ids, sample.token)) {
+      absl::c_linear_search(options_.end_of_generation_ids, token)) {
     Finish(seq, baton::v1::FINISH_REASON_STOP);
     return true;
   }
@@ -402,7 +395,7 @@ bool DecodeScheduler::RunStep() {
       seq.state = Sequence::State::kRunning;
       running_.push_back(seq.id);
     }
-    AcceptToken(seq, sample, /*with_logprobs=*/true);
+    AcceptToken(seq, sample.token, serving::LogprobsIfRequested(seq.job.sampling, sample));
   }
   return true;
 }

@@ -3,7 +3,8 @@
 //
 // Life of a sequence:
 //   Submit ──► reserve prompt blocks (kResourceExhausted at once when short)
-//     remote: ExpectTransfer ─► event kv_target ─► KV lands ─► on_complete ─► ready ─► running
+//     remote: ExpectTransfer ─► event kv_target ─► KV lands ─► on_complete (first token and
+//             its logprobs, streamed at once) ─► ready ─► running
 //     local:  waiting (chunked prefill, prefill_chunk_tokens per step, between decode steps)
 //   running: one token per step; a block is added when the sequence crosses a block boundary.
 //   ends: an end-of-generation token, max_tokens / context full, Cancel, or an error status.
@@ -25,6 +26,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -148,9 +150,11 @@ class DecodeScheduler final : public serving::SchedulerLoop<decode_internal::Com
   // `seq` when the pool is short. False when it still does not fit.
   bool GrowOrPreempt(Sequence& seq, int64_t num_tokens);
   void Preempt(Sequence& seq);
-  // Appends a sampled token, streams it, and ends the sequence when a stop condition holds.
-  // Returns true when the sequence ended.
-  bool AcceptToken(Sequence& seq, const engine::SampleResult& sample, bool with_logprobs);
+  // Appends a sampled token, streams it with `logprobs` (set exactly when the request asked for
+  // them, so every token message carries one per token), and ends the sequence when a stop
+  // condition holds. Returns true when the sequence ended.
+  bool AcceptToken(Sequence& seq, int32_t token,
+                   std::optional<baton::v1::PositionLogprobs> logprobs);
   void Finish(Sequence& seq, baton::v1::FinishReason reason);
   void Fail(Sequence& seq, absl::Status status);
   // Frees the sequence's blocks and forgets it.

@@ -1,6 +1,6 @@
 // The KV transfer seam: moves the KV blocks of one prompt from a prefill worker's pool into the
 // blocks a decode worker reserved in its own pool, layer by layer, then delivers a completion
-// message carrying the first sampled token.
+// message carrying the first sampled token and an opaque payload about it.
 //
 // Decode side (D)                                   Prefill side (P)
 //   receiver = transport->CreateReceiver(pool)
@@ -10,8 +10,9 @@
 //                                                                source, deadline)
 //                                                    for each layer as soon as it is computed:
 //                                                      stream->WriteLayer(layer, done)
-//                                                    stream->Finish({first_token}, done)
-//   on_complete(ReceiveResult{first_token}) ◄──────
+//                                                    stream->Finish(
+//                                                        {first_token, payload}, done)
+//   on_complete(ReceiveResult{completion}) ◄────────
 //
 // Guarantees (every implementation, tested per implementation):
 // - Layouts are compared before any byte moves: a mismatch is kFailedPrecondition.
@@ -58,9 +59,17 @@ struct TransportCapabilities {
   bool cross_process = false;      // Sender and receiver may live in different processes.
 };
 
+// Most bytes of Completion::payload. Small enough to travel eagerly in one message on every
+// transport (NCCL sends a fixed-size record of this capacity).
+inline constexpr size_t kMaxCompletionPayloadBytes = 4096;
+
 // Sent by P after the last layer; admits the sequence on D.
 struct Completion {
   int32_t first_token = -1;
+  // Opaque to the transport and delivered verbatim with the token: what the sender wants D to
+  // know about it (the workers put the token's logprobs here, so that D streams the token and
+  // its logprobs together). At most kMaxCompletionPayloadBytes; empty when there is nothing.
+  std::string payload;
 };
 
 // What D learns when a transfer completes.
@@ -144,7 +153,8 @@ class KvWriteStream {
   virtual void WriteLayer(int32_t layer, DoneCallback done) = 0;
 
   // Sends the completion once every layer's write has succeeded. Every layer must have been
-  // passed to WriteLayer (else kFailedPrecondition). `done` is OK once the completion was
+  // passed to WriteLayer (else kFailedPrecondition); a payload over kMaxCompletionPayloadBytes
+  // is kInvalidArgument (and fails the stream). `done` is OK once the completion was
   // delivered to the receiver's transport; the receiver's own verdict reaches D's on_complete.
   virtual void Finish(Completion completion, DoneCallback done) = 0;
 

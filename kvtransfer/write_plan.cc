@@ -52,4 +52,13 @@ absl::Status ValidateWrite(const std::string& transport_name, const KvTarget& ta
   return CheckLayoutCompatible(source.layout, target);
 }
 
+absl::Status ValidateCompletion(const Completion& completion) {
+  if (completion.payload.size() > kMaxCompletionPayloadBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("completion payload of ",
+                                                   completion.payload.size(),
+                                                   " bytes; at most ", kMaxCompletionPayloadBytes));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace baton::kvtransfer

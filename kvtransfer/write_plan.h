@@ -1,4 +1,5 @@
-// How a sender cuts one layer of a transfer into runs, and the checks every StartWrite makes.
+// How a sender cuts one layer of a transfer into runs, and the checks every StartWrite and
+// Finish make.
 // Shared by the transport implementations. Pure functions; no threading concerns.
 //
 // A run is a maximal stretch of the transfer's block list whose source blocks and destination
@@ -48,5 +49,9 @@ bool IsConsecutive(const std::vector<int32_t>& block_ids, int32_t first_index, i
 // the target (kInvalidArgument), equal layouts (kFailedPrecondition).
 absl::Status ValidateWrite(const std::string& transport_name, const KvTarget& target,
                            const KvSource& source);
+
+// The check of KvWriteStream::Finish: a payload of at most kMaxCompletionPayloadBytes
+// (kInvalidArgument).
+absl::Status ValidateCompletion(const Completion& completion);
 
 }  // namespace baton::kvtransfer

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "serving/first_token.h"
 
 namespace baton::prefill_worker {
 
@@ -276,11 +277,9 @@ bool PrefillScheduler::RunStep() {
     }
     const engine::SampleResult sample = (*sampler)->Sample(logits_.Row(i), request.job.prompt);
     request.response.set_first_token_id(sample.token);
-    if (request.job.sampling.logprobs) {
-      *request.response.mutable_first_logprobs() = serving::ToPositionLogprobs(sample);
-    }
     ++request.outstanding;
-    request.stream->Finish({.first_token = sample.token},
+    // The token's logprobs ride in the completion too: D streams them with the token.
+    request.stream->Finish(serving::FirstTokenCompletion(request.job.sampling, sample),
                            [this, id = request.id](absl::Status status) {
                              Post(TransferDoneCmd{id, true, std::move(status)});
                            });

@@ -1,7 +1,8 @@
 // The prefill worker's scheduler: queues prompts, batches them up to a token budget (long
 // prompts in chunks), computes them in a scratch KV pool and writes each layer's KV into the
 // decode worker's blocks as soon as the layer is computed (Engine::Step's per-layer callback),
-// then samples the first token and sends the transfer's completion.
+// then samples the first token and sends the transfer's completion (the token and, when asked
+// for, its logprobs: serving/first_token.h).
 //
 // Life of a request:
 //   Submit ─► queue ─► computing (one or more chunks; the stream opens with the first chunk)

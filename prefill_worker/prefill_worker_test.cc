@@ -43,13 +43,13 @@ class PrefillWorkerTest : public ::testing::Test {
     decode_worker::DecodeWorkerOptions d;
     d.engine = {.model_path = model_path_, .kv_blocks = decode_blocks, .kv_dtype = decode_dtype};
     d.scheduler.kv_checksum = true;
-    d.transport.kind = "inprocess";
+    d.transport = transport_;
     d.scheduler.max_batch_size = 8;
     d.shutdown_grace = absl::Seconds(2);
     ASSERT_OK_AND_ASSIGN(decode_, decode_worker::DecodeWorker::Create(d));
     PrefillWorkerOptions p;
     p.engine = {.model_path = model_path_, .kv_blocks = 64};
-    p.transport.kind = "inprocess";
+    p.transport = transport_;
     p.scheduler.max_batch_tokens = 32;  // long prompts go in chunks
     p.scheduler.testing_layer_delay = layer_delay;
     p.shutdown_grace = absl::Seconds(2);
@@ -82,7 +82,9 @@ class PrefillWorkerTest : public ::testing::Test {
     return request;
   }
 
-  std::vector<int32_t> Reference(const std::vector<int32_t>& prompt, int32_t max_tokens) {
+  // Single-sequence engine::Generate of the prompt, greedy unless `sampling` says otherwise.
+  std::vector<int32_t> Reference(const std::vector<int32_t>& prompt, int32_t max_tokens,
+                                 engine::SamplingParams sampling = {.temperature = 0.0f}) {
     if (reference_ == nullptr) {
       auto model = engine::Model::Load(model_path_);
       EXPECT_OK(model.status());
@@ -90,7 +92,7 @@ class PrefillWorkerTest : public ::testing::Test {
     }
     engine::GenerateOptions options;
     options.max_tokens = max_tokens;
-    options.sampling.temperature = 0.0f;
+    options.sampling = sampling;
     options.kv_dtype = engine::KvDType::kF32;
     auto result = engine::Generate(*reference_, prompt, options);
     EXPECT_OK(result.status());
@@ -111,6 +113,59 @@ class PrefillWorkerTest : public ::testing::Test {
     ADD_FAILURE() << "decode worker not idle: " << load.DebugString();
   }
 
+  // Tests that move the KV over UCX (tcp on lo, both workers in this process) set it so
+  // before StartWorkers.
+  void UseUcx() {
+    transport_ = {.kind = "ucx", .ucx_config = {{"TLS", "tcp"}, {"NET_DEVICES", "lo"}}};
+  }
+
+  // Runs `request` in both modes with logprobs and checks that every streamed message carries one
+  // logprob per token, the first message (with the first token, which P samples in the
+  // disaggregated mode) included, and that the result is their concatenation. Returns the
+  // disaggregated and the colocated result.
+  std::vector<router::DisaggResult> ExpectLogprobsStreamWithEveryToken(
+      router::DisaggRequest request) {
+    request.sampling.set_logprobs(true);
+    request.sampling.set_top_logprobs(3);
+    std::vector<router::DisaggResult> results;
+    for (bool local : {false, true}) {
+      SCOPED_TRACE(local ? "colocated" : "disaggregated");
+      request.local_prefill = local;
+      std::vector<int32_t> streamed_ids;
+      std::vector<float> streamed_logprobs;
+      absl::StatusOr<router::DisaggResult> result =
+          client_->Generate(request, [&](const v1::DecodedTokens& message) {
+            EXPECT_GT(message.token_ids_size(), 0);
+            EXPECT_EQ(message.logprobs_size(), message.token_ids_size())
+                << "message " << (streamed_ids.empty() ? "with the first token" : "after it");
+            for (int i = 0; i < message.token_ids_size() && i < message.logprobs_size(); ++i) {
+              const baton::v1::PositionLogprobs& lp = message.logprobs(i);
+              EXPECT_EQ(lp.chosen().token_id(), message.token_ids(i));
+              EXPECT_LE(lp.chosen().logprob(), 0.0f);
+              EXPECT_EQ(lp.top_size(), 3);
+              if (request.sampling.temperature() == 0.0f && lp.top_size() > 0) {
+                EXPECT_EQ(lp.top(0).token_id(), message.token_ids(i));  // greedy: the best one
+              }
+              streamed_logprobs.push_back(lp.chosen().logprob());
+            }
+            streamed_ids.insert(streamed_ids.end(), message.token_ids().begin(),
+                                message.token_ids().end());
+            return true;
+          });
+      EXPECT_OK(result.status());
+      if (!result.ok()) return {};
+      EXPECT_EQ(streamed_ids, result->tokens);
+      EXPECT_EQ(result->tokens.size(), static_cast<size_t>(request.sampling.max_tokens()));
+      EXPECT_EQ(result->logprobs.size(), result->tokens.size());
+      for (size_t i = 0; i < result->logprobs.size() && i < streamed_logprobs.size(); ++i) {
+        EXPECT_EQ(result->logprobs[i].chosen().logprob(), streamed_logprobs[i]);
+      }
+      results.push_back(*std::move(result));
+    }
+    return results;
+  }
+
+  serving::TransportOptions transport_{.kind = "inprocess"};
   std::string model_path_;
   std::unique_ptr<engine::Engine> reference_;
   std::unique_ptr<decode_worker::DecodeWorker> decode_;
@@ -273,8 +328,12 @@ TEST_F(PrefillWorkerTest, PoolTooSmallIsResourceExhausted) {
               StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
+// The prefill worker samples the first token and the decode worker the rest, with no shared
+// random state: each draw is keyed by (seed, position). Same seed, same tokens in both modes and
+// in a single-sequence run; another seed, other tokens.
 TEST_F(PrefillWorkerTest, SeededSamplingGivesTheSameTokensInBothModes) {
   StartWorkers();
+  std::vector<std::vector<int32_t>> outputs;
   for (uint64_t seed : {1u, 42u, 7777u}) {
     router::DisaggRequest request = Request(Prompt(11, 7), 24);
     request.sampling.set_temperature(1.5f);
@@ -284,7 +343,13 @@ TEST_F(PrefillWorkerTest, SeededSamplingGivesTheSameTokensInBothModes) {
     request.local_prefill = true;
     ASSERT_OK_AND_ASSIGN(router::DisaggResult local, client_->Generate(request));
     EXPECT_EQ(remote.tokens, local.tokens) << "seed " << seed;
+    EXPECT_EQ(remote.tokens, Reference(request.prompt, 24,
+                                       {.temperature = 1.5f, .top_k = 50, .seed = seed}))
+        << "seed " << seed;
+    outputs.push_back(remote.tokens);
   }
+  EXPECT_NE(outputs[0], outputs[1]);
+  EXPECT_NE(outputs[1], outputs[2]);
 }
 
 TEST_F(PrefillWorkerTest, EndOfGenerationFirstTokenStopsInBothModes) {
@@ -313,22 +378,38 @@ TEST_F(PrefillWorkerTest, EndOfGenerationFirstTokenStopsInBothModes) {
   ExpectDecodeIdle();
 }
 
-TEST_F(PrefillWorkerTest, LogprobsCoverEveryTokenInBothModes) {
+TEST_F(PrefillWorkerTest, LogprobsStreamWithEveryTokenInBothModes) {
   StartWorkers();
-  for (bool local : {false, true}) {
-    router::DisaggRequest request = Request(Prompt(12, 6), 6, local);
-    request.sampling.set_logprobs(true);
-    request.sampling.set_top_logprobs(3);
-    ASSERT_OK_AND_ASSIGN(router::DisaggResult result, client_->Generate(request));
-    ASSERT_EQ(result.logprobs.size(), result.tokens.size()) << "local " << local;
-    for (size_t i = 0; i < result.tokens.size(); ++i) {
-      EXPECT_EQ(result.logprobs[i].chosen().token_id(), result.tokens[i]);
-      EXPECT_LE(result.logprobs[i].chosen().logprob(), 0.0f);
-      ASSERT_EQ(result.logprobs[i].top_size(), 3);
-      // Greedy: the chosen token is the most likely one.
-      EXPECT_EQ(result.logprobs[i].top(0).token_id(), result.tokens[i]);
-    }
-  }
+  // Greedy, a prompt in several prefill chunks.
+  std::vector<router::DisaggResult> greedy =
+      ExpectLogprobsStreamWithEveryToken(Request(Prompt(45, 6), 6));
+  ASSERT_EQ(greedy.size(), 2u);
+  EXPECT_EQ(greedy[0].tokens, greedy[1].tokens);
+  // P's logprobs of the first token are those D computes for it when it prefills itself.
+  EXPECT_NEAR(greedy[0].logprobs[0].chosen().logprob(), greedy[1].logprobs[0].chosen().logprob(),
+              1e-3);
+  // Seeded sampling: the first token (P's draw) and the rest agree too.
+  router::DisaggRequest sampled = Request(Prompt(12, 5), 8);
+  sampled.sampling.set_temperature(1.2f);
+  sampled.sampling.set_seed(99);
+  std::vector<router::DisaggResult> results = ExpectLogprobsStreamWithEveryToken(sampled);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].tokens, results[1].tokens);
+  ExpectDecodeIdle();
+}
+
+// The same with the KV (and the completion carrying the first token's logprobs) over UCX.
+TEST_F(PrefillWorkerTest, LogprobsStreamWithEveryTokenOverUcx) {
+  UseUcx();
+  StartWorkers();
+  router::DisaggRequest request = Request(Prompt(20, 4), 5);
+  request.sampling.set_temperature(0.8f);
+  request.sampling.set_seed(5);
+  std::vector<router::DisaggResult> results = ExpectLogprobsStreamWithEveryToken(request);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].tokens, results[1].tokens);
+  EXPECT_EQ(results[0].prefill.first_token_id(), results[0].tokens[0]);
+  ExpectDecodeIdle();
 }
 
 TEST_F(PrefillWorkerTest, WatchLoadStreamsReports) {

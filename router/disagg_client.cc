@@ -1,5 +1,6 @@
 #include "router/disagg_client.h"
 
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -107,6 +108,8 @@ absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request
   bool prefill_failed = false;  // guarded by mu
   bool cancelled_by_caller = false;
   bool finished = false;
+  std::optional<bool> with_logprobs;  // decided by the first token message
+  bool bad_logprobs = false;
   v1::DecodeResponse message;
   while (stream->Read(&message)) {
     if (message.has_kv_target()) {
@@ -133,6 +136,17 @@ absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request
         }
       });
     } else if (message.has_tokens()) {
+      // Logprobs come with every token or with none (the request's choice): the pipeline pairs
+      // them with ids message by message, so a message short of them would shift or drop some.
+      const bool has_logprobs = message.tokens().logprobs_size() > 0;
+      if (!with_logprobs.has_value()) with_logprobs = has_logprobs;
+      if (has_logprobs != *with_logprobs ||
+          (has_logprobs &&
+           message.tokens().logprobs_size() != message.tokens().token_ids_size())) {
+        bad_logprobs = true;
+        decode_context.TryCancel();
+        break;
+      }
       result.tokens.insert(result.tokens.end(), message.tokens().token_ids().begin(),
                            message.tokens().token_ids().end());
       for (const baton::v1::PositionLogprobs& lp : message.tokens().logprobs()) {
@@ -148,7 +162,7 @@ absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request
       finished = true;
     }
   }
-  if (cancelled_by_caller) {
+  if (cancelled_by_caller || bad_logprobs) {
     // Drain so Finish does not block on unread messages.
     while (stream->Read(&message)) {
     }
@@ -158,16 +172,15 @@ absl::StatusOr<DisaggResult> DisaggClient::Generate(const DisaggRequest& request
   if (prefill_thread.joinable()) prefill_thread.join();
 
   if (cancelled_by_caller) return absl::CancelledError("request cancelled by the caller");
+  if (bad_logprobs) {
+    return absl::InternalError("decode worker streamed tokens without one logprob each");
+  }
   {
     absl::MutexLock lock(&mu);
     if (prefill_failed) return common::FromGrpcStatus(prefill_status);
   }
   if (!decode_status.ok()) return common::FromGrpcStatus(decode_status);
   if (!finished) return absl::InternalError("decode stream ended without a final message");
-  if (!request.local_prefill && result.prefill.has_first_logprobs() &&
-      result.logprobs.size() + 1 == result.tokens.size()) {
-    result.logprobs.insert(result.logprobs.begin(), result.prefill.first_logprobs());
-  }
   return result;
 }
 

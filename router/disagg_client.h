@@ -3,7 +3,8 @@
 //   1. open DecodeService.Decode on D; its first message is the KvTarget (D reserved blocks)
 //   2. call PrefillService.Prefill on P with the prompt, sampling and that KvTarget
 //      (on its own thread, while 3. reads the stream)
-//   3. relay D's token messages to the caller until D's final message
+//   3. relay D's token messages to the caller until D's final message (the first one carries
+//      the first token, which P sampled and handed to D with the KV, and its logprobs)
 // In colocated mode (local_prefill) step 2 is skipped: D prefills itself.
 //
 // Failure handling: when a prefill worker is unavailable or overloaded (UNAVAILABLE,
@@ -44,7 +45,8 @@ class DisaggClient : public GenerationRunner {
   // Runs the request to its end. Errors: the workers' statuses (kInvalidArgument,
   // kResourceExhausted from D's reservation, kUnavailable, kDeadlineExceeded, ...); kCancelled
   // when `on_tokens` asked to stop; kFailedPrecondition when a remote prefill is asked of a
-  // client without a prefill channel; kInternal when D breaks the protocol.
+  // client without a prefill channel; kInternal when D breaks the protocol (including token
+  // messages that carry logprobs for some tokens only: such a message is not relayed).
   absl::StatusOr<DisaggResult> Generate(const DisaggRequest& request,
                                         const TokenCallback& on_tokens = nullptr) override;
 

@@ -34,10 +34,11 @@ struct DisaggRequest {
 struct DisaggResult {
   // Every generated token, the first (sampled by P in disaggregated mode) included.
   std::vector<int32_t> tokens;
-  // Per token when logprobs were requested; the first token's come from P's response.
+  // Per token when logprobs were requested: the streamed messages' logprobs, concatenated (each
+  // message carries one per token, the first token's included).
   std::vector<baton::v1::PositionLogprobs> logprobs;
   baton::internal::v1::DecodeFinished finished;
-  // P's answer (first token, KV bytes, timings); empty in colocated mode.
+  // P's answer (first token id, KV bytes, timings); empty in colocated mode.
   baton::internal::v1::PrefillResponse prefill;
 };
 

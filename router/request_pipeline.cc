@@ -113,10 +113,8 @@ absl::StatusOr<GenerateResponse> RequestPipeline::Run(const baton::v1::GenerateR
       chunk.add_token_ids(id);
       text += stops.Push(decoder.Feed(id));
     }
-    // Logprobs belong to the message's last ids (the first token's may come separately).
-    const int offset = message.token_ids_size() - message.logprobs_size();
-    for (int i = 0; i < message.logprobs_size(); ++i) {
-      if (offset + i >= chunk.token_ids_size()) break;
+    // One logprob per token when requested (the first token's included); none past a stop.
+    for (int i = 0; i < message.logprobs_size() && i < chunk.token_ids_size(); ++i) {
       baton::v1::PositionLogprobs* lp = chunk.add_logprobs();
       *lp = message.logprobs(i);
       FillLogprobTexts(tokenizer, *lp);

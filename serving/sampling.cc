@@ -15,8 +15,8 @@ absl::StatusOr<RequestSampling> FromProto(const baton::v1::SamplingParams& proto
   p.repetition_penalty = proto.has_repetition_penalty() ? proto.repetition_penalty() : 1.0f;
   p.frequency_penalty = proto.frequency_penalty();
   p.presence_penalty = proto.presence_penalty();
-  // No random fallback here: a worker that picked its own seed would draw a different stream
-  // than its partner (prefill vs decode) or a retry. The router picks the seed; unset is 0.
+  // No random fallback here: a worker that picked its own seed would draw differently from its
+  // partner (prefill vs decode) or a retry. The router picks the seed; unset is 0.
   p.seed = proto.seed();
   if (proto.top_logprobs() < 0 || proto.top_logprobs() > 20) {
     return absl::InvalidArgumentError(
@@ -44,6 +44,12 @@ baton::v1::PositionLogprobs ToPositionLogprobs(const engine::SampleResult& resul
     top->set_logprob(alt.logprob);
   }
   return out;
+}
+
+std::optional<baton::v1::PositionLogprobs> LogprobsIfRequested(const RequestSampling& sampling,
+                                                               const engine::SampleResult& result) {
+  if (!sampling.logprobs) return std::nullopt;
+  return ToPositionLogprobs(result);
 }
 
 }  // namespace baton::serving

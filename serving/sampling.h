@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "engine/sampler/sampler.h"
@@ -29,7 +30,7 @@ struct RequestSampling {
 // Applies the proto's documented defaults (temperature 1, top_p 1, repetition penalty 1,
 // max_tokens 256) and validates. The seed is the one exception: the public API's "unset: a
 // random seed" is the router's to apply, once per request, because the prefill and the decode
-// worker of a request must draw the same random stream; a worker reads an unset seed as 0.
+// worker of a request must key their draws on the same seed; a worker reads an unset seed as 0.
 // kInvalidArgument naming the field for out-of-range values (negative max_tokens, top_logprobs
 // outside [0, 20], ...).
 absl::StatusOr<RequestSampling> FromProto(const baton::v1::SamplingParams& proto);
@@ -37,5 +38,10 @@ absl::StatusOr<RequestSampling> FromProto(const baton::v1::SamplingParams& proto
 // The chosen token and its alternatives as the API reports them (text pieces are left empty:
 // workers are token-in / token-out, the router fills them).
 baton::v1::PositionLogprobs ToPositionLogprobs(const engine::SampleResult& result);
+
+// What a worker reports with a sampled token: its logprobs when the request asked for them
+// (sampling.logprobs), else nothing.
+std::optional<baton::v1::PositionLogprobs> LogprobsIfRequested(const RequestSampling& sampling,
+                                                               const engine::SampleResult& result);
 
 }  // namespace baton::serving

@@ -4,6 +4,7 @@
 #include "gtest/gtest.h"
 #include "serving/call_wait.h"
 #include "serving/event_queue.h"
+#include "serving/first_token.h"
 #include "serving/flags.h"
 #include "serving/kv_target_proto.h"
 #include "serving/prompt.h"
@@ -74,6 +75,59 @@ TEST(SamplingTest, LogprobsConversion) {
   EXPECT_FLOAT_EQ(p.chosen().logprob(), -0.5f);
   ASSERT_EQ(p.top_size(), 2);
   EXPECT_EQ(p.top(1).token_id(), 9);
+}
+
+// A sample of token 4 with two alternatives, as P's sampler returns it.
+engine::SampleResult FirstSample() {
+  engine::SampleResult r;
+  r.token = 4;
+  r.logprob = -0.5f;
+  r.top = {{4, -0.5f}, {9, -1.5f}};
+  return r;
+}
+
+TEST(FirstTokenTest, LogprobsTravelWithTheTokenWhenRequested) {
+  RequestSampling sampling;
+  sampling.logprobs = true;
+  const kvtransfer::Completion completion = FirstTokenCompletion(sampling, FirstSample());
+  EXPECT_EQ(completion.first_token, 4);
+  EXPECT_LE(completion.payload.size(), kvtransfer::kMaxCompletionPayloadBytes);
+  ASSERT_OK_AND_ASSIGN(FirstToken first, FirstTokenFromCompletion(completion, sampling, 10));
+  EXPECT_EQ(first.token, 4);
+  ASSERT_TRUE(first.logprobs.has_value());
+  EXPECT_EQ(first.logprobs->chosen().token_id(), 4);
+  EXPECT_FLOAT_EQ(first.logprobs->chosen().logprob(), -0.5f);
+  ASSERT_EQ(first.logprobs->top_size(), 2);
+  EXPECT_EQ(first.logprobs->top(1).token_id(), 9);
+}
+
+TEST(FirstTokenTest, NoPayloadWithoutLogprobs) {
+  const RequestSampling sampling;
+  const kvtransfer::Completion completion = FirstTokenCompletion(sampling, FirstSample());
+  EXPECT_EQ(completion.first_token, 4);
+  EXPECT_TRUE(completion.payload.empty());
+  ASSERT_OK_AND_ASSIGN(FirstToken first, FirstTokenFromCompletion(completion, sampling, 10));
+  EXPECT_EQ(first.token, 4);
+  EXPECT_FALSE(first.logprobs.has_value());
+}
+
+TEST(FirstTokenTest, BadCompletionsAreDataLoss) {
+  RequestSampling sampling;
+  sampling.logprobs = true;
+  const kvtransfer::Completion good = FirstTokenCompletion(sampling, FirstSample());
+  // Outside the vocabulary.
+  EXPECT_THAT(FirstTokenFromCompletion(good, sampling, 4).status(),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // Logprobs requested but not sent (a sender that dropped them), or sent for another token.
+  EXPECT_THAT(FirstTokenFromCompletion({.first_token = 4}, sampling, 10).status(),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(FirstTokenFromCompletion({.first_token = 5, .payload = good.payload}, sampling, 10)
+                  .status(),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // A payload that is not a KvCompletionPayload.
+  EXPECT_THAT(FirstTokenFromCompletion({.first_token = 4, .payload = "\xff\xff"}, sampling, 10)
+                  .status(),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(PromptTest, Validates) {

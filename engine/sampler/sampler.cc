@@ -70,24 +70,19 @@ absl::StatusOr<std::unique_ptr<Sampler>> Sampler::Create(const SamplingParams& p
   return std::unique_ptr<Sampler>(new Sampler(params));
 }
 
-Sampler::Sampler(const SamplingParams& params) : params_(params) {
-  // splitmix64 of the seed, so seed 0 still gives a non-zero xorshift state.
-  uint64_t z = params.seed + 0x9E3779B97F4A7C15ull;
+Sampler::Sampler(const SamplingParams& params) : params_(params) {}
+
+double Sampler::UniformAt(uint64_t position) const {
+  // SplitMix64 (Steele, Lea, Flood 2014): its n-th output is the finalizer applied to
+  // seed + (n + 1) * golden gamma, so output `position` needs no earlier ones.
+  uint64_t z = params_.seed + (position + 1) * 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  state_ = (z ^ (z >> 31)) | 1;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
-double Sampler::NextUniform() {
-  // xorshift64*.
-  state_ ^= state_ >> 12;
-  state_ ^= state_ << 25;
-  state_ ^= state_ >> 27;
-  const uint64_t r = state_ * 0x2545F4914F6CDD1Dull;
-  return static_cast<double>(r >> 11) * (1.0 / 9007199254740992.0);
-}
-
-int32_t Sampler::SampleTruncated(const std::vector<float>& logits) {
+int32_t Sampler::SampleTruncated(const std::vector<float>& logits, double uniform) const {
   // Avoids sorting the whole vocabulary (128k entries on Llama 3): top-k by selection, top-p by
   // sorting a growing prefix only until it holds the nucleus, min-p by a threshold.
   const int64_t n = static_cast<int64_t>(logits.size());
@@ -131,7 +126,7 @@ int32_t Sampler::SampleTruncated(const std::vector<float>& logits) {
   }
   double total = 0;
   for (const Candidate& c : cands) total += c.prob;
-  double r = NextUniform() * total;
+  double r = uniform * total;
   for (const Candidate& c : cands) {
     r -= c.prob;
     if (r < 0) return c.token;
@@ -139,7 +134,8 @@ int32_t Sampler::SampleTruncated(const std::vector<float>& logits) {
   return cands.back().token;
 }
 
-SampleResult Sampler::Sample(std::span<const float> raw, std::span<const int32_t> history) {
+SampleResult Sampler::Sample(std::span<const float> raw,
+                             std::span<const int32_t> history) const {
   const int32_t n = static_cast<int32_t>(raw.size());
   std::vector<float> logits(raw.begin(), raw.end());
   ApplyPenalties(params_, history, logits);
@@ -148,7 +144,7 @@ SampleResult Sampler::Sample(std::span<const float> raw, std::span<const int32_t
   if (params_.temperature == 0.0f || params_.top_k == 1) {
     chosen = Argmax(logits);
   } else {
-    chosen = SampleTruncated(logits);
+    chosen = SampleTruncated(logits, UniformAt(history.size()));
   }
 
   // Logprobs come from the raw distribution: log_softmax(raw).

@@ -1,8 +1,14 @@
 // Token sampling from a logits vector: greedy, temperature, top-k, top-p, min-p, repetition /
 // frequency / presence penalties, a seed, and logprobs of the chosen and the top-n tokens.
 //
-// Threading: a Sampler holds one sequence's random state and is not thread-safe; give each
-// sequence its own (they are cheap). Validate and the free functions are thread-safe.
+// Randomness is counter-based: the draw for a token is a pure function of (seed, the position
+// the token takes in the sequence), not the next value of a stream. So any worker can sample
+// token k of a request without replaying the draws before it: the prefill worker samples the
+// first token, the decode worker the rest, a preempted or migrated sequence resumes where it
+// was, and all of them give what one colocated run gives.
+//
+// Threading: a Sampler is immutable after Create; Sample, Validate and the free functions are
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +38,7 @@ struct SamplingParams {
   float presence_penalty = 0.0f;
   // How many of the most recent history tokens the penalties look at; -1 means all. >= -1.
   int32_t penalty_last_n = 64;
-  // Same seed, same logits and history -> same tokens.
+  // Same seed, same logits and history -> same token, whichever worker samples it.
   uint64_t seed = 0;
   // Number of alternatives reported with their logprobs (0..20).
   int32_t top_logprobs = 0;
@@ -60,23 +66,23 @@ class Sampler {
   // kInvalidArgument when Validate(params) fails.
   static absl::StatusOr<std::unique_ptr<Sampler>> Create(const SamplingParams& params);
 
-  // Picks the next token. `logits` is one row of the vocabulary (non-empty); `history` is the
-  // sequence so far (prompt and generated tokens), used only by the penalties; ids outside the
-  // vocabulary in `history` are ignored.
-  SampleResult Sample(std::span<const float> logits, std::span<const int32_t> history);
+  // Picks the token at position history.size(). `logits` is one row of the vocabulary
+  // (non-empty); `history` is the whole sequence so far (prompt and generated tokens): its length
+  // keys the random draw and the penalties read its tokens (ids outside the vocabulary are
+  // ignored by them, but still count as positions).
+  SampleResult Sample(std::span<const float> logits, std::span<const int32_t> history) const;
 
   const SamplingParams& params() const { return params_; }
 
  private:
   explicit Sampler(const SamplingParams& params);
-  // Uniform in [0, 1) from a xorshift-style generator (fixed algorithm, so runs are reproducible
-  // across standard libraries).
-  double NextUniform();
-  // Temperature, top-k, top-p and min-p sampling from (penalised) logits.
-  int32_t SampleTruncated(const std::vector<float>& logits);
+  // Uniform in [0, 1) for the token at `position`: a pure function of (seed, position) with a
+  // fixed algorithm, so runs are reproducible across workers and standard libraries.
+  double UniformAt(uint64_t position) const;
+  // Temperature, top-k, top-p and min-p sampling from (penalised) logits with the draw `uniform`.
+  int32_t SampleTruncated(const std::vector<float>& logits, double uniform) const;
 
-  SamplingParams params_;
-  uint64_t state_;
+  const SamplingParams params_;
 };
 
 }  // namespace baton::engine

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "common/status_matchers.h"
@@ -19,11 +20,17 @@ SamplingParams Greedy() {
   return p;
 }
 
+// Samples positions 0..n-1 of a sequence from the same logits. The draw is keyed by the position
+// (the history's length); the history holds out-of-vocabulary ids, which the penalties ignore.
 std::vector<int32_t> Draw(const SamplingParams& p, const std::vector<float>& logits, int n) {
   auto sampler = Sampler::Create(p);
   EXPECT_TRUE(sampler.ok());
   std::vector<int32_t> out;
-  for (int i = 0; i < n; ++i) out.push_back((*sampler)->Sample(logits, {}).token);
+  std::vector<int32_t> history;
+  for (int i = 0; i < n; ++i) {
+    out.push_back((*sampler)->Sample(logits, history).token);
+    history.push_back(-1);
+  }
   return out;
 }
 
@@ -61,6 +68,22 @@ TEST(SamplerTest, SameSeedSameTokensDifferentSeedDiffers) {
   EXPECT_EQ(a, Draw(p, logits, 64));
   p.seed = 43;
   EXPECT_NE(a, Draw(p, logits, 64));
+}
+
+TEST(SamplerTest, DrawDependsOnlyOnSeedAndPosition) {
+  std::vector<float> logits(1000, 0.0f);  // uniform: the token is the draw
+  SamplingParams p;
+  p.seed = 7;
+  const std::vector<int32_t> sequential = Draw(p, logits, 32);
+  // Another sampler, asked for position k only and with other tokens before it (the decode
+  // worker after the prefill worker sampled the first token, a migrated sequence), agrees.
+  ASSERT_OK_AND_ASSIGN(auto fresh, Sampler::Create(p));
+  for (int k : {0, 1, 5, 31}) {
+    const std::vector<int32_t> history(k, 3);
+    EXPECT_EQ(fresh->Sample(logits, history).token, sequential[k]) << "position " << k;
+  }
+  // Positions draw differently: not one token repeated.
+  EXPECT_GT(std::set<int32_t>(sequential.begin(), sequential.end()).size(), 16u);
 }
 
 TEST(SamplerTest, TopKRestrictsToBestK) {

@@ -181,8 +181,10 @@ class InProcessStream : public KvWriteStream {
   void Finish(Completion completion, DoneCallback done) override {
     counters_->sending.fetch_add(1);
     worker_->Post(
-        [state = state_, completion, done = std::move(done), counters = counters_]() mutable {
+        [state = state_, completion = std::move(completion), done = std::move(done),
+         counters = counters_]() mutable {
           absl::Status status = CheckUsable(*state);
+          if (status.ok()) status = ValidateCompletion(completion);
           if (status.ok()) {
             for (bool requested : state->requested) {
               if (!requested) {
@@ -200,7 +202,7 @@ class InProcessStream : public KvWriteStream {
               status = absl::UnavailableError("KV receiver is gone");
             } else {
               tracker = it->second;
-              tracker->SenderFinished(state->target.transfer_id, completion);
+              tracker->SenderFinished(state->target.transfer_id, std::move(completion));
             }
           }
           if (!status.ok() && state->failure.ok()) state->failure = status;

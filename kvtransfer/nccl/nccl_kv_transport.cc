@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -24,6 +25,14 @@ namespace {
 
 constexpr int kSenderRank = 0;
 constexpr int kReceiverRank = 1;
+
+// The completion on the wire: one fixed-size record, because an NCCL receive must name its size
+// before it knows the payload's.
+struct CompletionRecord {
+  int64_t first_token = 0;
+  int64_t payload_bytes = 0;
+  char payload[kMaxCompletionPayloadBytes] = {};
+};
 
 // One side of a two-rank communicator plus its CUDA stream. Used by one thread.
 class NcclPeer {
@@ -44,7 +53,7 @@ class NcclPeer {
                     const std::atomic<bool>& abort) {
     RETURN_IF_ERROR(CudaToStatus(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking),
                                  "cudaStreamCreate"));
-    RETURN_IF_ERROR(CudaToStatus(cudaMalloc(&scratch_, sizeof(int64_t)), "cudaMalloc"));
+    RETURN_IF_ERROR(CudaToStatus(cudaMalloc(&scratch_, sizeof(CompletionRecord)), "cudaMalloc"));
     ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
     config.blocking = 0;  // So a peer that never shows up cannot hang us past the deadline.
     const ncclResult_t result = ncclCommInitRankConfig(&comm_, 2, id, rank, &config);
@@ -76,7 +85,8 @@ class NcclPeer {
 
   ncclComm_t comm() const { return comm_; }
   cudaStream_t stream() const { return stream_; }
-  int64_t* scratch() const { return static_cast<int64_t*>(scratch_); }
+  // Device memory for one CompletionRecord.
+  void* scratch() const { return scratch_; }
 
  private:
   absl::Status AwaitComm(absl::Time deadline, const std::atomic<bool>& abort, const char* what) {
@@ -211,17 +221,25 @@ class NcclReceiver : public KvReceiver {
       for (const auto& landing : landings) tracker_.EndLanding(landing, status);
     }
     if (status.ok()) {
-      ncclRecv(peer.scratch(), sizeof(int64_t), ncclUint8, kSenderRank, peer.comm(), peer.stream());
+      ncclRecv(peer.scratch(), sizeof(CompletionRecord), ncclUint8, kSenderRank, peer.comm(),
+               peer.stream());
       status = peer.Wait(deadline, job->abort);
     }
-    int64_t first_token = 0;
+    auto record = std::make_unique<CompletionRecord>();
     if (status.ok()) {
-      status = CudaToStatus(
-          cudaMemcpy(&first_token, peer.scratch(), sizeof(first_token), cudaMemcpyDeviceToHost),
-          "cudaMemcpy");
+      status = CudaToStatus(cudaMemcpy(record.get(), peer.scratch(), sizeof(CompletionRecord),
+                                       cudaMemcpyDeviceToHost),
+                            "cudaMemcpy");
+    }
+    if (status.ok() && (record->payload_bytes < 0 ||
+                        record->payload_bytes > static_cast<int64_t>(kMaxCompletionPayloadBytes))) {
+      status = absl::DataLossError(
+          absl::StrCat("completion with a payload of ", record->payload_bytes, " bytes"));
     }
     if (status.ok()) {
-      tracker_.SenderFinished(id, Completion{static_cast<int32_t>(first_token)});
+      Completion completion{static_cast<int32_t>(record->first_token)};
+      completion.payload.assign(record->payload, record->payload_bytes);
+      tracker_.SenderFinished(id, std::move(completion));
     } else {
       tracker_.Fail(id, status);
     }
@@ -313,19 +331,23 @@ class NcclStream : public KvWriteStream {
 
   void Finish(Completion completion, DoneCallback done) override {
     SendJob* job = job_;
-    job_->Post([job, completion, done = std::move(done)](NcclPeer& peer,
-                                                         absl::Status& failure) mutable {
+    job_->Post([job, completion = std::move(completion), done = std::move(done)](
+                   NcclPeer& peer, absl::Status& failure) mutable {
+      if (failure.ok()) failure = ValidateCompletion(completion);
       if (failure.ok() && job->next_layer != job->target.layout.num_layers) {
         failure = absl::FailedPreconditionError("Finish before every layer was written");
       }
       if (failure.ok()) {
-        const int64_t token = completion.first_token;
-        failure =
-            CudaToStatus(cudaMemcpy(peer.scratch(), &token, sizeof(token), cudaMemcpyHostToDevice),
-                         "cudaMemcpy");
+        auto record = std::make_unique<CompletionRecord>();
+        record->first_token = completion.first_token;
+        record->payload_bytes = static_cast<int64_t>(completion.payload.size());
+        std::memcpy(record->payload, completion.payload.data(), completion.payload.size());
+        failure = CudaToStatus(cudaMemcpy(peer.scratch(), record.get(), sizeof(CompletionRecord),
+                                          cudaMemcpyHostToDevice),
+                               "cudaMemcpy");
       }
       if (failure.ok()) {
-        ncclSend(peer.scratch(), sizeof(int64_t), ncclUint8, kReceiverRank, peer.comm(),
+        ncclSend(peer.scratch(), sizeof(CompletionRecord), ncclUint8, kReceiverRank, peer.comm(),
                  peer.stream());
         failure = peer.Wait(job->deadline, job->abort);
       }

@@ -84,11 +84,12 @@ class FaultStream : public KvWriteStream {
 
   void Finish(Completion completion, DoneCallback done) override {
     queue_->Post(absl::ZeroDuration(),
-                 [state = state_, completion, done = std::move(done)]() mutable {
+                 [state = state_, completion = std::move(completion),
+                  done = std::move(done)]() mutable {
                    if (state->failed)
                      return std::move(done)(absl::UnavailableError("injected failure"));
                    if (state->dark) return std::move(done)(absl::OkStatus());
-                   state->inner->Finish(completion, std::move(done));
+                   state->inner->Finish(std::move(completion), std::move(done));
                  });
   }
 

@@ -1,7 +1,10 @@
 #include "kvtransfer/testing/transport_conformance.h"
 
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_matchers.h"
 #include "kvtransfer/testing/kv_pattern.h"
@@ -35,9 +38,16 @@ void ExpectIdle(const KvTransport& transport) {
   EXPECT_THAT(testing::WaitUntilIdle(transport), ::baton::testing::IsOk());
 }
 
+// A payload of `size` bytes that covers every byte value (NULs included).
+std::string BinaryPayload(size_t size) {
+  std::string payload(size, '\0');
+  for (size_t i = 0; i < size; ++i) payload[i] = static_cast<char>((i * 7 + i / 256) % 256);
+  return payload;
+}
+
 // Writes every layer (in the given order), then Finish; returns Finish's status.
 absl::Status WriteAll(KvWriteStream& stream, const std::vector<int32_t>& layers,
-                      int32_t first_token) {
+                      Completion completion) {
   std::vector<StatusWaiter> layer_waiters(layers.size());
   for (size_t i = 0; i < layers.size(); ++i) {
     stream.WriteLayer(layers[i], layer_waiters[i].Callback());
@@ -47,7 +57,7 @@ absl::Status WriteAll(KvWriteStream& stream, const std::vector<int32_t>& layers,
     if (!status.ok()) return status;
   }
   StatusWaiter finish;
-  stream.Finish(Completion{first_token}, finish.Callback());
+  stream.Finish(std::move(completion), finish.Callback());
   return finish.Wait();
 }
 
@@ -69,11 +79,14 @@ TEST_P(KvTransportConformanceTest, BytesLandIntactInExactlyTheRightSlabs) {
     EXPECT_EQ(target.transport, sending->Capabilities().name);
     ASSERT_OK_AND_ASSIGN(auto stream,
                          sending->StartWrite(target, {src.data(), 8, layout, src_blocks}, Soon()));
-    EXPECT_THAT(WriteAll(*stream, {2, 0, 1}, /*first_token=*/42), IsOk());
+    // The largest payload a completion may carry arrives byte for byte with the token.
+    const std::string payload = BinaryPayload(kMaxCompletionPayloadBytes);
+    EXPECT_THAT(WriteAll(*stream, {2, 0, 1}, {.first_token = 42, .payload = payload}), IsOk());
     absl::StatusOr<ReceiveResult> result = received.Wait();
     ASSERT_THAT(result.status(), IsOk());
     EXPECT_EQ(result->transfer_id, 77u);
     EXPECT_EQ(result->completion.first_token, 42);
+    EXPECT_EQ(result->completion.payload, payload);
     EXPECT_EQ(result->bytes_received, 3 * 5 * layout.LayerBlockBytes());
     for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
       for (size_t i = 0; i < dst_blocks.size(); ++i) {
@@ -104,8 +117,10 @@ TEST_P(KvTransportConformanceTest, ChecksummedTransferCompletes) {
   EXPECT_TRUE(target.checksum);
   ASSERT_OK_AND_ASSIGN(auto stream,
                        sending->StartWrite(target, {src.data(), 4, layout, {0, 1}}, Soon()));
-  EXPECT_THAT(WriteAll(*stream, {0, 1, 2}, 9), IsOk());
-  ASSERT_THAT(received.Wait().status(), IsOk());
+  EXPECT_THAT(WriteAll(*stream, {0, 1, 2}, {.first_token = 9}), IsOk());
+  absl::StatusOr<ReceiveResult> result = received.Wait();
+  ASSERT_THAT(result.status(), IsOk());
+  EXPECT_EQ(result->completion.payload, "");
   EXPECT_TRUE(dst.SlabHasPattern(1, 3, 5, 1));
 }
 
@@ -189,6 +204,29 @@ TEST_P(KvTransportConformanceTest, PartialTransferIsNeverComplete) {
   EXPECT_THAT(l1.Wait(), IsOk());
   stream->Finish(Completion{1}, finish.Callback());  // Layer 2 never written.
   EXPECT_THAT(finish.Wait(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(received.Wait().status(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  receiver.reset();
+  ExpectIdle(*receiving);
+  ExpectIdle(*sending);
+}
+
+TEST_P(KvTransportConformanceTest, OversizedCompletionPayloadIsInvalidAndNeverCompletes) {
+  const engine::KvLayout layout = SmallLayout();
+  auto receiving = Make();
+  auto sending = Make();
+  ASSERT_TRUE(receiving && sending);
+  HostPool dst(layout, 4, MemoryFrom(*receiving)), src(layout, 4, MemoryFrom(*sending));
+  ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
+  ReceiveWaiter received;
+  ASSERT_OK_AND_ASSIGN(KvTarget target,
+                       receiver->ExpectTransfer(12, {0, 1}, {Soon(absl::Milliseconds(500)), false},
+                                                received.Callback()));
+  ASSERT_OK_AND_ASSIGN(auto stream,
+                       sending->StartWrite(target, {src.data(), 4, layout, {0, 1}}, Soon()));
+  Completion oversized{.first_token = 1,
+                       .payload = BinaryPayload(kMaxCompletionPayloadBytes + 1)};
+  EXPECT_THAT(WriteAll(*stream, {0, 1, 2}, std::move(oversized)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(received.Wait().status(), StatusIs(absl::StatusCode::kDeadlineExceeded));
   receiver.reset();
   ExpectIdle(*receiving);
@@ -300,12 +338,16 @@ TEST_P(KvTransportConformanceTest, ConcurrentSendersIntoOnePool) {
   for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
     for (int s = 0; s < kSenders; ++s) streams[s]->WriteLayer(layer, [](absl::Status) {});
   }
-  for (int s = 0; s < kSenders; ++s) streams[s]->Finish(Completion{s}, finished[s].Callback());
+  for (int s = 0; s < kSenders; ++s) {
+    streams[s]->Finish({.first_token = s, .payload = absl::StrCat("sender ", s)},
+                       finished[s].Callback());
+  }
   for (int s = 0; s < kSenders; ++s) {
     EXPECT_THAT(finished[s].Wait(), IsOk());
     absl::StatusOr<ReceiveResult> result = received[s].Wait();
     ASSERT_THAT(result.status(), IsOk());
     EXPECT_EQ(result->completion.first_token, s);
+    EXPECT_EQ(result->completion.payload, absl::StrCat("sender ", s));
     for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
       for (int i = 0; i < 3; ++i) {
         EXPECT_TRUE(dst.SlabHasPattern(layer, s + 3 * i, 100 + s, i));

@@ -166,12 +166,20 @@ ucs_status_t UcxTransportImpl::OnDataAm(void* arg, const void* header, size_t he
 }
 
 ucs_status_t UcxTransportImpl::OnFinishAm(void* arg, const void* header, size_t header_length,
-                                          void*, size_t, const ucp_am_recv_param_t* param) {
+                                          void* data, size_t length,
+                                          const ucp_am_recv_param_t* param) {
   auto* self = static_cast<UcxTransportImpl*>(arg);
   auto parsed = ucx_wire::Parse<ucx_wire::ControlHeader>(header, header_length);
-  if (!parsed.has_value()) return UCS_OK;
+  // Senders send the payload eagerly; a rendezvous or oversized one is not ours to take. Dropped
+  // like a malformed header: the transfer then ends at its deadline, never completes without it.
+  const bool rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
+  if (!parsed.has_value() || rndv || length > kMaxCompletionPayloadBytes) {
+    return rndv ? UCS_ERR_INVALID_PARAM : UCS_OK;
+  }
+  Completion completion{parsed->first_token};
+  if (length > 0) completion.payload.assign(static_cast<const char*>(data), length);
   self->WithTracker(parsed->pool_base, [&](ReceiveTracker& tracker) {
-    tracker.SenderFinished(parsed->transfer_id, Completion{parsed->first_token}, parsed->writer_id);
+    tracker.SenderFinished(parsed->transfer_id, std::move(completion), parsed->writer_id);
   });
   if (parsed->writer_id != 0) self->remote_writers_.erase(parsed->writer_id);
   return UCS_OK;

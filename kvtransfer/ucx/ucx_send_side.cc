@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -61,8 +62,9 @@ class UcxStream : public KvWriteStream {
 
   void Finish(Completion completion, DoneCallback done) override {
     transport_->Post(
-        [transport = transport_, state = state_, completion, done = std::move(done)]() mutable {
-          transport->DoFinish(state, completion, std::move(done));
+        [transport = transport_, state = state_, completion = std::move(completion),
+         done = std::move(done)]() mutable {
+          transport->DoFinish(state, std::move(completion), std::move(done));
         });
   }
 
@@ -297,18 +299,24 @@ void UcxTransportImpl::Fail(const std::shared_ptr<SendState>& state, absl::Statu
 }
 
 void UcxTransportImpl::SendControl(const std::shared_ptr<SendState>& state, OpKind kind,
-                                   unsigned am_id, int32_t first_token) {
+                                   unsigned am_id, int32_t first_token, std::string payload) {
   auto* op = new SendOp{this, state, kind};
   op->control_header.pool_base = state->target.base_address;
   op->control_header.transfer_id = state->target.transfer_id;
   op->control_header.first_token = first_token;
   op->control_header.writer_id = state->writer_id;
-  ucp_request_param_t param = SendParams(op, /*host_memory=*/false);
+  // The op owns the payload: UCX may read it until the send completes.
+  op->payload = std::move(payload);
+  // Eager even with a payload (at most kMaxCompletionPayloadBytes), so the receiver's handler
+  // sees the whole message at once and never has to start a rendezvous for a control message.
+  ucp_request_param_t param = SendParams(op, /*host_memory=*/!op->payload.empty());
   param.op_attr_mask |= UCP_OP_ATTR_FIELD_FLAGS;
   param.flags = UCP_AM_SEND_FLAG_EAGER;
   ++state->outstanding_ops;
   StartOp(op, ucp_am_send_nbx(state->endpoint->ep, am_id, &op->control_header,
-                              sizeof(op->control_header), nullptr, 0, &param));
+                              sizeof(op->control_header),
+                              op->payload.empty() ? nullptr : op->payload.data(),
+                              op->payload.size(), &param));
 }
 
 void UcxTransportImpl::DoFinish(const std::shared_ptr<SendState>& state, Completion completion,
@@ -317,9 +325,11 @@ void UcxTransportImpl::DoFinish(const std::shared_ptr<SendState>& state, Complet
     std::move(done)(absl::FailedPreconditionError("Finish called twice"));
     return;
   }
-  state->finish = completion;
+  const absl::Status valid = ValidateCompletion(completion);
+  state->finish = std::move(completion);
   state->finish_done = std::move(done);
   if (Track(state)) {
+    if (!valid.ok()) Fail(state, valid);
     for (bool requested : state->requested) {
       if (!requested) {
         // A caller bug that would leave the receiver waiting for data: fail the stream (the
@@ -338,7 +348,8 @@ void UcxTransportImpl::SendFinishIfReady(const std::shared_ptr<SendState>& state
   if (state->layers_succeeded != state->target.layout.num_layers) return;
   state->finish_sent = true;
   state->finish_outstanding = 2;
-  SendControl(state, OpKind::kFinishMessage, ucx_wire::kFinishAm, state->finish->first_token);
+  SendControl(state, OpKind::kFinishMessage, ucx_wire::kFinishAm, state->finish->first_token,
+              state->finish->payload);
   if (!state->failure.ok() || state->endpoint->ep == nullptr) {
     --state->finish_outstanding;  // The flush is never started.
     if (state->failure.ok()) Fail(state, absl::UnavailableError("KV peer endpoint closed"));
@@ -360,7 +371,7 @@ void UcxTransportImpl::DoCancel(const std::shared_ptr<SendState>& state) {
     if (endpoint.ok()) state->endpoint = *endpoint;
   }
   if (state->endpoint != nullptr && state->endpoint->ep != nullptr) {
-    SendControl(state, OpKind::kAbortMessage, ucx_wire::kAbortAm, 0);
+    SendControl(state, OpKind::kAbortMessage, ucx_wire::kAbortAm, 0, {});
     if (state->outstanding_ops > 0) {
       state->force_close_at = absl::Now() + options_.cancel_grace;
     }

@@ -155,6 +155,7 @@ struct SendOp {
   ucx_wire::DataHeader data_header;
   ucx_wire::ControlHeader control_header;
   ucx_wire::PutHeader put_header;
+  std::string payload;           // kFinishMessage: Completion::payload, sent after the header.
   std::vector<PlannedRun> runs;  // kLayerFlush: the runs to announce.
   void* request = nullptr;
 };
@@ -287,8 +288,9 @@ class UcxTransportImpl : public UcxKvTransport {
   void SendFinishIfReady(const std::shared_ptr<SendState>& state);
   // Tracks a just-issued send: completes it now if UCX finished (or failed) it at once.
   void StartOp(SendOp* op, ucs_status_ptr_t result);
+  // A ControlHeader message (kFinishAm, kAbortAm), with `payload` (kFinishAm only) as its data.
   void SendControl(const std::shared_ptr<SendState>& state, OpKind kind, unsigned am_id,
-                   int32_t first_token);
+                   int32_t first_token, std::string payload);
 
   const Options options_;
   ucp_context_h context_ = nullptr;

@@ -23,7 +23,7 @@ namespace baton::kvtransfer::ucx_wire {
 
 // Active-message ids, registered on every worker.
 inline constexpr unsigned kDataAm = 11;      // One run of one layer; payload = the run's bytes.
-inline constexpr unsigned kFinishAm = 12;    // The sender's completion; no payload.
+inline constexpr unsigned kFinishAm = 12;    // ControlHeader + Completion::payload (eager).
 inline constexpr unsigned kAbortAm = 13;     // The sender cancelled; no payload.
 inline constexpr unsigned kPutBeginAm = 14;  // PutHeader + the sender's worker address.
 inline constexpr unsigned kPutReplyAm = 15;  // PutHeader; code = kGranted or kRefused.

@@ -11,7 +11,7 @@ namespace {
 
 TEST(InternalProtoTest, EveryMessageRoundTrips) {
   EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(KvTarget::descriptor()->file()), 3);
-  EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(PrefillRequest::descriptor()->file()), 3);
+  EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(PrefillRequest::descriptor()->file()), 4);
   EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(DecodeRequest::descriptor()->file()), 4);
   EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(WorkerLoad::descriptor()->file()), 3);
 }
