@@ -14,26 +14,12 @@ namespace {
 
 std::atomic<bool> force_scalar{false};
 
-// Rows handed to one ParallelFor chunk at a time are contiguous, so each thread streams its own
-// slice of W once.
-float DotScalar(const float* a, const float* b, int64_t k) {
-  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int64_t j = 0;
-  for (; j + 4 <= k; j += 4) {
-    s0 += a[j] * b[j];
-    s1 += a[j + 1] * b[j + 1];
-    s2 += a[j + 2] * b[j + 2];
-    s3 += a[j + 3] * b[j + 3];
-  }
-  for (; j < k; ++j) s0 += a[j] * b[j];
-  return (s0 + s1) + (s2 + s3);
-}
+using DotFn = float (*)(const float*, const float*, int64_t);
 
 // Generic kernel: dequantize the row once into a per-thread buffer, then dot it with every
-// activation row. `Dot` is the float dot product to use.
-template <float (*Dot)(const float*, const float*, int64_t)>
-void DequantizeThenDot(TensorType t, const uint8_t* w_row, const RowArgs& a, float* out,
-                       int64_t out_stride) {
+// activation row.
+void DequantizeThenDot(TensorType t, DotFn dot, const uint8_t* w_row, const RowArgs& a,
+                       float* out, int64_t out_stride) {
   thread_local std::vector<float> row;
   row.resize(a.k);
   const float* wf = reinterpret_cast<const float*>(w_row);
@@ -41,7 +27,7 @@ void DequantizeThenDot(TensorType t, const uint8_t* w_row, const RowArgs& a, flo
     DequantizeRow(t, w_row, row.data(), a.k);
     wf = row.data();
   }
-  for (int64_t i = a.i0; i < a.i0 + a.m; ++i) out[i * out_stride] = Dot(wf, a.x + i * a.k, a.k);
+  for (int64_t i = a.i0; i < a.i0 + a.m; ++i) out[i * out_stride] = dot(wf, a.x + i * a.k, a.k);
 }
 
 }  // namespace
@@ -53,6 +39,7 @@ const char* MatMulKernelName(TensorType t) {
     KernelChoice c = Avx512Kernel(t);
     if (c.kernel != nullptr) return c.name;
     if (CpuHasAvx512Kernels()) return "dequantize+avx512";
+    if (ScalarKernel(t).kernel == nullptr && CpuHasAvx2Kernels()) return "dequantize+avx2";
   }
   return "scalar";
 }
@@ -68,7 +55,15 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   const bool scalar = force_scalar.load();
   KernelChoice choice = scalar ? KernelChoice{} : Avx512Kernel(t);
   if (choice.kernel == nullptr) choice = ScalarKernel(t);
-  const bool simd_dot = !scalar && CpuHasAvx512Kernels();
+  const bool avx512 = !scalar && CpuHasAvx512Kernels();
+  // Without AVX-512, f32 rows (and dequantized rows of the types with no kernel) are summed in
+  // llama.cpp's order (row_kernels.h), bit for bit on AVX2 and in portable code.
+  DotFn dot = DotF32Scalar;
+  if (avx512) {
+    dot = DotF32Avx512;
+  } else if (!scalar && CpuHasAvx2Kernels()) {
+    dot = DotF32Avx2;
+  }
 
   RowArgs args;
   args.m = m;
@@ -79,7 +74,7 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   thread_local Q8Activations q8;
   if (choice.kernel != nullptr && choice.form != ActivationForm::kFloat) {
     const int block = choice.form == ActivationForm::kQ8Block32 ? 32 : 256;
-    if (simd_dot) {
+    if (avx512) {
       QuantizeActivationsAvx512(x, m, k, block, choice.bias, &q8);
     } else {
       QuantizeActivations(x, m, k, block, choice.bias, &q8);
@@ -92,6 +87,8 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   // them.
   constexpr int64_t kRowTile = 16;
   constexpr int64_t kActTile = 4;
+  // Rows handed to one ParallelFor chunk at a time are contiguous, so each thread streams its
+  // own slice of W once.
   auto run_rows = [&](int64_t begin, int64_t end) {
     for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
       const int64_t r1 = std::min(end, r0 + kRowTile);
@@ -103,10 +100,8 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
           const uint8_t* w_row = wb + r * row_bytes;
           if (choice.kernel != nullptr) {
             choice.kernel(w_row, tile, y + r, n_rows);
-          } else if (simd_dot) {
-            DequantizeThenDot<DotF32Avx512>(t, w_row, tile, y + r, n_rows);
           } else {
-            DequantizeThenDot<DotScalar>(t, w_row, tile, y + r, n_rows);
+            DequantizeThenDot(t, dot, w_row, tile, y + r, n_rows);
           }
         }
       }

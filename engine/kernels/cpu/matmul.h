@@ -1,8 +1,8 @@
 // Matrix-vector / matrix-matrix products of a quantized weight matrix with float activations,
 // the hot loop of the forward pass. Picks the fastest kernel the CPU supports at run time
-// (AVX-512 with VNNI and F16C, else portable scalar code); every kernel is tested against
-// MatMulReference. Thread-safe: concurrent calls may share weights and a pool (the pool
-// serializes them).
+// (AVX-512 with VNNI and F16C, else portable scalar code with an AVX2 float dot product); every
+// kernel is tested against MatMulReference. Thread-safe: concurrent calls may share weights and
+// a pool (the pool serializes them).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,8 @@ namespace baton::engine::kernels {
 // sum_j |w_j| * amax(x's block holding j) * (1/254 + 1/2048 for 32-element blocks, whose scale
 // is kept in fp16 as ggml does) (plus float rounding); f32/f16/bf16 are exact products with
 // fp32 accumulation. Q8_0 reproduces llama.cpp's x86 arithmetic bit for bit on every kernel
-// (ggml's activation quantizer, per-block fma into 8 lanes, its horizontal-sum order).
+// (ggml's activation quantizer, per-block fma into 8 lanes, its horizontal-sum order). Without
+// AVX-512, f32 rows are summed bit for bit in ggml_vec_dot_f32's order (row_kernels.h).
 // Scratch buffers are per calling thread.
 // Work is split over `pool` by weight rows (nullptr, or less than ~64K multiply-adds: calling
 // thread only); each weight row is read from memory once for all m activation rows.

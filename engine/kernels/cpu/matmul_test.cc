@@ -7,8 +7,10 @@
 
 #include "common/status_matchers.h"
 #include "engine/kernels/cpu/activations.h"
+#include "engine/kernels/cpu/block_formats.h"
 #include "engine/kernels/cpu/quantize.h"
 #include "engine/kernels/cpu/row_kernels.h"
+#include "engine/tensor/fp16.h"
 #include "engine/threading/thread_pool.h"
 #include "gtest/gtest.h"
 
@@ -132,6 +134,122 @@ TEST(Q8_0Test, SimdAndScalarKernelsAgreeBitForBit) {
     SetForceScalarKernels(false);
     EXPECT_EQ(simd, scalar) << "n_rows=" << s.n_rows << " k=" << s.k << " m=" << s.m;
   }
+}
+
+// ggml_vec_dot_f32 as llama.cpp's reference build (AVX-512, GCC) computes it, written out in
+// its own structure: four 16-lane fma accumulators per 64 elements, GGML_F32x16_REDUCE, GCC's
+// _mm512_reduce_add_ps, then the leftover loop as GCC compiled it (16- and 8-wide multiplies
+// added lane by lane, the remainder fused).
+float GgmlVecDotF32(const float* x, const float* y, int64_t n) {
+  float sum[4][16] = {};
+  const int64_t np = n & ~int64_t{63};
+  for (int64_t i = 0; i < np; i += 64) {
+    for (int j = 0; j < 4; ++j) {
+      for (int e = 0; e < 16; ++e) {
+        sum[j][e] = std::fma(x[i + 16 * j + e], y[i + 16 * j + e], sum[j][e]);
+      }
+    }
+  }
+  for (int offset = 2; offset > 0; offset >>= 1) {
+    for (int j = 0; j < offset; ++j) {
+      for (int e = 0; e < 16; ++e) sum[j][e] = sum[j][e] + sum[j + offset][e];
+    }
+  }
+  float t8[8], t4[4];
+  for (int e = 0; e < 8; ++e) t8[e] = sum[0][e + 8] + sum[0][e];
+  for (int e = 0; e < 4; ++e) t4[e] = t8[e + 4] + t8[e];
+  float sumf = (t4[0] + t4[2]) + (t4[1] + t4[3]);
+  int64_t i = np;
+  for (const int width : {16, 8}) {
+    for (; n - i >= width; i += width) {
+      float p[16];
+      for (int e = 0; e < width; ++e) p[e] = x[i + e] * y[i + e];
+      for (int e = 0; e < width; ++e) sumf = sumf + p[e];
+    }
+  }
+  for (; i < n; ++i) sumf = std::fma(x[i], y[i], sumf);
+  return sumf;
+}
+
+// Without AVX-512, f32 weights must round exactly as llama.cpp's do: a last-bit difference in
+// stories260K's f32 ffn_down moved an activation across a Q8_0 rounding step of the next layer
+// and its logits by 5e-3.
+TEST(F32Test, PortableKernelsFollowGgmlVecDotF32) {
+  for (const bool force_scalar : {true, false}) {
+    if (!force_scalar && CpuHasAvx512Kernels()) continue;  // AVX-512 keeps its own order
+    SetForceScalarKernels(force_scalar);
+    for (const int64_t k : {1, 7, 8, 15, 44, 63, 64, 65, 79, 172, 200, 2048 + 13}) {
+      const int64_t n_rows = 5, m = 3;
+      const std::vector<float> w = Gaussian(n_rows * k, 11 + k);
+      const std::vector<float> x = Gaussian(m * k, 12 + k, 0.1f);
+      std::vector<float> y(m * n_rows);
+      MatMul(TensorType::kF32, w.data(), n_rows, k, x.data(), m, y.data(), nullptr);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t r = 0; r < n_rows; ++r) {
+          ASSERT_EQ(y[i * n_rows + r], GgmlVecDotF32(w.data() + r * k, x.data() + i * k, k))
+              << MatMulKernelName(TensorType::kF32) << " k=" << k << " i=" << i << " r=" << r;
+        }
+      }
+    }
+  }
+  SetForceScalarKernels(false);
+}
+
+TEST(F32Test, Avx2DotMatchesScalarBitForBit) {
+  if (!CpuHasAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  const std::vector<float> a = Gaussian(1000, 21), b = Gaussian(1000, 22, -0.3f);
+  for (int64_t k = 0; k <= 1000; ++k) {
+    ASSERT_EQ(DotF32Avx2(a.data(), b.data(), k), DotF32Scalar(a.data(), b.data(), k)) << k;
+  }
+}
+
+// ggml's x86 quantize_row_q8_0 and ggml_vec_dot_q8_0_q8_0 written out: activations quantized per
+// 32 with an fp16 scale and round-to-nearest-even quants from 127 / amax; per block, 8 float
+// lanes each take fma(d_w * d_x, exact dot of 4 consecutive quants); hsum_float_8 at the end.
+float GgmlVecDotQ8_0(const BlockQ8_0* w, const float* x, int64_t n) {
+  float acc[8] = {};
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* xb = x + 32 * b;
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    const float dx = Fp16ToFloat(FloatToFp16(amax / 127.0f));
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int8_t q[32];
+    for (int j = 0; j < 32; ++j) q[j] = static_cast<int8_t>(std::nearbyint(xb[j] * id));
+    const float d = Fp16ToFloat(w[b].d) * dx;
+    for (int l = 0; l < 8; ++l) {
+      int32_t s = 0;
+      for (int e = 4 * l; e < 4 * l + 4; ++e) s += w[b].qs[e] * q[e];
+      acc[l] = std::fma(d, static_cast<float>(s), acc[l]);
+    }
+  }
+  float r[4];
+  for (int l = 0; l < 4; ++l) r[l] = acc[l + 4] + acc[l];
+  return (r[0] + r[2]) + (r[1] + r[3]);
+}
+
+TEST(Q8_0Test, ScalarKernelFollowsGgmlVecDotQ8_0) {
+  SetForceScalarKernels(true);
+  for (const int64_t k : {32, 64, 32 * 7, 32 * 40}) {
+    const int64_t n_rows = 4, m = 3;
+    const std::vector<float> wf = Gaussian(n_rows * k, 31 + k);
+    const std::vector<float> x = Gaussian(m * k, 32 + k, 0.2f);
+    const size_t row_bytes = RowBytes(TensorType::kQ8_0, k);
+    std::vector<uint8_t> w(row_bytes * n_rows);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      QuantizeRow(TensorType::kQ8_0, wf.data() + r * k, w.data() + r * row_bytes, k);
+    }
+    std::vector<float> y(m * n_rows);
+    MatMul(TensorType::kQ8_0, w.data(), n_rows, k, x.data(), m, y.data(), nullptr);
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t r = 0; r < n_rows; ++r) {
+        const auto* blk = reinterpret_cast<const BlockQ8_0*>(w.data() + r * row_bytes);
+        ASSERT_EQ(y[i * n_rows + r], GgmlVecDotQ8_0(blk, x.data() + i * k, k))
+            << "k=" << k << " i=" << i << " r=" << r;
+      }
+    }
+  }
+  SetForceScalarKernels(false);
 }
 
 // Block-32 activations use ggml's quantizer: scale rounded to fp16, quants from 127 / amax.

@@ -45,6 +45,27 @@ KernelChoice ScalarKernel(TensorType t);
 float DotF32Avx512(const float* a, const float* b, int64_t k);
 bool CpuHasAvx512Kernels();
 
+// ---- Float dot products rounded as llama.cpp's reference build rounds them. ----
+// ggml_vec_dot_f32 in that build (AVX-512, where the golden files come from): 64 fp32 lanes,
+// lane l taking fma(a[i], b[i], lane) for every i = l (mod 64) below np = k & ~63; the lanes
+// reduced as ggml's four 16-lane vectors (v0 + v2) + (v1 + v3), then halves of 16, of 8, then
+// (0 + 2) + (1 + 3) (GCC's _mm512_reduce_add_ps); then the leftovers (AddDotF32Leftovers).
+// ggml uses it for single-token products and for f32 weights whose rows are not a multiple of
+// 16 long (stories260K's ffn_down, k = 172); prompt batches over other f32 weights go through
+// llamafile's tinyBLAS there, whose order this does not follow.
+inline constexpr int64_t kGgmlF32Lanes = 64;
+
+// a . b in the order above; portable.
+float DotF32Scalar(const float* a, const float* b, int64_t k);
+
+// Adds a[i] * b[i] for begin <= i < k to s as GCC compiled ggml's leftover loop: in order,
+// product and sum each rounded, except the last (k - begin) % 8, which it fused into fma.
+float AddDotF32Leftovers(const float* a, const float* b, int64_t begin, int64_t k, float s);
+
+// DotF32Scalar with AVX2 and FMA, bit for bit; requires CpuHasAvx2Kernels().
+float DotF32Avx2(const float* a, const float* b, int64_t k);
+bool CpuHasAvx2Kernels();
+
 // QuantizeActivations (activations.h) with AVX-512; identical results.
 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k, int block, int bias,
                                Q8Activations* out);

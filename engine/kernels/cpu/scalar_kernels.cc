@@ -1,4 +1,5 @@
-// Portable row kernels (no SIMD) for the types whose rounding must follow ggml's exactly.
+// Portable row kernels (no SIMD) for the types whose rounding must follow ggml's exactly, and
+// the float dot product in ggml's order.
 #include <cmath>
 #include <cstdint>
 
@@ -38,6 +39,29 @@ void Q8_0ScalarKernel(const uint8_t* w_row, const RowArgs& a, float* out, int64_
 }
 
 }  // namespace
+
+float DotF32Scalar(const float* a, const float* b, int64_t k) {
+  const int64_t np = k & ~(kGgmlF32Lanes - 1);
+  float lane[kGgmlF32Lanes] = {};
+  for (int64_t i = 0; i < np; i += kGgmlF32Lanes) {
+    for (int l = 0; l < kGgmlF32Lanes; ++l) lane[l] = std::fma(a[i + l], b[i + l], lane[l]);
+  }
+  float v[16], h8[8], h4[4];
+  for (int l = 0; l < 16; ++l) v[l] = (lane[l] + lane[l + 32]) + (lane[l + 16] + lane[l + 48]);
+  for (int l = 0; l < 8; ++l) h8[l] = v[l] + v[l + 8];
+  for (int l = 0; l < 4; ++l) h4[l] = h8[l] + h8[l + 4];
+  return AddDotF32Leftovers(a, b, np, k, (h4[0] + h4[2]) + (h4[1] + h4[3]));
+}
+
+// In the reference build's libggml-cpu.so, GCC vectorized ggml's `sumf += x[i]*y[i]` into 16-
+// and 8-wide multiplies added lane by lane and fused the scalar remainder. The BUILD turns off
+// contraction so `s + a[i] * b[i]` stays two roundings here.
+float AddDotF32Leftovers(const float* a, const float* b, int64_t begin, int64_t k, float s) {
+  const int64_t fused_from = k - (k - begin) % 8;
+  for (int64_t i = begin; i < fused_from; ++i) s = s + a[i] * b[i];
+  for (int64_t i = fused_from; i < k; ++i) s = std::fma(a[i], b[i], s);
+  return s;
+}
 
 KernelChoice ScalarKernel(TensorType t) {
   if (t == TensorType::kQ8_0) {
