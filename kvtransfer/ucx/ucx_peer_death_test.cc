@@ -3,6 +3,12 @@
 // up, report every transfer that did not finish as failed by its deadline, hold no transfer
 // afterwards, and take a healthy transfer into the same blocks.
 //
+// The last holds where endpoints detect peer failure (any UCX_TLS with tcp, the default "all"
+// included: the transport then keeps shared memory out of the message path). With only
+// shared-memory transports configured it cannot: a sender killed while writing into the
+// receiver's shared-memory queue leaves a slot that is never completed, and UCX 1.13 reads nothing
+// after it again. Those wires check the rest.
+//
 // The deaths during connection setup are the ones that aborted receivers inside Debian's UCX 1.13
 // (an assertion on a wireup reply left queued for the dead peer; scripts/setup_ucx.sh): they are
 // timing races, so each point is run in several rounds, all senders of a round at once.
@@ -100,6 +106,12 @@ TEST_P(UcxPeerDeathTest, ReceiverSurvivesSendersDyingAtEveryStage) {
     EXPECT_EQ(transport->Stats().landings_in_flight, 0);
   }
 
+  const std::string& tls = GetParam().tls;
+  if (tls != "all" && tls.find("tcp") == std::string::npos) {
+    receiver.reset();
+    EXPECT_THAT(testing::WaitUntilIdle(*transport), IsOk());
+    return;  // Shared memory only: see the top of the file.
+  }
   // Still serving: a healthy sender fills every block the dead ones were writing.
   std::vector<int32_t> all;
   for (size_t i = 0; i < points.size(); ++i) {
@@ -127,6 +139,7 @@ TEST_P(UcxPeerDeathTest, ReceiverSurvivesSendersDyingAtEveryStage) {
 INSTANTIATE_TEST_SUITE_P(Loopback, UcxPeerDeathTest,
                          ::testing::Values(Wire{"tcp", "tcp", "am"},
                                            Wire{"tcp_pool", "tcp", "auto", "transport"},
+                                           Wire{"all_pool", "all", "auto", "transport"},
                                            Wire{"shm", "posix,cma", "am"},
                                            Wire{"shm_auto_pool", "posix,cma", "auto", "transport"}),
                          testing::WireName);

@@ -40,15 +40,6 @@ void OnEndpointErrorCallback(void* arg, ucp_ep_h ep, ucs_status_t status) {
   static_cast<UcxTransportImpl*>(arg)->OnEndpointError(ep, status);
 }
 
-// Whether the context can use a shared-memory transport (from its printed resource list: UCX 1.13
-// has no query for it).
-bool HasSharedMemoryTransport(ucp_context_h context) {
-  const std::string info =
-      CaptureUcxPrint([context](FILE* stream) { ucp_context_print_info(context, stream); });
-  return absl::StrContains(info, "posix/memory") || absl::StrContains(info, "sysv/memory") ||
-         absl::StrContains(info, "xpmem/");
-}
-
 }  // namespace
 
 std::string CaptureUcxPrint(absl::FunctionRef<void(FILE*)> print) {
@@ -100,7 +91,6 @@ absl::Status UcxTransportImpl::Init() {
   worker_address_ = PackPeerAddress(
       HostIdentity(), absl::string_view(reinterpret_cast<const char*>(address), address_length));
   ucp_worker_release_address(worker_, address);
-  local_shared_memory_ = HasSharedMemoryTransport(context_);
 
   struct Handler {
     unsigned id;
@@ -339,15 +329,16 @@ absl::StatusOr<std::shared_ptr<Endpoint>> UcxTransportImpl::GetEndpoint(
   params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
   params.err_handler.cb = &OnEndpointErrorCallback;
   params.err_handler.arg = this;
-  // A peer on this host is reached over shared memory, which cannot detect peer failure in UCX
-  // 1.13: asking for it would make UCX pick tcp loopback (or fail) instead.
-  ucs_status_t status = UCS_ERR_UNREACHABLE;
-  if (!(local_shared_memory_ && peer->host == HostIdentity())) {
-    status = ucp_ep_create(worker_, &params, &endpoint->ep);
-  }
+  // Peer-failure detection even for a peer on this host, although UCX 1.13 then leaves out its
+  // shared-memory transports (tcp loopback carries the messages): a shared-memory queue is not
+  // crash-safe. A sender killed between reserving a slot of the receiver's queue and marking it
+  // written leaves that slot unfinished forever, and the receiver reads nothing after it from
+  // any peer again (ucx_peer_death_test caught this).
+  ucs_status_t status = ucp_ep_create(worker_, &params, &endpoint->ep);
   if (status == UCS_ERR_UNREACHABLE) {
-    // No transport to this peer supports peer-failure handling (UCX 1.13 shared memory):
-    // connect without it; deadlines then bound what a dead peer can cost.
+    // No configured transport to this peer supports peer-failure handling (UCX_TLS names only
+    // shared memory): connect without it; deadlines then bound what a dead peer can cost, and a
+    // crash mid-message can wedge the queue as above.
     params.field_mask &= ~UCP_EP_PARAM_FIELD_ERR_HANDLER;
     params.err_mode = UCP_ERR_HANDLING_MODE_NONE;
     endpoint->detects_peer_failure = false;

@@ -296,7 +296,6 @@ class UcxTransportImpl : public UcxKvTransport {
   ucp_context_h context_ = nullptr;
   ucp_worker_h worker_ = nullptr;
   std::string worker_address_;        // PackPeerAddress(HostIdentity(), UCP worker address).
-  bool local_shared_memory_ = false;  // The context has a shared-memory transport.
   int worker_fd_ = -1;
   int wake_fd_ = -1;
   int epoll_fd_ = -1;
