@@ -7,8 +7,8 @@
 # Ctrl-C.
 #
 # Environment overrides: MODEL (GGUF path), HTTP_PORT (default 8000), GRPC_PORT (default 8001),
-# DECODE_PORT / PREFILL_PORT (workers' gRPC, 0 = pick), THREADS, UCX_TLS (default: all, so
-# shared memory between the workers), UCX_NET_DEVICES (default lo).
+# DECODE_PORT / PREFILL_PORT (workers' gRPC, 0 = pick), THREADS, UCX_TLS (default: all),
+# UCX_NET_DEVICES (default lo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +26,9 @@ if [[ -z "$MODEL" ]]; then
   fi
 fi
 
-# UCX picks its transports (UCX_TLS unset: all); both workers are on this host, so the KV moves
-# through shared memory (puts into the decode worker's pool). UCX_TLS=tcp forces loopback tcp.
+# UCX picks its transports (UCX_TLS unset: all). The workers ask for peer-failure detection, so
+# between two workers on this host the KV moves over tcp loopback, not shared memory (whose queues
+# a crashing peer can wedge: kvtransfer/README.md).
 export UCX_NET_DEVICES=${UCX_NET_DEVICES:-lo}
 export UCX_WARN_UNUSED_ENV_VARS=n
 THREADS=${THREADS:-1}
