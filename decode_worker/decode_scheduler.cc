@@ -152,7 +152,7 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
   ++pending_transfers_;
   DecodeEvent event;
   *event.response.mutable_kv_target() =
-      serving::ToProto(serving::WireKvTarget{*std::move(target), deadline, seq->prompt_len});
+      serving::WireKvTargetToProto(serving::WireKvTarget{*std::move(target), deadline, seq->prompt_len});
   seq->job.events->Push(std::move(event));
   sequences_.emplace(id, std::move(seq));
 }

@@ -24,7 +24,7 @@ grpc::Status PrefillServiceImpl::Prefill(grpc::ServerContext* context,
   job.request_id = request->request_id();
   job.prompt = std::move(parsed->prompt);
   job.sampling = std::move(parsed->sampling);
-  absl::StatusOr<serving::WireKvTarget> target = serving::FromProto(request->kv_target());
+  absl::StatusOr<serving::WireKvTarget> target = serving::WireKvTargetFromProto(request->kv_target());
   if (!target.ok()) return common::ToGrpcStatus(target.status());
   if (target->num_tokens != static_cast<int32_t>(job.prompt.size())) {
     return common::ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(

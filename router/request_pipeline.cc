@@ -77,7 +77,7 @@ absl::StatusOr<GenerateResponse> RequestPipeline::Run(const baton::v1::GenerateR
   const absl::Time arrival = absl::Now();
   ASSIGN_OR_RETURN(const ServedModel* model, FindModel(request.model()));
   ASSIGN_OR_RETURN(std::vector<int32_t> prompt, model->PromptIds(request));
-  RETURN_IF_ERROR(serving::FromProto(request.sampling()).status());
+  RETURN_IF_ERROR(serving::SamplingFromProto(request.sampling()).status());
   const int32_t prompt_tokens = static_cast<int32_t>(prompt.size());
   ASSIGN_OR_RETURN(const int32_t max_tokens,
                    ResolveMaxTokens(prompt_tokens, request.sampling().max_tokens(),

@@ -8,7 +8,7 @@ namespace baton::serving {
 
 namespace v1 = ::baton::internal::v1;
 
-v1::KvTarget ToProto(const WireKvTarget& wire) {
+v1::KvTarget WireKvTargetToProto(const WireKvTarget& wire) {
   v1::KvTarget out = kvtransfer::KvTargetToProto(wire.target);
   out.set_num_tokens(wire.num_tokens);
   if (wire.lease_deadline != absl::InfiniteFuture()) {
@@ -17,7 +17,7 @@ v1::KvTarget ToProto(const WireKvTarget& wire) {
   return out;
 }
 
-absl::StatusOr<WireKvTarget> FromProto(const v1::KvTarget& proto) {
+absl::StatusOr<WireKvTarget> WireKvTargetFromProto(const v1::KvTarget& proto) {
   WireKvTarget wire;
   ASSIGN_OR_RETURN(wire.target, kvtransfer::KvTargetFromProto(proto));
   wire.num_tokens = proto.num_tokens();

@@ -23,10 +23,10 @@ struct WireKvTarget {
   int32_t num_tokens = 0;
 };
 
-baton::internal::v1::KvTarget ToProto(const WireKvTarget& wire);
+baton::internal::v1::KvTarget WireKvTargetToProto(const WireKvTarget& wire);
 
 // kInvalidArgument for a malformed transfer id, an unknown dtype, a prompt length the blocks
 // cannot hold, or anything kvtransfer::ValidateTarget rejects.
-absl::StatusOr<WireKvTarget> FromProto(const baton::internal::v1::KvTarget& proto);
+absl::StatusOr<WireKvTarget> WireKvTargetFromProto(const baton::internal::v1::KvTarget& proto);
 
 }  // namespace baton::serving

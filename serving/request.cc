@@ -11,7 +11,7 @@ absl::StatusOr<PromptAndSampling> ParsePromptAndSampling(
   PromptAndSampling out;
   out.prompt.assign(prompt_token_ids.begin(), prompt_token_ids.end());
   RETURN_IF_ERROR(ValidatePrompt(out.prompt, config));
-  ASSIGN_OR_RETURN(out.sampling, FromProto(sampling));
+  ASSIGN_OR_RETURN(out.sampling, SamplingFromProto(sampling));
   return out;
 }
 

@@ -5,7 +5,7 @@
 
 namespace baton::serving {
 
-absl::StatusOr<RequestSampling> FromProto(const baton::v1::SamplingParams& proto) {
+absl::StatusOr<RequestSampling> SamplingFromProto(const baton::v1::SamplingParams& proto) {
   RequestSampling out;
   engine::SamplingParams& p = out.params;
   p.temperature = proto.has_temperature() ? proto.temperature() : 1.0f;

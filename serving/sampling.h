@@ -33,7 +33,7 @@ struct RequestSampling {
 // worker of a request must key their draws on the same seed; a worker reads an unset seed as 0.
 // kInvalidArgument naming the field for out-of-range values (negative max_tokens, top_logprobs
 // outside [0, 20], ...).
-absl::StatusOr<RequestSampling> FromProto(const baton::v1::SamplingParams& proto);
+absl::StatusOr<RequestSampling> SamplingFromProto(const baton::v1::SamplingParams& proto);
 
 // The chosen token and its alternatives as the API reports them (text pieces are left empty:
 // workers are token-in / token-out, the router fills them).

@@ -19,7 +19,7 @@ using ::baton::testing::StatusIs;
 TEST(SamplingTest, AppliesDocumentedDefaults) {
   baton::v1::SamplingParams proto;
   proto.set_seed(7);
-  ASSERT_OK_AND_ASSIGN(RequestSampling s, FromProto(proto));
+  ASSERT_OK_AND_ASSIGN(RequestSampling s, SamplingFromProto(proto));
   EXPECT_EQ(s.params.temperature, 1.0f);
   EXPECT_EQ(s.params.top_p, 1.0f);
   EXPECT_EQ(s.params.repetition_penalty, 1.0f);
@@ -35,7 +35,7 @@ TEST(SamplingTest, KeepsExplicitValues) {
   proto.set_max_tokens(3);
   proto.set_top_logprobs(2);
   proto.set_ignore_eos(true);
-  ASSERT_OK_AND_ASSIGN(RequestSampling s, FromProto(proto));
+  ASSERT_OK_AND_ASSIGN(RequestSampling s, SamplingFromProto(proto));
   EXPECT_EQ(s.params.temperature, 0.0f);
   EXPECT_EQ(s.params.top_k, 5);
   EXPECT_EQ(s.max_tokens, 3);
@@ -47,8 +47,8 @@ TEST(SamplingTest, KeepsExplicitValues) {
 TEST(SamplingTest, UnsetSeedIsZeroSoBothWorkersAgree) {
   baton::v1::SamplingParams proto;
   proto.set_temperature(0.8f);
-  ASSERT_OK_AND_ASSIGN(RequestSampling prefill, FromProto(proto));
-  ASSERT_OK_AND_ASSIGN(RequestSampling decode, FromProto(proto));
+  ASSERT_OK_AND_ASSIGN(RequestSampling prefill, SamplingFromProto(proto));
+  ASSERT_OK_AND_ASSIGN(RequestSampling decode, SamplingFromProto(proto));
   EXPECT_EQ(prefill.params.seed, 0u);
   EXPECT_EQ(decode.params.seed, 0u);
 }
@@ -56,13 +56,13 @@ TEST(SamplingTest, UnsetSeedIsZeroSoBothWorkersAgree) {
 TEST(SamplingTest, RejectsOutOfRangeValues) {
   baton::v1::SamplingParams proto;
   proto.set_max_tokens(-1);
-  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SamplingFromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
   proto.set_max_tokens(1);
   proto.set_top_logprobs(21);
-  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SamplingFromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
   proto.set_top_logprobs(0);
   proto.set_temperature(-1.0f);
-  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SamplingFromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(SamplingTest, LogprobsConversion) {
@@ -166,7 +166,7 @@ WireKvTarget SampleTarget() {
 
 TEST(KvTargetProtoTest, RoundTrips) {
   const WireKvTarget wire = SampleTarget();
-  ASSERT_OK_AND_ASSIGN(WireKvTarget back, FromProto(ToProto(wire)));
+  ASSERT_OK_AND_ASSIGN(WireKvTarget back, WireKvTargetFromProto(WireKvTargetToProto(wire)));
   EXPECT_EQ(back.target.transport, wire.target.transport);
   EXPECT_EQ(back.target.worker_address, wire.target.worker_address);
   EXPECT_EQ(back.target.base_address, wire.target.base_address);
@@ -179,19 +179,19 @@ TEST(KvTargetProtoTest, RoundTrips) {
 }
 
 TEST(KvTargetProtoTest, RejectsMalformedTargets) {
-  baton::internal::v1::KvTarget proto = ToProto(SampleTarget());
+  baton::internal::v1::KvTarget proto = WireKvTargetToProto(SampleTarget());
   proto.set_transfer_id("12x");
-  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
-  proto = ToProto(SampleTarget());
+  EXPECT_THAT(WireKvTargetFromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  proto = WireKvTargetToProto(SampleTarget());
   proto.set_num_tokens(49);  // needs 4 blocks, target has 3
-  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
-  proto = ToProto(SampleTarget());
+  EXPECT_THAT(WireKvTargetFromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  proto = WireKvTargetToProto(SampleTarget());
   proto.add_block_ids(64);  // outside the pool
   proto.set_num_tokens(60);
-  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
-  proto = ToProto(SampleTarget());
+  EXPECT_THAT(WireKvTargetFromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  proto = WireKvTargetToProto(SampleTarget());
   proto.mutable_layout()->set_dtype(static_cast<baton::internal::v1::KvDType>(7));
-  EXPECT_THAT(FromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(WireKvTargetFromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(FlagsTest, ParsesDTypeAndUcxSettings) {
