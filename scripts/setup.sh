@@ -16,6 +16,8 @@ PACKAGES=(
   prometheus-cpp-dev prometheus
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio python3-protobuf curl
+  # the router's end-to-end tests: Node (>= 20) runs the npm clients of tests/clients
+  nodejs
 )
 
 if [[ $(id -u) -eq 0 ]]; then
@@ -53,5 +55,12 @@ fi
 # UCX rebuilt from Debian's source with upstream's release setting (no assertions): a worker must
 # not abort because a peer died (why: setup_ucx.sh).
 bash "$(dirname "$0")/setup_ucx.sh"
+# The third-party clients the router's end-to-end tests drive (OpenAI's and Ollama's SDKs, a gRPC
+# reflection client), at the exact versions tests/clients/package-lock.json pins.
+if ! command -v npm >/dev/null; then
+  # Debian's nodejs comes without npm (NodeSource's includes it).
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends npm
+fi
+(cd "$(dirname "$0")/../tests/clients" && npm ci --no-audit --no-fund --loglevel=error)
 command -v bazel >/dev/null || { echo "setup.sh: bazel not on PATH after install" >&2; exit 1; }
 echo "setup.sh: done"
