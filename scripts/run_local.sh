@@ -27,8 +27,9 @@ if [[ -z "$MODEL" ]]; then
 fi
 
 # UCX picks its transports (UCX_TLS unset: all). The workers ask for peer-failure detection, so
-# between two workers on this host the KV moves over tcp loopback, not shared memory (whose queues
-# a crashing peer can wedge: kvtransfer/README.md).
+# their messages go over tcp loopback (a crashing peer can wedge a shared-memory queue:
+# kvtransfer/README.md) while the prefill worker copies the KV straight into the decode worker's
+# pool, which it maps.
 export UCX_NET_DEVICES=${UCX_NET_DEVICES:-lo}
 export UCX_WARN_UNUSED_ENV_VARS=n
 THREADS=${THREADS:-1}

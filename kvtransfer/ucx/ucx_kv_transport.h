@@ -85,9 +85,11 @@ class UcxKvTransport : public KvTransport {
 
     enum class WriteMode {
       kAuto,           // Put where the receiver's pool is mapped into the sender (a pool from
-                       // AllocatePoolMemory on the same host) or a lane does RDMA, else AM.
+                       // AllocatePoolMemory on the same host; behind tcp lanes, plain copies
+                       // through that mapping) or a lane does RDMA, else AM.
       kActiveMessage,  // Always AM. A receiver in this mode publishes no rkey, refuses puts.
-      kPut,            // Put on any endpoint without a tcp lane (also cma, emulated shm), else AM.
+      kPut,            // Put on any endpoint without a tcp lane (also cma, emulated shm), copies
+                       // into a mapped pool behind tcp lanes, else AM.
     };
     // Sending: how to write. Receiving: kActiveMessage publishes no rkey; otherwise puts are
     // accepted from writers that register. Default kAuto: into a pool from AllocatePoolMemory on

@@ -153,9 +153,10 @@ INSTANTIATE_TEST_SUITE_P(
                       HeldAbortCase{"shm_auto", "posix,cma", WriteMode::kAuto, false},
                       HeldAbortCase{"tcp_auto_pool", "tcp", WriteMode::kAuto, false, true},
                       // UCX's default transport set: the endpoints ask for peer-failure
-                      // detection even on one host, so tcp carries the messages and kAuto does
-                      // not put (shared-memory queues are not crash-safe: ucx_transport_impl.cc).
-                      HeldAbortCase{"all_auto_pool", "all", WriteMode::kAuto, false, true}),
+                      // detection even on one host, so tcp carries the messages (shared-memory
+                      // queues are not crash-safe: ucx_transport_impl.cc), and kAuto copies into
+                      // the pool through the writer's own mapping of it.
+                      HeldAbortCase{"all_auto_pool", "all", WriteMode::kAuto, true, true}),
     [](const ::testing::TestParamInfo<HeldAbortCase>& info) { return info.param.name; });
 
 // A writer that never reports back (stuck, or dead where UCX cannot tell) costs the quarantine, not

@@ -6,7 +6,9 @@
 #include <ucp/api/ucp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -67,22 +69,30 @@ void UcxTransportImpl::DecidePut(const std::shared_ptr<SendState>& state) {
   state->put_decided = true;
   using Mode = Options::WriteMode;
   if (state->target.remote_keys.empty() || options_.write_mode == Mode::kActiveMessage) return;
-  // Never over tcp. kAuto: where the pool is mapped into this process (UCX attached the receiver's
-  // shared-memory pool: a put is one memcpy) or a lane does RDMA. kPut: on any other endpoint too
-  // (cma, or UCX's emulation over shared-memory active messages).
+  // Never UCX's put over tcp (a slow emulation). kAuto: where the pool is mapped into this process
+  // (UCX attached the receiver's shared-memory pool: a put is one memcpy) or a lane does RDMA.
+  // kPut: on any other endpoint too (cma, or UCX's emulation over shared-memory active messages).
+  // A mapped pool behind tcp lanes (a peer on this host: endpoints detect peer failure, so UCX
+  // keeps shared memory out of the message path) is written by plain copies, messages over tcp.
   const Endpoint::Lanes& lanes = LanesOf(*state->endpoint);
-  if (lanes.tcp) return;
   absl::StatusOr<std::shared_ptr<RemoteKey>> key =
       UnpackRemoteKey(*state->endpoint, state->target.remote_keys[0]);
   if (!key.ok()) {
-    LOG(WARNING) << "KV transfer " << state->target.transfer_id
-                 << ": cannot unpack the receiver's rkey (" << key.status()
-                 << "); using active messages";
+    if (!lanes.tcp) {
+      LOG(WARNING) << "KV transfer " << state->target.transfer_id
+                   << ": cannot unpack the receiver's rkey (" << key.status()
+                   << "); using active messages";
+    }
     return;
   }
-  if (options_.write_mode == Mode::kAuto && !lanes.rdma) {
-    void* local = nullptr;
-    if (ucp_rkey_ptr((*key)->rkey, state->target.base_address, &local) != UCS_OK) return;
+  void* local = nullptr;
+  const bool mapped =
+      ucp_rkey_ptr((*key)->rkey, state->target.base_address, &local) == UCS_OK;
+  if (lanes.tcp) {
+    if (!mapped) return;
+    state->mapped_pool = static_cast<char*>(local);
+  } else if (options_.write_mode == Mode::kAuto && !lanes.rdma && !mapped) {
+    return;
   }
   state->rkey = *std::move(key);
   state->writer_id = ++next_writer_id_;
@@ -100,6 +110,9 @@ void UcxTransportImpl::SendPutHeader(const std::shared_ptr<SendState>& state, Op
   op->put_header.pool_base = state->target.base_address;
   op->put_header.transfer_id = state->target.transfer_id;
   op->put_header.writer_id = state->writer_id;
+  if (kind == OpKind::kPutBegin && state->mapped_pool != nullptr) {
+    op->put_header.code = ucx_wire::kMappedCopy;
+  }
   ucp_request_param_t param = SendParams(op, /*host_memory=*/true);
   param.op_attr_mask |= UCP_OP_ATTR_FIELD_FLAGS;
   param.flags = UCP_AM_SEND_FLAG_EAGER;
@@ -187,6 +200,10 @@ void UcxTransportImpl::IssuePuts(const std::shared_ptr<SendState>& state, int32_
                                  std::vector<PlannedRun> runs) {
   // Each run goes as puts of at most put_fragment_bytes. Every put and the flush are counted up
   // front so an early completion cannot end the layer.
+  if (state->mapped_pool != nullptr) {
+    CopyIntoMappedPool(state, layer, std::move(runs));
+    return;
+  }
   const size_t fragment = std::max<size_t>(options_.put_fragment_bytes, 64);
   int total = 1;
   for (const PlannedRun& run : runs)
@@ -216,6 +233,24 @@ void UcxTransportImpl::IssuePuts(const std::shared_ptr<SendState>& state, int32_
   if (state->failure.ok()) Fail(state, absl::UnavailableError("KV peer endpoint closed"));
   auto it = state->layers.find(layer);
   if (it != state->layers.end()) it->second.outstanding -= total - issued;
+}
+
+void UcxTransportImpl::CopyIntoMappedPool(const std::shared_ptr<SendState>& state, int32_t layer,
+                                          std::vector<PlannedRun> runs) {
+  state->layers[layer].outstanding = 1;  // The flush that then announces the runs.
+  if (!state->failure.ok() || state->endpoint->ep == nullptr) {
+    if (state->failure.ok()) Fail(state, absl::UnavailableError("KV peer endpoint closed"));
+    state->layers[layer].outstanding = 0;
+    return;
+  }
+  for (const PlannedRun& run : runs) {
+    std::memcpy(state->mapped_pool + RunOffset(state->target.layout, state->target.pool_num_blocks,
+                                               state->target.block_ids, run.run),
+                run.data, run.bytes);
+  }
+  // The receiver reads these bytes after the announcement, which follows over tcp.
+  std::atomic_thread_fence(std::memory_order_release);
+  StartFlush(state, OpKind::kLayerFlush, layer, std::move(runs));
 }
 
 void UcxTransportImpl::MaybeSendStopped(const std::shared_ptr<SendState>& state) {

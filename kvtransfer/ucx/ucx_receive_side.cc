@@ -233,9 +233,11 @@ void UcxTransportImpl::HandlePutBegin(const std::string& address,
     LOG(WARNING) << "KV transfer " << header.transfer_id << ": cannot reach a put writer";
     return;  // It gives up on its grant after its deadline.
   }
-  // Puts over tcp are refused whatever the writer thinks (UCX's emulation is slow and crashed
-  // the receiving process in our tests).
-  const bool acceptable = !LanesOf(**endpoint).tcp;
+  // UCX puts over tcp are refused whatever the writer thinks (UCX's emulation is slow and crashed
+  // the receiving process in our tests); a writer on this host that copies through its own
+  // mapping of the pool and only talks over tcp is welcome.
+  const bool acceptable =
+      !LanesOf(**endpoint).tcp || header.code == ucx_wire::kMappedCopy;
   {
     absl::MutexLock lock(&receivers_mu_);
     // Forget writers of transfers delivered without their kStoppedAm (quarantine, dead peer).

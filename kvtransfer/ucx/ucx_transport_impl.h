@@ -126,6 +126,10 @@ struct SendState {
   PutPhase put_phase = PutPhase::kOff;
   uint64_t writer_id = 0;
   std::shared_ptr<RemoteKey> rkey;
+  // Set when the receiver's pool is mapped into this process (ucp_rkey_ptr) but the endpoint's
+  // lanes are tcp: the puts are plain copies through this pointer (the pool's base address here),
+  // the messages go over tcp. Kept alive by `rkey`.
+  char* mapped_pool = nullptr;
   struct DeferredLayer {
     int32_t layer;
     std::vector<PlannedRun> runs;
@@ -255,6 +259,9 @@ class UcxTransportImpl : public UcxKvTransport {
   void DecidePut(const std::shared_ptr<SendState>& state);
   void IssuePuts(const std::shared_ptr<SendState>& state, int32_t layer,
                  std::vector<PlannedRun> runs);
+  // IssuePuts for a pool mapped behind tcp lanes: copies, then the announcing flush.
+  void CopyIntoMappedPool(const std::shared_ptr<SendState>& state, int32_t layer,
+                          std::vector<PlannedRun> runs);
   // Sends one data message per run of `layer` (the bytes, or with `announce` a payload-less
   // kPutLanded announcement of runs already put), counted in the layer's outstanding work.
   void SendRunMessages(const std::shared_ptr<SendState>& state, int32_t layer,

@@ -37,6 +37,9 @@ inline constexpr uint32_t kPutLanded = 2;
 
 inline constexpr uint32_t kGranted = 0;
 inline constexpr uint32_t kRefused = 1;
+// kPutBeginAm's code: 0 for UCX puts, kMappedCopy when the writer copies through its own mapping
+// of the pool (a writer on the receiver's host whose endpoint lanes are tcp).
+inline constexpr uint32_t kMappedCopy = 2;
 
 struct DataHeader {
   uint32_t magic = kMagic;
