@@ -3,6 +3,7 @@
 // a Wire: the UCX transports and write mode both sides use, and where their pools live.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,19 @@ struct Wire {
   std::string mode;  // ucx_peer's --write_mode: am, put or auto.
   // Both processes' pools: "transport" (AllocatePoolMemory, as the workers) or "mmap".
   std::string pool_memory = "mmap";
+};
+
+// Elapsed time on the monotonic clock. The transport's deadlines are wall-clock times, but checks
+// of how long something took must not fail when the machine's clock is stepped (seen here: a
+// 9-second step failed a check that had really taken one second).
+class Stopwatch {
+ public:
+  absl::Duration Elapsed() const {
+    return absl::FromChrono(std::chrono::steady_clock::now() - start_);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 inline std::string WireName(const ::testing::TestParamInfo<Wire>& info) {
