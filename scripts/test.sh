@@ -12,8 +12,10 @@ bazel test //... --test_env=BATON_SHARED_DIR="$shared" "$@"
 main_rc=$?
 
 asan_base="${XDG_CACHE_HOME:-$HOME/.cache}/baton-asan/$(pwd | md5sum | cut -c1-12)"
-bazel --output_base="$asan_base" test --config=asan --test_env=BATON_SHARED_DIR="$shared" \
-  //engine/gguf:gguf_file_test //engine/tokenizer:gguf_vocab_test
+# --symlink_prefix=/: no bazel-* links into this output base. Left in the workspace, they would
+# point away from the main output base, which would then load them as packages at the next run.
+bazel --output_base="$asan_base" test --config=asan --symlink_prefix=/ \
+  --test_env=BATON_SHARED_DIR="$shared" //engine/gguf:gguf_file_test //engine/tokenizer:gguf_vocab_test
 asan_rc=$?
 bazel --output_base="$asan_base" shutdown >/dev/null 2>&1 || true
 
