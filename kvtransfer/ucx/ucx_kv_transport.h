@@ -32,10 +32,10 @@
 //   one host, as ucx_perftest allocates its buffers); a receiver on such memory reuses that
 //   mapping, and senders cache unpacked rkeys per endpoint (unpacking attaches the segment).
 //
-// The target's worker_address is the receiving worker's address (ucx_peer_address.h: host
-// identity + ucp worker address); senders keep one endpoint per peer address, dropped when the
-// peer fails: with error mode PEER (peer-failure detection) to other hosts, without it to peers
-// on this host so that UCX can use shared memory. Completion: after every layer's sends (or
+// The target's worker_address is the receiving worker's UCP worker address; senders keep one
+// endpoint per peer address, dropped when the peer fails, with error mode PEER (peer-failure
+// detection) wherever a configured transport offers it, peers on this host included (a
+// shared-memory queue is not crash-safe: ucx_transport_impl.cc). Completion: after every layer's sends (or
 // announcements) completed, a Finish message and an endpoint flush.
 //
 // Threading: thread-safe. One progress thread per transport owns the UCP worker; it spins for

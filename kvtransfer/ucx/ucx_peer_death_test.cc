@@ -28,6 +28,7 @@
 #include "kvtransfer/testing/kv_pattern.h"
 #include "kvtransfer/testing/waiters.h"
 #include "kvtransfer/ucx/ucx_cross_process_fixture.h"
+#include "kvtransfer/ucx/ucx_settings.h"
 
 namespace baton::kvtransfer {
 namespace {
@@ -107,8 +108,7 @@ TEST_P(UcxPeerDeathTest, ReceiverSurvivesSendersDyingAtEveryStage) {
     EXPECT_EQ(transport->Stats().landings_in_flight, 0);
   }
 
-  const std::string& tls = GetParam().tls;
-  if (tls != "all" && tls.find("tcp") == std::string::npos) {
+  if (!TlsAllows(GetParam().tls, "tcp")) {
     receiver.reset();
     EXPECT_THAT(testing::WaitUntilIdle(*transport), IsOk());
     return;  // Shared memory only: see the top of the file.

@@ -198,12 +198,12 @@ void UcxTransportImpl::GiveUpGrant(const std::shared_ptr<SendState>& state) {
 
 void UcxTransportImpl::IssuePuts(const std::shared_ptr<SendState>& state, int32_t layer,
                                  std::vector<PlannedRun> runs) {
-  // Each run goes as puts of at most put_fragment_bytes. Every put and the flush are counted up
-  // front so an early completion cannot end the layer.
   if (state->mapped_pool != nullptr) {
     CopyIntoMappedPool(state, layer, std::move(runs));
     return;
   }
+  // Each run goes as puts of at most put_fragment_bytes. Every put and the flush are counted up
+  // front so an early completion cannot end the layer.
   const size_t fragment = std::max<size_t>(options_.put_fragment_bytes, 64);
   int total = 1;
   for (const PlannedRun& run : runs)

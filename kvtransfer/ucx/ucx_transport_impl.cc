@@ -28,7 +28,6 @@
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "kvtransfer/ucx/ucx_peer_address.h"
 #include "kvtransfer/ucx/ucx_settings.h"
 #include "kvtransfer/ucx/ucx_status.h"
 #include "kvtransfer/ucx/ucx_wire.h"
@@ -88,8 +87,7 @@ absl::Status UcxTransportImpl::Init() {
   size_t address_length = 0;
   RETURN_IF_ERROR(UcsToStatus(ucp_worker_get_address(worker_, &address, &address_length),
                               "ucp_worker_get_address"));
-  worker_address_ = PackPeerAddress(
-      HostIdentity(), absl::string_view(reinterpret_cast<const char*>(address), address_length));
+  worker_address_.assign(reinterpret_cast<const char*>(address), address_length);
   ucp_worker_release_address(worker_, address);
 
   struct Handler {
@@ -318,14 +316,13 @@ absl::StatusOr<std::shared_ptr<Endpoint>> UcxTransportImpl::GetEndpoint(
     const std::string& address) {
   auto it = endpoints_.find(address);
   if (it != endpoints_.end()) return it->second;
-  std::optional<PeerAddress> peer = ParsePeerAddress(address);
-  if (!peer.has_value()) return absl::UnavailableError("malformed UCX peer address");
+  if (address.empty()) return absl::UnavailableError("empty UCX peer address");
   auto endpoint = std::make_shared<Endpoint>();
   endpoint->address = address;
   ucp_ep_params_t params = {};
   params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                       UCP_EP_PARAM_FIELD_ERR_HANDLER;
-  params.address = reinterpret_cast<const ucp_address_t*>(peer->ucp_address.data());
+  params.address = reinterpret_cast<const ucp_address_t*>(address.data());
   params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
   params.err_handler.cb = &OnEndpointErrorCallback;
   params.err_handler.arg = this;

@@ -302,7 +302,7 @@ class UcxTransportImpl : public UcxKvTransport {
   const Options options_;
   ucp_context_h context_ = nullptr;
   ucp_worker_h worker_ = nullptr;
-  std::string worker_address_;        // PackPeerAddress(HostIdentity(), UCP worker address).
+  std::string worker_address_;        // The UCP worker address.
   int worker_fd_ = -1;
   int wake_fd_ = -1;
   int epoll_fd_ = -1;
