@@ -12,6 +12,8 @@ PACKAGES=(
   libucx-dev ucx-utils
   # HTTP, JSON, regular expressions (tokenizer pre-tokenizers)
   libboost1.74-dev nlohmann-json3-dev libpcre2-dev
+  # prefix-cache block hashes (router and workers hash token blocks the same way)
+  libxxhash-dev
   # metrics
   prometheus-cpp-dev prometheus
   # tests and benchmarks

@@ -12,8 +12,8 @@ namespace {
 TEST(InternalProtoTest, EveryMessageRoundTrips) {
   EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(KvTarget::descriptor()->file()), 3);
   EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(PrefillRequest::descriptor()->file()), 4);
-  EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(DecodeRequest::descriptor()->file()), 4);
-  EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(WorkerLoad::descriptor()->file()), 3);
+  EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(DecodeRequest::descriptor()->file()), 5);
+  EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(WorkerLoad::descriptor()->file()), 4);
 }
 
 TEST(InternalProtoTest, DecodeResponseCarriesKvTargetFirst) {
