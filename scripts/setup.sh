@@ -20,6 +20,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio python3-protobuf curl
   # the router's end-to-end tests: Node (>= 20) runs the npm clients of tests/clients
   nodejs
+  # load-test plots (loadgen); test certificates (TLS); network namespaces (two-host UCX test)
+  gnuplot-nox openssl iproute2
 )
 
 if [[ $(id -u) -eq 0 ]]; then
