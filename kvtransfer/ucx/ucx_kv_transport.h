@@ -74,8 +74,14 @@ class UcxKvTransport : public KvTransport {
     absl::Duration poll_after_expect = absl::Milliseconds(2);
     // After a stream fails (deadline, cancel, peer error) its outstanding UCX requests are
     // cancelled; those still pending after this long are ended by force-closing the endpoint
-    // (which also fails other streams to that peer with kUnavailable).
-    absl::Duration cancel_grace = absl::Milliseconds(20);
+    // (which also fails other streams to that peer with kUnavailable). A last resort for a peer
+    // that is alive but stuck (a dead one fails the requests through peer-failure detection):
+    // rendezvous sends already under way cannot be cancelled and finish on their own, and a
+    // force close while they do loses the abort message queued behind them and, in UCX 1.13 over
+    // tcp, left the receiver's rendezvous receive pending forever and crashed the sender inside
+    // uct_tcp progress. With 20 ms here, a cancelled 32 MiB tcp transfer on a loaded 2-core
+    // machine hit that in 9 of 40 runs.
+    absl::Duration cancel_grace = absl::Seconds(2);
     // Largest run sent as one message, in blocks.
     int32_t max_run_blocks = 256;
     // Put mode: largest single ucp_put_nbx (at least 64 bytes); a run is put in pieces of this

@@ -12,6 +12,8 @@
 //     stdout: TARGET <KvTarget line>, later DONE <transfer id> <status code name> <first token>
 //     stdin:  VERIFY <transfer id> <seed> <source blocks>  ->  VERIFIED <ok|bad>
 //             STATS  ->  STATS <live registrations> <receiving transfers> <landings>
+//             SETTLED <timeout ms>  ->  STATS ... once no transfer is receiving and nothing is
+//             landing (an aborted transfer's receives may still end after its DONE), or at timeout
 // Both roles exit at end of input. Single-threaded apart from the transport's callbacks, which
 // print under a lock.
 #include <signal.h>
@@ -167,8 +169,22 @@ int RunReceiver(KvTransport& transport) {
         }
       }
       Say(absl::StrCat("VERIFIED ", ok ? "ok" : "bad"));
-    } else if (f[0] == "STATS") {
+    } else if (f[0] == "STATS" || (f[0] == "SETTLED" && f.size() == 2)) {
+      int64_t timeout_ms = 0;
+      if (f[0] == "SETTLED") absl::SimpleAtoi(f[1], &timeout_ms);
+      const absl::Time settle_by = absl::Now() + absl::Milliseconds(timeout_ms);
       TransportStats stats = transport.Stats();
+      while ((stats.receiving_transfers != 0 || stats.landings_in_flight != 0) &&
+             absl::Now() < settle_by) {
+        absl::SleepFor(absl::Milliseconds(5));
+        stats = transport.Stats();
+      }
+      if (f[0] == "SETTLED") {
+        std::fprintf(stderr, "ucx_peer: settled %s after %lld ms\n",
+                     stats.receiving_transfers == 0 && stats.landings_in_flight == 0 ? "" : "NOT",
+                     static_cast<long long>(absl::ToInt64Milliseconds(
+                         absl::Now() - settle_by + absl::Milliseconds(timeout_ms))));
+      }
       Say(absl::StrCat("STATS ", stats.live_registrations, " ", stats.receiving_transfers, " ",
                        stats.landings_in_flight));
     }
