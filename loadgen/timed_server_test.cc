@@ -7,6 +7,7 @@
 // delays on a busy machine can add to them, so the upper bounds leave 150 ms on a 200 ms TTFT and
 // 25 ms on a 40 ms inter-token gap (medians and means, not maxima). The goodput mix keeps every
 // request at least 250 ms (TTFT) or 40 ms per token (TPOT) away from the SLO line.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -137,6 +138,27 @@ TEST_P(TimedServerTest, SendsTheApiKeyAndReportsAWrongOneByCode) {
   EXPECT_EQ(refused.errors_by_code.count(code), 1u)
       << refused.errors_by_code.begin()->first << ": "
       << refused.first_error_by_code.begin()->second;
+}
+
+TEST_P(TimedServerTest, ChatModeSendsThePromptAsOneUserMessage) {
+  std::atomic<int> chat_calls{0};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TimedServer> server,
+                       TimedServer::Start([&](const baton::v1::GenerateRequest& request) {
+                         if (request.has_chat() && request.chat().messages_size() == 1 &&
+                             request.chat().messages(0).role() == "user" &&
+                             request.chat().messages(0).content() == "hi there") {
+                           ++chat_calls;
+                         }
+                         return InjectedTiming{absl::Milliseconds(1), absl::Milliseconds(1)};
+                       }));
+  std::unique_ptr<StreamClient> client =
+      MakeClient(GetParam(), *server, {.mode = PromptMode::kChat});
+  ASSERT_NE(client, nullptr);
+  ASSERT_OK_AND_ASSIGN(RunResult result, RunSpecs(*client, {Spec("hi there", 3)}, 3, 2));
+  const Summary summary = Summarize(result.records, result.duration_s, {});
+  EXPECT_EQ(summary.completed, 3);
+  EXPECT_EQ(summary.total_output_tokens, 9);
+  EXPECT_EQ(chat_calls.load(), 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, TimedServerTest,

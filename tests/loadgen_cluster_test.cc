@@ -103,6 +103,8 @@ TEST_P(LoadgenClusterTest, ShortRunMatchesTheRoutersCountersAndKeepsThePoissonRa
   ASSERT_OK_AND_ASSIGN(Json result, ReadJson(result_path));
 
   EXPECT_TRUE(absl::StrContains(output, "Serving Benchmark Result")) << output;
+  // stdout is a pipe here, not a terminal: no progress line.
+  EXPECT_FALSE(absl::StrContains(output, "\r")) << output;
   EXPECT_EQ(result["sent"], kRequests);
   EXPECT_EQ(result["sent"].get<int>(),
             result["completed"].get<int>() + result["failed"].get<int>());
