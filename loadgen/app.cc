@@ -1,6 +1,5 @@
 #include "loadgen/app.h"
 
-#include <fstream>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +13,7 @@
 #include "loadgen/result_json.h"
 #include "loadgen/runner.h"
 #include "loadgen/summary_table.h"
+#include "loadgen/text_file.h"
 #include "loadgen/workload.h"
 #include "router/text_codec.h"
 
@@ -21,13 +21,6 @@ namespace baton::loadgen {
 namespace {
 
 using Json = nlohmann::json;
-
-absl::Status WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
 
 // The tokenizer (when a model is given) and the workload built from it.
 struct WorkloadSource {
@@ -137,7 +130,7 @@ absl::Status Compare(const LoadgenOptions& options, std::ostream& out) {
   const std::string table = ComparisonTable(sweeps);
   out << table;
   if (!options.report_prefix.empty()) {
-    RETURN_IF_ERROR(WriteText(options.report_prefix + ".md", table));
+    RETURN_IF_ERROR(WriteTextFile(options.report_prefix + ".md", table));
     RETURN_IF_ERROR(WriteComparisonPlots(sweeps, options.report_prefix));
   }
   return absl::OkStatus();
@@ -150,7 +143,7 @@ absl::Status RunLoadgen(const LoadgenOptions& options, std::ostream& out, std::o
   if (options.sweep.empty()) {
     ASSIGN_OR_RETURN(Json result, RunOnce(options, options.arrivals, out, progress));
     if (!options.result_json.empty()) {
-      RETURN_IF_ERROR(WriteText(options.result_json, result.dump(1)));
+      RETURN_IF_ERROR(WriteTextFile(options.result_json, result.dump(1)));
     }
     return absl::OkStatus();
   }
@@ -169,12 +162,12 @@ absl::Status RunLoadgen(const LoadgenOptions& options, std::ostream& out, std::o
     sweep.points.push_back(std::move(point));
   }
   if (!options.result_json.empty()) {
-    RETURN_IF_ERROR(WriteText(options.result_json, SweepJson(sweep).dump(1)));
+    RETURN_IF_ERROR(WriteTextFile(options.result_json, SweepJson(sweep).dump(1)));
   }
   const std::string table = ComparisonTable({sweep});
   out << "\n" << table;
   if (!options.report_prefix.empty()) {
-    RETURN_IF_ERROR(WriteText(options.report_prefix + ".md", table));
+    RETURN_IF_ERROR(WriteTextFile(options.report_prefix + ".md", table));
     RETURN_IF_ERROR(WriteComparisonPlots({sweep}, options.report_prefix));
   }
   return absl::OkStatus();

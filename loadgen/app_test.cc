@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "common/status_matchers.h"
 #include "gtest/gtest.h"
+#include "loadgen/testing/temp_files.h"
 #include "loadgen/testing/timed_server.h"
 #include "nlohmann/json.hpp"
 
@@ -19,23 +20,13 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string TmpPath(const std::string& name) {
-  return std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::stringstream text;
-  text << std::ifstream(path).rdbuf();
-  return text.str();
-}
-
 TEST(AppTest, SweepWritesPointsTableAndPlotsThenCompareReadsThemBack) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<testing::TimedServer> server,
                        testing::TimedServer::Start([](const baton::v1::GenerateRequest&) {
                          return testing::InjectedTiming{absl::Milliseconds(5),
                                                         absl::Milliseconds(2)};
                        }));
-  const std::string dataset = TmpPath("prompts.jsonl");
+  const std::string dataset = testing::TempPath("prompts.jsonl");
   std::ofstream(dataset) << "{\"prompt\": \"one two\", \"output_tokens\": 3}\n"
                             "{\"prompt\": \"three\", \"output_tokens\": 5}\n";
   LoadgenOptions options;
@@ -50,12 +41,12 @@ TEST(AppTest, SweepWritesPointsTableAndPlotsThenCompareReadsThemBack) {
   options.sweep = {20, 40};
   for (const char* label : {"first", "second"}) {
     options.label = label;
-    options.result_json = TmpPath(std::string(label) + ".json");
-    options.report_prefix = TmpPath(label);
+    options.result_json = testing::TempPath(std::string(label) + ".json");
+    options.report_prefix = testing::TempPath(label);
     std::ostringstream out;
     ASSERT_OK(RunLoadgen(options, out, nullptr));
     EXPECT_TRUE(absl::StrContains(out.str(), "Serving Benchmark Result")) << out.str();
-    const Json sweep = Json::parse(ReadFile(options.result_json));
+    const Json sweep = Json::parse(testing::ReadTempFile(options.result_json));
     EXPECT_EQ(sweep["label"], label);
     EXPECT_EQ(sweep["load"], "request_rate");
     ASSERT_EQ(sweep["points"].size(), 2u);
@@ -65,18 +56,18 @@ TEST(AppTest, SweepWritesPointsTableAndPlotsThenCompareReadsThemBack) {
       EXPECT_EQ(point["completed"], 4);
       EXPECT_EQ(point["total_output_tokens"], 16);  // 3 + 5 + 3 + 5
     }
-    EXPECT_TRUE(absl::StrContains(ReadFile(options.report_prefix + ".md"), "| 40 |"));
-    EXPECT_TRUE(absl::StrContains(ReadFile(options.report_prefix + "_goodput.svg"), "<svg"));
+    EXPECT_TRUE(absl::StrContains(testing::ReadTempFile(options.report_prefix + ".md"), "| 40 |"));
+    EXPECT_TRUE(absl::StrContains(testing::ReadTempFile(options.report_prefix + "_goodput.svg"), "<svg"));
   }
 
   LoadgenOptions compare;
-  compare.compare = {TmpPath("first.json"), TmpPath("second.json")};
-  compare.report_prefix = TmpPath("both");
+  compare.compare = {testing::TempPath("first.json"), testing::TempPath("second.json")};
+  compare.report_prefix = testing::TempPath("both");
   std::ostringstream out;
   ASSERT_OK(RunLoadgen(compare, out, nullptr));
   EXPECT_TRUE(absl::StrContains(out.str(), "first: goodput")) << out.str();
   EXPECT_TRUE(absl::StrContains(out.str(), "second: goodput")) << out.str();
-  const std::string svg = ReadFile(TmpPath("both_ttft.svg"));
+  const std::string svg = testing::ReadTempFile(testing::TempPath("both_ttft.svg"));
   EXPECT_TRUE(absl::StrContains(svg, "gnuplot_plot_2"));
   EXPECT_FALSE(absl::StrContains(svg, "gnuplot_plot_3"));
 }

@@ -1,24 +1,16 @@
 #include "loadgen/dataset.h"
 
-#include <fstream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "loadgen/text_file.h"
 #include "nlohmann/json.hpp"
 
 namespace baton::loadgen {
 namespace {
 
 using Json = nlohmann::json;
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read the dataset ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 int32_t Count(const TokenCounter& count_tokens, const std::string& text) {
   return count_tokens ? count_tokens(text) : 0;
@@ -28,7 +20,7 @@ int32_t Count(const TokenCounter& count_tokens, const std::string& text) {
 
 absl::StatusOr<std::vector<RequestSpec>> ReadJsonlDataset(const std::string& path,
                                                           const TokenCounter& count_tokens) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadTextFile(path);
   if (!text.ok()) return text.status();
   std::vector<RequestSpec> specs;
   std::istringstream lines(*text);
@@ -63,7 +55,7 @@ absl::StatusOr<std::vector<RequestSpec>> ReadJsonlDataset(const std::string& pat
 
 absl::StatusOr<std::vector<RequestSpec>> ReadShareGptDataset(const std::string& path,
                                                              const TokenCounter& count_tokens) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadTextFile(path);
   if (!text.ok()) return text.status();
   const Json root = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!root.is_array()) {

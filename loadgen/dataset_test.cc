@@ -7,18 +7,13 @@
 
 #include "common/status_matchers.h"
 #include "gtest/gtest.h"
+#include "loadgen/testing/temp_files.h"
 #include "loadgen/workload.h"
 
 namespace baton::loadgen {
 namespace {
 
 using ::baton::testing::StatusIs;
-
-std::string WriteFile(const std::string& name, const std::string& text) {
-  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
-  std::ofstream(path) << text;
-  return path;
-}
 
 int32_t Words(const std::string& text) {
   int32_t words = 1;
@@ -27,7 +22,7 @@ int32_t Words(const std::string& text) {
 }
 
 TEST(DatasetTest, ReadsJsonlPromptsAndLengths) {
-  const std::string path = WriteFile("d.jsonl",
+  const std::string path = testing::WriteTempFile("d.jsonl",
                                      "{\"prompt\": \"a b c\", \"output_tokens\": 5}\n"
                                      "\n"
                                      "{\"prompt\": \"d e\", \"max_tokens\": 3}\n"
@@ -42,13 +37,13 @@ TEST(DatasetTest, ReadsJsonlPromptsAndLengths) {
 }
 
 TEST(DatasetTest, JsonlErrorsNameTheLine) {
-  EXPECT_THAT(ReadJsonlDataset(WriteFile("bad.jsonl", "{\"prompt\": \"x\"}\n{oops\n"), nullptr)
+  EXPECT_THAT(ReadJsonlDataset(testing::WriteTempFile("bad.jsonl", "{\"prompt\": \"x\"}\n{oops\n"), nullptr)
                   .status(),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("bad.jsonl:2")));
-  EXPECT_THAT(ReadJsonlDataset(WriteFile("num.jsonl", "{\"prompt\": 3}\n"), nullptr).status(),
+  EXPECT_THAT(ReadJsonlDataset(testing::WriteTempFile("num.jsonl", "{\"prompt\": 3}\n"), nullptr).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("prompt")));
   EXPECT_THAT(
-      ReadJsonlDataset(WriteFile("len.jsonl", "{\"prompt\": \"x\", \"output_tokens\": -2}\n"),
+      ReadJsonlDataset(testing::WriteTempFile("len.jsonl", "{\"prompt\": \"x\", \"output_tokens\": -2}\n"),
                        nullptr)
           .status(),
       StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("output_tokens")));
@@ -57,7 +52,7 @@ TEST(DatasetTest, JsonlErrorsNameTheLine) {
 }
 
 TEST(DatasetTest, ReadsShareGptFirstTurnsAndSkipsIncompleteConversations) {
-  const std::string path = WriteFile("share.json", R"([
+  const std::string path = testing::WriteTempFile("share.json", R"([
     {"id": "1", "conversations": [{"from": "human", "value": "tell me a story"},
                                   {"from": "gpt", "value": "once upon a time"},
                                   {"from": "human", "value": "more"}]},
@@ -74,7 +69,7 @@ TEST(DatasetTest, ReadsShareGptFirstTurnsAndSkipsIncompleteConversations) {
   EXPECT_EQ(specs[0].output_tokens, 4);
   EXPECT_EQ(specs[1].prompt, "hi");
   EXPECT_EQ(specs[1].output_tokens, 2);
-  EXPECT_THAT(ReadShareGptDataset(WriteFile("obj.json", "{}"), Words).status(),
+  EXPECT_THAT(ReadShareGptDataset(testing::WriteTempFile("obj.json", "{}"), Words).status(),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 

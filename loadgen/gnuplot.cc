@@ -4,11 +4,11 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "loadgen/text_file.h"
 
 extern char** environ;
 
@@ -56,10 +56,8 @@ absl::Status WritePlot(const PlotSpec& spec, const std::string& path_prefix) {
   }
   const std::string script_path = path_prefix + ".gp";
   const std::string log_path = path_prefix + ".gnuplot.log";
-  {
-    std::ofstream script(script_path);
-    script << Script(spec, path_prefix);
-    if (!script) return absl::InternalError(absl::StrCat("cannot write ", script_path));
+  if (absl::Status written = WriteTextFile(script_path, Script(spec, path_prefix)); !written.ok()) {
+    return written;
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -79,12 +77,11 @@ absl::Status WritePlot(const PlotSpec& spec, const std::string& path_prefix) {
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::stringstream log;
-    log << std::ifstream(log_path).rdbuf();
+    const std::string log = ReadTextFile(log_path).value_or("");
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
       return absl::UnavailableError("gnuplot is not installed (scripts/setup.sh installs it)");
     }
-    return absl::InternalError(absl::StrCat("gnuplot failed on ", script_path, ": ", log.str()));
+    return absl::InternalError(absl::StrCat("gnuplot failed on ", script_path, ": ", log));
   }
   return absl::OkStatus();
 }

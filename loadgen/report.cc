@@ -1,12 +1,10 @@
 #include "loadgen/report.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "loadgen/gnuplot.h"
+#include "loadgen/text_file.h"
 
 namespace baton::loadgen {
 namespace {
@@ -39,11 +37,8 @@ Json SweepJson(const Sweep& sweep) {
 }
 
 absl::StatusOr<Sweep> ReadSweep(const std::string& path, const std::string& label) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  const Json root = Json::parse(text.str(), nullptr, false);
+  ASSIGN_OR_RETURN(const std::string text, ReadTextFile(path));
+  const Json root = Json::parse(text, nullptr, false);
   if (!root.is_object()) return absl::InvalidArgumentError(path + ": not a JSON object");
   Sweep sweep;
   sweep.label = root.value("label", std::string());

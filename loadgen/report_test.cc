@@ -13,21 +13,12 @@
 #include "absl/strings/match.h"
 #include "common/status_matchers.h"
 #include "gtest/gtest.h"
+#include "loadgen/testing/temp_files.h"
 
 namespace baton::loadgen {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string TmpPath(const std::string& name) {
-  return std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::stringstream text;
-  text << std::ifstream(path, std::ios::binary).rdbuf();
-  return text.str();
-}
 
 Json Point(double rate, double goodput, double p99_ttft) {
   return {{"request_rate", rate},       {"request_goodput", goodput},
@@ -113,11 +104,11 @@ TEST(ReportTest, PlotsHaveAxesAndOneSeriesPerRun) {
        .load_name = "request_rate",
        .points = {Point(1, 1, 60), Point(2, 1.5, 200), Point(4, 1.0, 900)}},
       {.label = "third build", .load_name = "request_rate", .points = {Point(1, 0.5, 70)}}};
-  const std::string prefix = TmpPath("cmp");
+  const std::string prefix = testing::TempPath("cmp");
   ASSERT_OK(WriteComparisonPlots(sweeps, prefix));
   for (const char* figure : {"_goodput", "_ttft", "_tpot"}) {
     SCOPED_TRACE(figure);
-    const Svg svg = ParseSvg(ReadFile(prefix + figure + ".svg"));
+    const Svg svg = ParseSvg(testing::ReadTempFile(prefix + figure + ".svg"));
     ASSERT_TRUE(svg.well_formed);
     EXPECT_EQ(svg.root, "svg");
     EXPECT_TRUE(HasText(svg, "request rate (req/s)"));
@@ -125,18 +116,18 @@ TEST(ReportTest, PlotsHaveAxesAndOneSeriesPerRun) {
               (std::vector<std::string>{"disaggregated", "colocated", "third build"}));
     // Tick labels on both axes: numbers, among them 0 where both ranges start.
     EXPECT_TRUE(HasText(svg, "0") || HasText(svg, "0.0") || HasText(svg, " 0"));
-    const std::string png = ReadFile(prefix + figure + ".png");
+    const std::string png = testing::ReadTempFile(prefix + figure + ".png");
     ASSERT_GT(png.size(), 8u);
     EXPECT_EQ(png.substr(1, 3), "PNG");
   }
-  EXPECT_TRUE(HasText(ParseSvg(ReadFile(prefix + "_goodput.svg")), "goodput (req/s)"));
-  EXPECT_TRUE(HasText(ParseSvg(ReadFile(prefix + "_ttft.svg")), "p99 TTFT (ms)"));
+  EXPECT_TRUE(HasText(ParseSvg(testing::ReadTempFile(prefix + "_goodput.svg")), "goodput (req/s)"));
+  EXPECT_TRUE(HasText(ParseSvg(testing::ReadTempFile(prefix + "_ttft.svg")), "p99 TTFT (ms)"));
 }
 
 TEST(ReportTest, TableIsSideBySideAndSweepFilesRoundTrip) {
   const Sweep a{.label = "disagg", .load_name = "request_rate",
                 .points = {Point(1, 0.9, 50), Point(2, 1.8, 90)}};
-  const std::string path = TmpPath("a.json");
+  const std::string path = testing::TempPath("a.json");
   std::ofstream(path) << SweepJson(a).dump();
   ASSERT_OK_AND_ASSIGN(Sweep read, ReadSweep(path));
   EXPECT_EQ(read.label, "disagg");
@@ -144,16 +135,16 @@ TEST(ReportTest, TableIsSideBySideAndSweepFilesRoundTrip) {
   // One run's result file reads as a one-point sweep.
   Json single = Point(3, 2.5, 70);
   single["arrivals"] = "poisson";
-  std::ofstream(TmpPath("b.json")) << single.dump();
-  ASSERT_OK_AND_ASSIGN(Sweep one, ReadSweep(TmpPath("b.json"), "colocated"));
+  std::ofstream(testing::TempPath("b.json")) << single.dump();
+  ASSERT_OK_AND_ASSIGN(Sweep one, ReadSweep(testing::TempPath("b.json"), "colocated"));
   EXPECT_EQ(one.label, "colocated");
   const std::string table = ComparisonTable({read, one});
   EXPECT_TRUE(absl::StrContains(table, "disagg: goodput")) << table;
   EXPECT_TRUE(absl::StrContains(table, "colocated: goodput")) << table;
   EXPECT_TRUE(absl::StrContains(table, "| 1 | 0.90 |")) << table;
   EXPECT_TRUE(absl::StrContains(table, "| 2 | 1.80 |")) << table;
-  std::ofstream(TmpPath("c.json")) << "[1, 2]";
-  EXPECT_THAT(ReadSweep(TmpPath("c.json")).status(),
+  std::ofstream(testing::TempPath("c.json")) << "[1, 2]";
+  EXPECT_THAT(ReadSweep(testing::TempPath("c.json")).status(),
               ::baton::testing::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
