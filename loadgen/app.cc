@@ -105,7 +105,7 @@ absl::StatusOr<Json> RunOnce(const LoadgenOptions& options, const ArrivalOptions
       *progress << "\r" << ProgressLine(p) << "\033[K" << std::flush;
     };
   }
-  absl::StatusOr<RunResult> result = Run(*client, *source->workload, run);
+  absl::StatusOr<RunResult> result = RunLoad(*client, *source->workload, run);
   if (progress != nullptr) *progress << "\n";
   if (!result.ok()) return result.status();
   const RunDescription description = Describe(options, arrivals);
@@ -149,7 +149,7 @@ absl::Status RunLoadgen(const LoadgenOptions& options, std::ostream& out, std::o
   }
   Sweep sweep{.label = options.label.empty() ? "run" : options.label,
               .load_name = options.arrivals.kind == ArrivalKind::kClosedLoop ? "max_concurrency"
-                                                                              : "request_rate"};
+                                                                             : "request_rate"};
   for (double load : options.sweep) {
     ArrivalOptions arrivals = options.arrivals;
     if (arrivals.kind == ArrivalKind::kClosedLoop) {

@@ -56,7 +56,7 @@ struct LoadgenOptions {
 
   // Outputs.
   std::string label;
-  std::string result_json;  // one run's result, or the sweep file
+  std::string result_json;    // one run's result, or the sweep file
   std::string report_prefix;  // sweep/compare: <prefix>.md and <prefix>_{goodput,ttft,tpot}.*
 };
 

@@ -21,11 +21,11 @@ namespace {
 using Json = nlohmann::json;
 
 TEST(AppTest, SweepWritesPointsTableAndPlotsThenCompareReadsThemBack) {
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<testing::TimedServer> server,
-                       testing::TimedServer::Start([](const baton::v1::GenerateRequest&) {
-                         return testing::InjectedTiming{absl::Milliseconds(5),
-                                                        absl::Milliseconds(2)};
-                       }));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<testing::TimedServer> server,
+      testing::TimedServer::Start([](const baton::v1::GenerateRequest&) {
+        return testing::InjectedTiming{absl::Milliseconds(5), absl::Milliseconds(2)};
+      }));
   const std::string dataset = testing::TempPath("prompts.jsonl");
   std::ofstream(dataset) << "{\"prompt\": \"one two\", \"output_tokens\": 3}\n"
                             "{\"prompt\": \"three\", \"output_tokens\": 5}\n";
@@ -57,7 +57,8 @@ TEST(AppTest, SweepWritesPointsTableAndPlotsThenCompareReadsThemBack) {
       EXPECT_EQ(point["total_output_tokens"], 16);  // 3 + 5 + 3 + 5
     }
     EXPECT_TRUE(absl::StrContains(testing::ReadTempFile(options.report_prefix + ".md"), "| 40 |"));
-    EXPECT_TRUE(absl::StrContains(testing::ReadTempFile(options.report_prefix + "_goodput.svg"), "<svg"));
+    EXPECT_TRUE(
+        absl::StrContains(testing::ReadTempFile(options.report_prefix + "_goodput.svg"), "<svg"));
   }
 
   LoadgenOptions compare;

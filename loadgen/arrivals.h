@@ -18,8 +18,8 @@ enum class ArrivalKind { kPoisson, kFixedRate, kClosedLoop };
 
 struct ArrivalOptions {
   ArrivalKind kind = ArrivalKind::kPoisson;
-  double rate = 1;        // requests per second (open loop)
-  int32_t burst = 1;      // requests sent together (open loop)
+  double rate = 1;          // requests per second (open loop)
+  int32_t burst = 1;        // requests sent together (open loop)
   int32_t concurrency = 1;  // requests in flight (closed loop)
   uint64_t seed = 0;
 };

@@ -23,10 +23,10 @@ int32_t Words(const std::string& text) {
 
 TEST(DatasetTest, ReadsJsonlPromptsAndLengths) {
   const std::string path = testing::WriteTempFile("d.jsonl",
-                                     "{\"prompt\": \"a b c\", \"output_tokens\": 5}\n"
-                                     "\n"
-                                     "{\"prompt\": \"d e\", \"max_tokens\": 3}\n"
-                                     "{\"prompt\": \"f\"}\n");
+                                                  "{\"prompt\": \"a b c\", \"output_tokens\": 5}\n"
+                                                  "\n"
+                                                  "{\"prompt\": \"d e\", \"max_tokens\": 3}\n"
+                                                  "{\"prompt\": \"f\"}\n");
   ASSERT_OK_AND_ASSIGN(std::vector<RequestSpec> specs, ReadJsonlDataset(path, Words));
   ASSERT_EQ(specs.size(), 3u);
   EXPECT_EQ(specs[0].prompt, "a b c");
@@ -37,16 +37,18 @@ TEST(DatasetTest, ReadsJsonlPromptsAndLengths) {
 }
 
 TEST(DatasetTest, JsonlErrorsNameTheLine) {
-  EXPECT_THAT(ReadJsonlDataset(testing::WriteTempFile("bad.jsonl", "{\"prompt\": \"x\"}\n{oops\n"), nullptr)
-                  .status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("bad.jsonl:2")));
-  EXPECT_THAT(ReadJsonlDataset(testing::WriteTempFile("num.jsonl", "{\"prompt\": 3}\n"), nullptr).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("prompt")));
   EXPECT_THAT(
-      ReadJsonlDataset(testing::WriteTempFile("len.jsonl", "{\"prompt\": \"x\", \"output_tokens\": -2}\n"),
-                       nullptr)
+      ReadJsonlDataset(testing::WriteTempFile("bad.jsonl", "{\"prompt\": \"x\"}\n{oops\n"), nullptr)
           .status(),
-      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("output_tokens")));
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("bad.jsonl:2")));
+  EXPECT_THAT(
+      ReadJsonlDataset(testing::WriteTempFile("num.jsonl", "{\"prompt\": 3}\n"), nullptr).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("prompt")));
+  EXPECT_THAT(ReadJsonlDataset(testing::WriteTempFile(
+                                   "len.jsonl", "{\"prompt\": \"x\", \"output_tokens\": -2}\n"),
+                               nullptr)
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("output_tokens")));
   EXPECT_THAT(ReadJsonlDataset("/nonexistent/file.jsonl", nullptr).status(),
               StatusIs(absl::StatusCode::kNotFound));
 }

@@ -34,13 +34,15 @@ std::string Script(const PlotSpec& spec, const std::string& path_prefix) {
      << "set grid\nset key left top\nset yrange [0:*]\nset xrange [0:*]\n";
   std::string plot = "plot ";
   for (size_t i = 0; i < spec.series.size(); ++i) {
-    absl::StrAppend(&plot, i > 0 ? ", " : "", "$series", i, " using 1:2 with linespoints lw 2 pt 7 title ",
-                    Quoted(spec.series[i].label));
+    absl::StrAppend(&plot, i > 0 ? ", " : "", "$series", i,
+                    " using 1:2 with linespoints lw 2 pt 7 title ", Quoted(spec.series[i].label));
   }
   gp << "set terminal svg size 800,500 dynamic noenhanced font 'sans,12' background rgb 'white'\n"
-     << "set output " << Quoted(path_prefix + ".svg") << "\n" << plot << "\n"
+     << "set output " << Quoted(path_prefix + ".svg") << "\n"
+     << plot << "\n"
      << "set terminal pngcairo size 800,500 noenhanced font 'sans,10'\n"
-     << "set output " << Quoted(path_prefix + ".png") << "\n" << plot << "\n"
+     << "set output " << Quoted(path_prefix + ".png") << "\n"
+     << plot << "\n"
      << "unset output\n";
   return gp.str();
 }

@@ -53,7 +53,8 @@ class GrpcStreamClient::Call : public grpc::ClientReadReactor<baton::v1::Generat
   void OnDone(const grpc::Status& status) override {
     result_.ok = status.ok();
     if (!status.ok()) {
-      result_.error_code = absl::StrCat("grpc:", absl::StatusCodeToString(common::FromGrpcStatus(status).code()));
+      result_.error_code =
+          absl::StrCat("grpc:", absl::StatusCodeToString(common::FromGrpcStatus(status).code()));
       result_.error_message = status.error_message();
     }
     events_.on_done(result_);

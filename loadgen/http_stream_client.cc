@@ -46,33 +46,32 @@ class HttpStreamClient::Call : public std::enable_shared_from_this<Call> {
 
   void Begin() {
     stream_.expires_after(absl::ToChronoNanoseconds(client_->options_.timeout));
-    stream_.async_connect(client_->endpoint_,
-                          [self = shared_from_this()](beast::error_code ec) { self->OnConnect(ec); });
+    stream_.async_connect(client_->endpoint_, [self = shared_from_this()](beast::error_code ec) {
+      self->OnConnect(ec);
+    });
   }
 
  private:
   void OnConnect(beast::error_code ec) {
     if (ec) return Fail(ec, "connect");
-    http::async_write(stream_, request_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) return self->Fail(ec, "transport");
-                        http::async_read_header(self->stream_, self->buffer_, self->parser_,
-                                                [self](beast::error_code ec, size_t) {
-                                                  if (ec) return self->Fail(ec, "transport");
-                                                  self->status_ = self->parser_.get().result_int();
-                                                  self->ReadSome();
-                                                });
-                      });
+    http::async_write(stream_, request_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Fail(ec, "transport");
+      http::async_read_header(self->stream_, self->buffer_, self->parser_,
+                              [self](beast::error_code ec, size_t) {
+                                if (ec) return self->Fail(ec, "transport");
+                                self->status_ = self->parser_.get().result_int();
+                                self->ReadSome();
+                              });
+    });
   }
 
   void ReadSome() {
     if (parser_.is_done()) return Complete();
     parser_.get().body().data = body_;
     parser_.get().body().size = sizeof(body_);
-    http::async_read_some(stream_, buffer_, parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) {
-                            self->OnRead(ec);
-                          });
+    http::async_read_some(
+        stream_, buffer_, parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -167,8 +166,7 @@ absl::StatusOr<std::unique_ptr<HttpStreamClient>> HttpStreamClient::Create(
   asio::io_context resolver_io;
   tcp::resolver resolver(resolver_io);
   beast::error_code ec;
-  const tcp::resolver::results_type results =
-      resolver.resolve(host, std::to_string(port), ec);
+  const tcp::resolver::results_type results = resolver.resolve(host, std::to_string(port), ec);
   if (ec || results.empty()) {
     return absl::UnavailableError(absl::StrCat("cannot resolve ", host, ": ", ec.message()));
   }

@@ -65,9 +65,7 @@ int32_t LengthDistribution::Sample(std::mt19937_64& rng) const {
   return static_cast<int32_t>(std::clamp<double>(value, 1, kMaxTokens));
 }
 
-double LengthDistribution::mean() const {
-  return kind_ == Kind::kUniform ? (a_ + b_) / 2 : a_;
-}
+double LengthDistribution::mean() const { return kind_ == Kind::kUniform ? (a_ + b_) / 2 : a_; }
 
 std::string LengthDistribution::ToString() const {
   switch (kind_) {

@@ -43,7 +43,8 @@ TEST(LengthDistributionTest, ClampsToOneToken) {
 }
 
 TEST(LengthDistributionTest, RejectsBadSpecsNamingThem) {
-  for (const char* spec : {"", "0", "abc", "uniform:5", "uniform:9:3", "normal:10:-1", "zipf:1:2"}) {
+  for (const char* spec :
+       {"", "0", "abc", "uniform:5", "uniform:9:3", "normal:10:-1", "zipf:1:2"}) {
     EXPECT_THAT(LengthDistribution::Parse(spec).status(),
                 StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr(spec)))
         << spec;

@@ -32,12 +32,14 @@ ABSL_FLAG(int32_t, timeout_s, 600, "Longest one request may take.");
 ABSL_FLAG(int32_t, http_threads, 1, "Event-loop threads of the HTTP client.");
 ABSL_FLAG(std::string, dataset, "synthetic", "synthetic, jsonl or sharegpt.");
 ABSL_FLAG(std::string, dataset_path, "", "The jsonl or sharegpt file.");
-ABSL_FLAG(std::string, input_tokens, "128", "Synthetic prompt lengths: N, uniform:A:B, normal:M:SD.");
+ABSL_FLAG(std::string, input_tokens, "128",
+          "Synthetic prompt lengths: N, uniform:A:B, normal:M:SD.");
 ABSL_FLAG(std::string, output_tokens, "128", "Output lengths (same forms; datasets' default).");
 ABSL_FLAG(int32_t, prefix_groups, 0, "Shared-prefix groups (0: none).");
 ABSL_FLAG(int32_t, prefix_tokens, 0, "Tokens of each group's shared prefix.");
 ABSL_FLAG(uint64_t, seed, 0, "Seed of the workload and of Poisson arrivals.");
-ABSL_FLAG(std::string, arrivals, "poisson", "poisson, fixed (evenly spaced) or closed (concurrency).");
+ABSL_FLAG(std::string, arrivals, "poisson",
+          "poisson, fixed (evenly spaced) or closed (concurrency).");
 ABSL_FLAG(double, rate, 1, "Requests per second (poisson, fixed).");
 ABSL_FLAG(int32_t, burst, 1, "Requests sent together (poisson, fixed).");
 ABSL_FLAG(int32_t, concurrency, 1, "Requests in flight (closed).");

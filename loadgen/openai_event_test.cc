@@ -13,9 +13,9 @@ TEST(OpenAiEventTest, ReadsTextChatDeltaUsageDoneAndErrors) {
   EXPECT_EQ(ParseOpenAiEvent(R"({"choices":[{"delta":{"content":"x"}}]})").kind, Kind::kOutput);
   EXPECT_EQ(ParseOpenAiEvent(R"({"choices":[{"delta":{"role":"assistant"}}]})").kind,
             Kind::kNothing);
-  EXPECT_EQ(ParseOpenAiEvent(R"({"choices":[{"text":"","finish_reason":"length"}],"usage":null})")
-                .kind,
-            Kind::kNothing);
+  EXPECT_EQ(
+      ParseOpenAiEvent(R"({"choices":[{"text":"","finish_reason":"length"}],"usage":null})").kind,
+      Kind::kNothing);
   const OpenAiEvent usage =
       ParseOpenAiEvent(R"({"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":5}})");
   EXPECT_EQ(usage.kind, Kind::kUsage);

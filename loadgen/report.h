@@ -15,7 +15,7 @@ namespace baton::loadgen {
 
 struct Sweep {
   std::string label;
-  std::string load_name;  // "request_rate" or "max_concurrency"
+  std::string load_name;               // "request_rate" or "max_concurrency"
   std::vector<nlohmann::json> points;  // result JSONs, in the order run
 };
 

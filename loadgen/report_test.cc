@@ -21,11 +21,16 @@ namespace {
 using Json = nlohmann::json;
 
 Json Point(double rate, double goodput, double p99_ttft) {
-  return {{"request_rate", rate},       {"request_goodput", goodput},
-          {"request_throughput", rate}, {"output_throughput", rate * 10},
-          {"median_ttft_ms", 10.0},     {"p99_ttft_ms", p99_ttft},
-          {"median_tpot_ms", 2.0},      {"p99_tpot_ms", 4.0},
-          {"failed", 0},                {"completed", 10}};
+  return {{"request_rate", rate},
+          {"request_goodput", goodput},
+          {"request_throughput", rate},
+          {"output_throughput", rate * 10},
+          {"median_ttft_ms", 10.0},
+          {"p99_ttft_ms", p99_ttft},
+          {"median_tpot_ms", 2.0},
+          {"p99_tpot_ms", 4.0},
+          {"failed", 0},
+          {"completed", 10}};
 }
 
 // What the SVG holds: its root, every text, and the series groups with their titles.
@@ -125,7 +130,8 @@ TEST(ReportTest, PlotsHaveAxesAndOneSeriesPerRun) {
 }
 
 TEST(ReportTest, TableIsSideBySideAndSweepFilesRoundTrip) {
-  const Sweep a{.label = "disagg", .load_name = "request_rate",
+  const Sweep a{.label = "disagg",
+                .load_name = "request_rate",
                 .points = {Point(1, 0.9, 50), Point(2, 1.8, 90)}};
   const std::string path = testing::TempPath("a.json");
   std::ofstream(path) << SweepJson(a).dump();

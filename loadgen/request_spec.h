@@ -25,10 +25,10 @@ struct RequestSpec {
 // What the client observed of one request. Times are seconds on the client's steady clock,
 // relative to the start of the run, taken when the bytes arrived.
 struct RequestRecord {
-  int64_t index = 0;      // position in the run, in send order
-  bool warmup = false;    // sent before measurement started; excluded from every metric
-  double send_s = 0;      // when the call started
-  double end_s = 0;       // when it ended (last byte or error)
+  int64_t index = 0;    // position in the run, in send order
+  bool warmup = false;  // sent before measurement started; excluded from every metric
+  double send_s = 0;    // when the call started
+  double end_s = 0;     // when it ended (last byte or error)
   // One entry per streamed chunk that carried output: arrival time and tokens in it (gRPC knows
   // the ids; an OpenAI SSE event counts as one).
   std::vector<double> chunk_s;

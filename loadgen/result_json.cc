@@ -18,9 +18,7 @@ void PutLatency(Json& out, const char* name, const LatencyStats& stats) {
   out[absl::StrCat("max_", name, "_ms")] = stats.max;
 }
 
-Json Optional(const std::optional<double>& value) {
-  return value ? Json(*value) : Json(nullptr);
-}
+Json Optional(const std::optional<double>& value) { return value ? Json(*value) : Json(nullptr); }
 
 }  // namespace
 
@@ -46,28 +44,28 @@ Json RecordJson(const RequestRecord& record) {
 
 Json ResultJson(const RunDescription& run, const Summary& summary,
                 const std::vector<RequestRecord>& records) {
-  Json out = {{"label", run.label},
-              {"backend", run.backend},
-              {"arrivals", run.arrivals},
-              {"request_rate", run.arrivals == "closed" ? Json(nullptr) : Json(run.request_rate)},
-              {"max_concurrency",
-               run.arrivals == "closed" ? Json(run.max_concurrency) : Json(nullptr)},
-              {"burst", run.burst},
-              {"slo_ttft_ms", Optional(run.slo.ttft_ms)},
-              {"slo_tpot_ms", Optional(run.slo.tpot_ms)},
-              {"duration", summary.duration_s},
-              {"sent", summary.sent},
-              {"completed", summary.completed},
-              {"failed", summary.failed},
-              {"errors_by_code", summary.errors_by_code},
-              {"total_input_tokens", summary.total_input_tokens},
-              {"total_output_tokens", summary.total_output_tokens},
-              {"request_throughput", summary.request_throughput},
-              {"request_goodput", Optional(summary.request_goodput)},
-              {"good_requests", summary.good_requests},
-              {"output_throughput", summary.output_throughput},
-              {"total_token_throughput", summary.total_token_throughput},
-              {"achieved_request_rate", summary.achieved_request_rate}};
+  Json out = {
+      {"label", run.label},
+      {"backend", run.backend},
+      {"arrivals", run.arrivals},
+      {"request_rate", run.arrivals == "closed" ? Json(nullptr) : Json(run.request_rate)},
+      {"max_concurrency", run.arrivals == "closed" ? Json(run.max_concurrency) : Json(nullptr)},
+      {"burst", run.burst},
+      {"slo_ttft_ms", Optional(run.slo.ttft_ms)},
+      {"slo_tpot_ms", Optional(run.slo.tpot_ms)},
+      {"duration", summary.duration_s},
+      {"sent", summary.sent},
+      {"completed", summary.completed},
+      {"failed", summary.failed},
+      {"errors_by_code", summary.errors_by_code},
+      {"total_input_tokens", summary.total_input_tokens},
+      {"total_output_tokens", summary.total_output_tokens},
+      {"request_throughput", summary.request_throughput},
+      {"request_goodput", Optional(summary.request_goodput)},
+      {"good_requests", summary.good_requests},
+      {"output_throughput", summary.output_throughput},
+      {"total_token_throughput", summary.total_token_throughput},
+      {"achieved_request_rate", summary.achieved_request_rate}};
   PutLatency(out, "ttft", summary.ttft_ms);
   PutLatency(out, "tpot", summary.tpot_ms);
   PutLatency(out, "itl", summary.itl_ms);

@@ -18,9 +18,9 @@ namespace baton::loadgen {
 // How the run was driven, echoed into the result.
 struct RunDescription {
   std::string label;
-  std::string backend;   // "grpc" or "openai"
-  std::string arrivals;  // "poisson", "fixed" or "closed"
-  double request_rate = 0;     // open loop
+  std::string backend;          // "grpc" or "openai"
+  std::string arrivals;         // "poisson", "fixed" or "closed"
+  double request_rate = 0;      // open loop
   int32_t max_concurrency = 0;  // closed loop
   int32_t burst = 1;
   Slo slo;

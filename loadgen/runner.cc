@@ -62,9 +62,7 @@ class Tracker {
   // Waits until fewer than `limit` calls are in flight or `deadline` passes.
   void WaitInFlightBelow(int64_t limit, Clock::time_point deadline) {
     absl::MutexLock lock(&mu_);
-    auto below = [this, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return in_flight_ < limit;
-    };
+    auto below = [this, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ < limit; };
     mu_.AwaitWithDeadline(absl::Condition(&below), absl::FromChrono(ToSystem(deadline)));
   }
 
@@ -95,12 +93,14 @@ class Tracker {
 };
 
 Clock::time_point After(Clock::time_point start, double seconds) {
-  return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  return start +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 }  // namespace
 
-absl::StatusOr<RunResult> Run(StreamClient& client, Workload& workload, const RunOptions& options) {
+absl::StatusOr<RunResult> RunLoad(StreamClient& client, Workload& workload,
+                                  const RunOptions& options) {
   if (options.num_requests <= 0 && options.duration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("bound the run by a request count or a duration");
   }
@@ -163,8 +163,7 @@ absl::StatusOr<RunResult> Run(StreamClient& client, Workload& workload, const Ru
   for (int64_t sent = 0; workload_status.ok(); ++sent, ++index) {
     double at_s = 0;
     if (arrivals->closed_loop()) {
-      const Clock::time_point end =
-          duration_s > 0 ? After(measure_start, duration_s) : forever;
+      const Clock::time_point end = duration_s > 0 ? After(measure_start, duration_s) : forever;
       wait_until(end, arrivals->concurrency());
       at_s = SecondsSince(measure_start);
     } else {

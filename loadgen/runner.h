@@ -6,7 +6,7 @@
 // cannot hang it.
 //
 // Times come from std::chrono::steady_clock, read in the client's callbacks as the bytes arrive.
-// Threading: Run blocks the calling thread, which is the dispatcher; on_progress runs on it.
+// Threading: RunLoad blocks the calling thread, which is the dispatcher; on_progress runs on it.
 #pragma once
 
 #include <cstdint>
@@ -30,14 +30,14 @@ struct Progress {
   int64_t output_tokens = 0;
   int64_t target_requests = 0;  // 0: bounded by duration only
   double elapsed_s = 0;
-  double target_s = 0;          // 0: bounded by count only
+  double target_s = 0;  // 0: bounded by count only
 };
 
 struct RunOptions {
   ArrivalOptions arrivals;
-  int64_t num_requests = 0;                   // 0: no count bound
-  absl::Duration duration = absl::ZeroDuration();  // zero: no time bound
-  int32_t warmup_requests = 0;                // sent one at a time before measuring
+  int64_t num_requests = 0;                          // 0: no count bound
+  absl::Duration duration = absl::ZeroDuration();    // zero: no time bound
+  int32_t warmup_requests = 0;                       // sent one at a time before measuring
   std::function<void(const Progress&)> on_progress;  // every progress_interval, and at the end
   absl::Duration progress_interval = absl::Milliseconds(250);
 };
@@ -51,6 +51,7 @@ struct RunResult {
 
 // kInvalidArgument when neither a count nor a duration bounds the run or the arrival options are
 // invalid; a workload error stops sending and is returned after in-flight calls ended.
-absl::StatusOr<RunResult> Run(StreamClient& client, Workload& workload, const RunOptions& options);
+absl::StatusOr<RunResult> RunLoad(StreamClient& client, Workload& workload,
+                                  const RunOptions& options);
 
 }  // namespace baton::loadgen

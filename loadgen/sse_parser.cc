@@ -20,7 +20,8 @@ std::vector<std::string> SseParser::Feed(absl::string_view bytes) {
     if (end == std::string::npos) break;
     std::string data;
     bool has_data = false;
-    for (absl::string_view line : absl::StrSplit(absl::string_view(pending_).substr(0, end), '\n')) {
+    for (absl::string_view line :
+         absl::StrSplit(absl::string_view(pending_).substr(0, end), '\n')) {
       line = absl::StripSuffix(line, "\r");
       if (!absl::ConsumePrefix(&line, "data:")) continue;
       absl::ConsumePrefix(&line, " ");

@@ -12,7 +12,8 @@ using Payloads = std::vector<std::string>;
 
 TEST(SseParserTest, SplitsEventsHoweverTheBytesArrive) {
   const std::string stream =
-      "data: {\"a\":1}\n\n: a comment\n\ndata: two\ndata: lines\n\nevent: x\r\ndata: [DONE]\r\n\r\n";
+      "data: {\"a\":1}\n\n: a comment\n\ndata: two\ndata: lines\n\nevent: x\r\ndata: "
+      "[DONE]\r\n\r\n";
   const Payloads expected = {"{\"a\":1}", "two\nlines", "[DONE]"};
   SseParser whole;
   EXPECT_EQ(whole.Feed(stream), expected);

@@ -22,8 +22,8 @@ enum class PromptMode { kCompletion, kChat };
 
 // What every call of a run shares.
 struct CallOptions {
-  std::string model;     // the served model's name
-  std::string api_key;   // sent as "Bearer <key>" when not empty
+  std::string model;    // the served model's name
+  std::string api_key;  // sent as "Bearer <key>" when not empty
   PromptMode mode = PromptMode::kCompletion;
   bool ignore_eos = true;  // exact output lengths
   float temperature = 0;

@@ -15,11 +15,11 @@ TEST(SummaryTableTest, ShowsTheMetricsAndWhatFailed) {
   summary.first_error_by_code = {{"grpc:UNAVAILABLE", "Socket closed"}};
   summary.request_goodput = 1.5;
   summary.ttft_ms.p99 = 123.456;
-  const std::string table = SummaryTable(
-      {.backend = "grpc", .arrivals = "poisson", .slo = {.ttft_ms = 200}}, summary);
-  for (const char* text : {"Successful requests:", "P99 TTFT (ms):", "123.46", "Request goodput",
-                           "TTFT<=200ms", "Failed: 3 of 10 requests",
-                           "grpc:UNAVAILABLE: 3  (e.g. \"Socket closed\")"}) {
+  const std::string table =
+      SummaryTable({.backend = "grpc", .arrivals = "poisson", .slo = {.ttft_ms = 200}}, summary);
+  for (const char* text :
+       {"Successful requests:", "P99 TTFT (ms):", "123.46", "Request goodput", "TTFT<=200ms",
+        "Failed: 3 of 10 requests", "grpc:UNAVAILABLE: 3  (e.g. \"Socket closed\")"}) {
     EXPECT_TRUE(absl::StrContains(table, text)) << text << "\n" << table;
   }
   summary.failed = 0;
@@ -27,8 +27,12 @@ TEST(SummaryTableTest, ShowsTheMetricsAndWhatFailed) {
 }
 
 TEST(SummaryTableTest, ProgressLineFillsWithTheLargerOfCountAndTime) {
-  Progress progress{.sent = 6, .completed = 4, .failed = 1, .output_tokens = 100,
-                    .target_requests = 10, .elapsed_s = 2};
+  Progress progress{.sent = 6,
+                    .completed = 4,
+                    .failed = 1,
+                    .output_tokens = 100,
+                    .target_requests = 10,
+                    .elapsed_s = 2};
   const std::string half = ProgressLine(progress, 10);
   EXPECT_TRUE(absl::StartsWith(half, "[=====>    ]")) << half;
   EXPECT_TRUE(absl::StrContains(half, "5/6 done")) << half;

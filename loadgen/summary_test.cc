@@ -69,11 +69,11 @@ TEST(SummarizeTest, TtftTpotItlAndE2elFollowTheirDefinitions) {
 
 TEST(SummarizeTest, GoodputCountsCompletedRequestsMeetingEverySlo) {
   const std::vector<RequestRecord> records = {
-      Completed(0, {0.1, 0.12, 0.14}),   // TTFT 100, TPOT 20: good
-      Completed(0, {0.5, 0.52, 0.54}),   // TTFT 500: misses the TTFT SLO
-      Completed(0, {0.1, 0.2, 0.3}),     // TPOT 100: misses the TPOT SLO
-      Completed(0, {0.2}),               // one token, no TPOT: good
-      Failed(0, "grpc:UNAVAILABLE"),     // never good
+      Completed(0, {0.1, 0.12, 0.14}),  // TTFT 100, TPOT 20: good
+      Completed(0, {0.5, 0.52, 0.54}),  // TTFT 500: misses the TTFT SLO
+      Completed(0, {0.1, 0.2, 0.3}),    // TPOT 100: misses the TPOT SLO
+      Completed(0, {0.2}),              // one token, no TPOT: good
+      Failed(0, "grpc:UNAVAILABLE"),    // never good
   };
   const Summary summary = Summarize(records, 4.0, {.ttft_ms = 300, .tpot_ms = 50});
   EXPECT_EQ(summary.good_requests, 2);
@@ -86,9 +86,9 @@ TEST(SummarizeTest, GoodputCountsCompletedRequestsMeetingEverySlo) {
 TEST(SummarizeTest, CountsFailuresByCodeAndLeavesWarmupOut) {
   RequestRecord warmup = Completed(0, {0.1, 0.2});
   warmup.warmup = true;
-  const std::vector<RequestRecord> records = {
-      warmup, Completed(1, {1.1, 1.2}), Failed(1.5, "http:429"), Failed(2, "http:429"),
-      Failed(3, "transport")};
+  const std::vector<RequestRecord> records = {warmup, Completed(1, {1.1, 1.2}),
+                                              Failed(1.5, "http:429"), Failed(2, "http:429"),
+                                              Failed(3, "transport")};
   const Summary summary = Summarize(records, 2.0, {});
   EXPECT_EQ(summary.sent, 4);
   EXPECT_EQ(summary.completed, 1);

@@ -7,6 +7,8 @@
 // delays on a busy machine can add to them, so the upper bounds leave 150 ms on a 200 ms TTFT and
 // 25 ms on a 40 ms inter-token gap (medians and means, not maxima). The goodput mix keeps every
 // request at least 250 ms (TTFT) or 40 ms per token (TPOT) away from the SLO line.
+#include "loadgen/testing/timed_server.h"
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -19,7 +21,6 @@
 #include "loadgen/http_stream_client.h"
 #include "loadgen/runner.h"
 #include "loadgen/summary.h"
-#include "loadgen/testing/timed_server.h"
 #include "loadgen/workload.h"
 
 namespace baton::loadgen {
@@ -54,7 +55,7 @@ absl::StatusOr<RunResult> RunSpecs(StreamClient& client, std::vector<RequestSpec
   if (!workload.ok()) return workload.status();
   RunOptions options{.arrivals = {.kind = ArrivalKind::kClosedLoop, .concurrency = concurrency},
                      .num_requests = num_requests};
-  return Run(client, **workload, options);
+  return RunLoad(client, **workload, options);
 }
 
 class TimedServerTest : public ::testing::TestWithParam<Protocol> {};
@@ -62,11 +63,11 @@ class TimedServerTest : public ::testing::TestWithParam<Protocol> {};
 TEST_P(TimedServerTest, MeasuresTheInjectedTiming) {
   constexpr double kFirstMs = 200, kPerTokenMs = 40;
   constexpr int32_t kTokens = 8;
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TimedServer> server,
-                       TimedServer::Start([](const baton::v1::GenerateRequest&) {
-                         return InjectedTiming{absl::Milliseconds(kFirstMs),
-                                               absl::Milliseconds(kPerTokenMs)};
-                       }));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<TimedServer> server,
+      TimedServer::Start([](const baton::v1::GenerateRequest&) {
+        return InjectedTiming{absl::Milliseconds(kFirstMs), absl::Milliseconds(kPerTokenMs)};
+      }));
   std::unique_ptr<StreamClient> client = MakeClient(GetParam(), *server, {});
   ASSERT_NE(client, nullptr);
   ASSERT_OK_AND_ASSIGN(RunResult result,
@@ -101,10 +102,10 @@ TEST_P(TimedServerTest, GoodputCountsTheRequestsThatMetEverySlo) {
                        }));
   std::unique_ptr<StreamClient> client = MakeClient(GetParam(), *server, {});
   ASSERT_NE(client, nullptr);
-  ASSERT_OK_AND_ASSIGN(
-      RunResult result,
-      RunSpecs(*client, {Spec("fast a", 4), Spec("late b", 4), Spec("slow c", 4), Spec("fast d", 4)},
-               /*num_requests=*/8, /*concurrency=*/4));
+  ASSERT_OK_AND_ASSIGN(RunResult result, RunSpecs(*client,
+                                                  {Spec("fast a", 4), Spec("late b", 4),
+                                                   Spec("slow c", 4), Spec("fast d", 4)},
+                                                  /*num_requests=*/8, /*concurrency=*/4));
   const Slo slo{.ttft_ms = 300, .tpot_ms = 60};
   const Summary summary = Summarize(result.records, result.duration_s, slo);
   ASSERT_EQ(summary.completed, 8);
@@ -135,9 +136,8 @@ TEST_P(TimedServerTest, SendsTheApiKeyAndReportsAWrongOneByCode) {
   const Summary refused = Summarize(bad_run.records, bad_run.duration_s, {});
   EXPECT_EQ(refused.failed, 2);
   const std::string code = GetParam() == Protocol::kGrpc ? "grpc:UNAUTHENTICATED" : "http:401";
-  EXPECT_EQ(refused.errors_by_code.count(code), 1u)
-      << refused.errors_by_code.begin()->first << ": "
-      << refused.first_error_by_code.begin()->second;
+  EXPECT_EQ(refused.errors_by_code.count(code), 1u) << refused.errors_by_code.begin()->first << ": "
+                                                    << refused.first_error_by_code.begin()->second;
 }
 
 TEST_P(TimedServerTest, ChatModeSendsThePromptAsOneUserMessage) {

@@ -29,8 +29,8 @@ absl::StatusOr<RequestSpec> SyntheticWorkload::Next() {
   spec.output_tokens = options_.output_tokens.Sample(rng_);
   std::string prefix;
   if (!prefixes_.empty()) {
-    spec.prefix_group = static_cast<int32_t>(
-        std::uniform_int_distribution<size_t>(0, prefixes_.size() - 1)(rng_));
+    spec.prefix_group =
+        static_cast<int32_t>(std::uniform_int_distribution<size_t>(0, prefixes_.size() - 1)(rng_));
     prefix = prefixes_[spec.prefix_group];
     spec.prompt_tokens = std::max(spec.prompt_tokens, options_.prefix_tokens + 1);
   } else {

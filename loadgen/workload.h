@@ -41,7 +41,7 @@ class SyntheticWorkload : public Workload {
   // `builder` must outlive the workload. kInvalidArgument for negative group settings or a
   // prefix that cannot be built.
   static absl::StatusOr<std::unique_ptr<SyntheticWorkload>> Create(const PromptBuilder* builder,
-                                                                  const SyntheticOptions& options);
+                                                                   const SyntheticOptions& options);
   absl::StatusOr<RequestSpec> Next() override;
 
  private:
@@ -59,8 +59,8 @@ class DatasetWorkload : public Workload {
   // Cycles through `entries` in an order shuffled with `seed`; a spec whose output_tokens is 0
   // gets `default_output_tokens`. kInvalidArgument for an empty dataset.
   static absl::StatusOr<std::unique_ptr<DatasetWorkload>> Create(std::vector<RequestSpec> entries,
-                                                                int32_t default_output_tokens,
-                                                                uint64_t seed);
+                                                                 int32_t default_output_tokens,
+                                                                 uint64_t seed);
   absl::StatusOr<RequestSpec> Next() override;
 
  private:

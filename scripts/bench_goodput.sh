@@ -8,8 +8,8 @@
 # loadgen's compare mode writes the side-by-side table and plots.
 #
 # Environment: MODEL (GGUF, default ../shared/models/stories260K.gguf), RATES (req/s, default
-# "8 16 32 64"), NUM_REQUESTS per point (default 240), CPUS (default 0,1), SLO_TTFT_MS (default
-# 200), SLO_TPOT_MS (default 25), INPUT_TOKENS (default uniform:32:320), OUTPUT_TOKENS (default
+# "2 4 8 12"), NUM_REQUESTS per point (default 120), CPUS (default 0,1), SLO_TTFT_MS (default
+# 500), SLO_TPOT_MS (default 25), INPUT_TOKENS (default uniform:32:320), OUTPUT_TOKENS (default
 # uniform:16:128), OUT (output folder, default /tmp/baton-goodput).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +17,10 @@ cd "$(dirname "$0")/.."
 bazel build //decode_worker //prefill_worker //router //loadgen
 BIN=$PWD/bazel-bin
 MODEL=$(realpath "${MODEL:-../shared/models/stories260K.gguf}")
-RATES=${RATES:-"8 16 32 64"}
-NUM_REQUESTS=${NUM_REQUESTS:-240}
+RATES=${RATES:-"2 4 8 12"}
+NUM_REQUESTS=${NUM_REQUESTS:-120}
 CPUS=${CPUS:-0,1}
-SLO_TTFT_MS=${SLO_TTFT_MS:-200}
+SLO_TTFT_MS=${SLO_TTFT_MS:-500}
 SLO_TPOT_MS=${SLO_TPOT_MS:-25}
 INPUT_TOKENS=${INPUT_TOKENS:-uniform:32:320}
 OUTPUT_TOKENS=${OUTPUT_TOKENS:-uniform:16:128}

@@ -59,8 +59,8 @@ std::string TmpPath(const std::string& name) {
   return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
 }
 
-std::vector<std::string> LoadgenArgs(const std::string& backend, int port,
-                                     const std::string& model, const std::string& result) {
+std::vector<std::string> LoadgenArgs(const std::string& backend, int port, const std::string& model,
+                                     const std::string& result) {
   return {"--backend=" + backend,
           absl::StrCat("--target=127.0.0.1:", port),
           "--model=" + model,
@@ -162,9 +162,8 @@ TEST(LoadgenRouterKilledTest, EndsWithASummaryOfWhatFailed) {
 
   absl::StatusOr<std::string> output = absl::UnknownError("not run");
   const absl::Time start = absl::Now();
-  std::thread run([&] {
-    output = RunTool(RunfilePath("loadgen/loadgen"), args, absl::Seconds(120));
-  });
+  std::thread run(
+      [&] { output = RunTool(RunfilePath("loadgen/loadgen"), args, absl::Seconds(120)); });
   // Halfway: once the router has generated for a third of the requests, kill it.
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   bool killed = false;

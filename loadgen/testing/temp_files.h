@@ -21,8 +21,6 @@ inline std::string WriteTempFile(const std::string& name, const std::string& tex
 }
 
 // The file's bytes, or "" when it cannot be read (the test's checks then fail on the content).
-inline std::string ReadTempFile(const std::string& path) {
-  return ReadTextFile(path).value_or("");
-}
+inline std::string ReadTempFile(const std::string& path) { return ReadTextFile(path).value_or(""); }
 
 }  // namespace baton::loadgen::testing

@@ -19,10 +19,10 @@ absl::StatusOr<baton::v1::GenerateResponse> TimedBackend::Generate(
   }
   baton::v1::GenerateResponse final_response;
   final_response.set_finish_reason(baton::v1::FINISH_REASON_LENGTH);
-  const int32_t prompt_tokens = static_cast<int32_t>(
-      request.has_chat() && request.chat().messages_size() > 0
-          ? request.chat().messages(0).content().size()
-          : request.text().size());
+  const int32_t prompt_tokens =
+      static_cast<int32_t>(request.has_chat() && request.chat().messages_size() > 0
+                               ? request.chat().messages(0).content().size()
+                               : request.text().size());
   final_response.mutable_usage()->set_prompt_tokens(prompt_tokens);
   final_response.mutable_usage()->set_completion_tokens(tokens);
   final_response.mutable_usage()->set_total_tokens(prompt_tokens + tokens);

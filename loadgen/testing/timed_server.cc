@@ -11,8 +11,8 @@ TimedServer::TimedServer(TimedBackend::TimingFunction timing, std::vector<std::s
       api_keys_(router::ApiKeys::FromList(std::move(api_keys))),
       service_(&backend_, &api_keys_, nullptr) {}
 
-absl::StatusOr<std::unique_ptr<TimedServer>> TimedServer::Start(
-    TimedBackend::TimingFunction timing, std::vector<std::string> api_keys) {
+absl::StatusOr<std::unique_ptr<TimedServer>> TimedServer::Start(TimedBackend::TimingFunction timing,
+                                                                std::vector<std::string> api_keys) {
   std::unique_ptr<TimedServer> server(new TimedServer(std::move(timing), std::move(api_keys)));
   absl::StatusOr<std::unique_ptr<common::HttpServer>> http =
       common::HttpServer::Create(common::HttpServerOptions{});
