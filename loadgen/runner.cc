@@ -63,7 +63,8 @@ class Tracker {
   void WaitInFlightBelow(int64_t limit, Clock::time_point deadline) {
     absl::MutexLock lock(&mu_);
     auto below = [this, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ < limit; };
-    mu_.AwaitWithDeadline(absl::Condition(&below), absl::FromChrono(ToSystem(deadline)));
+    // A timeout, not a deadline: absl waits on the system clock, the run's times are steady.
+    mu_.AwaitWithTimeout(absl::Condition(&below), absl::FromChrono(deadline - Clock::now()));
   }
 
   Progress progress() const {
@@ -79,12 +80,6 @@ class Tracker {
   }
 
  private:
-  // absl waits on the system clock: convert a steady deadline through "now" on both clocks.
-  static std::chrono::system_clock::time_point ToSystem(Clock::time_point deadline) {
-    return std::chrono::system_clock::now() +
-           std::chrono::duration_cast<std::chrono::system_clock::duration>(deadline - Clock::now());
-  }
-
   const Clock::time_point start_;
   mutable absl::Mutex mu_;
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;

@@ -45,6 +45,13 @@ class ScriptedClient : public StreamClient {
     return true;
   }
 
+  // Waits (up to 10 s) until `n` calls are held; false when they did not come.
+  bool WaitForPending(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pending_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+  }
+
   size_t max_pending() const {
     absl::MutexLock lock(&mu_);
     return max_pending_;
@@ -89,7 +96,10 @@ TEST(RunnerTest, ClosedLoopKeepsItsConcurrencyAfterOneByOneWarmup) {
   ASSERT_TRUE(client.CompleteOne());
   // The second warm-up request may be out now, but not more: warm-up goes one at a time.
   EXPECT_EQ(client.max_pending(), 1u);
-  for (int i = 0; i < 11; ++i) ASSERT_TRUE(client.CompleteOne());
+  ASSERT_TRUE(client.CompleteOne());
+  // Then the measured requests, three at a time and never more.
+  ASSERT_TRUE(client.WaitForPending(3));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(client.CompleteOne());
   run.join();
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(client.max_pending(), 3u);

@@ -3,9 +3,11 @@
 // follow the SLO arithmetic on a mix of fast and slow requests.
 //
 // Tolerances (they must hold on a loaded 2-core machine): the server waits at least the injected
-// times, so measurements are never below them by more than clock granularity (2 ms); scheduling
-// delays on a busy machine can add to them, so the upper bounds leave 150 ms on a 200 ms TTFT and
-// 25 ms on a 40 ms inter-token gap (medians and means, not maxima). The goodput mix keeps every
+// times, so TTFT and end-to-end latency are never below them by more than clock granularity
+// (2 ms); a token gap measured at the client can shrink only when an earlier chunk was delivered
+// late, so TPOT (a mean over 7 gaps) and the median ITL get 5 ms below; scheduling delays on a
+// busy machine add to everything, so the upper bounds leave 150 ms on a 200 ms TTFT and 25 ms on a
+// 40 ms gap (means and medians, not maxima). The goodput mix keeps every
 // request at least 250 ms (TTFT) or 40 ms per token (TPOT) away from the SLO line.
 #include "loadgen/testing/timed_server.h"
 
@@ -77,10 +79,10 @@ TEST_P(TimedServerTest, MeasuresTheInjectedTiming) {
   EXPECT_EQ(summary.total_output_tokens, 6 * kTokens);
   EXPECT_GE(summary.ttft_ms.min, kFirstMs - 2);
   EXPECT_LE(summary.ttft_ms.mean, kFirstMs + 150);
-  EXPECT_GE(summary.tpot_ms.mean, kPerTokenMs - 2);
+  EXPECT_GE(summary.tpot_ms.mean, kPerTokenMs - 5);
   EXPECT_LE(summary.tpot_ms.mean, kPerTokenMs + 25);
   EXPECT_EQ(summary.itl_ms.count, 6 * (kTokens - 1));
-  EXPECT_GE(summary.itl_ms.median, kPerTokenMs - 2);
+  EXPECT_GE(summary.itl_ms.median, kPerTokenMs - 5);
   EXPECT_LE(summary.itl_ms.median, kPerTokenMs + 25);
   const double injected_e2el = kFirstMs + (kTokens - 1) * kPerTokenMs;
   EXPECT_GE(summary.e2el_ms.min, injected_e2el - 2);

@@ -7,11 +7,11 @@ namespace baton::loadgen::testing {
 absl::StatusOr<baton::v1::GenerateResponse> TimedBackend::Generate(
     const baton::v1::GenerateRequest& request, const router::CallContext&,
     const router::ChunkSink& on_chunk) {
-  const absl::Time start = absl::Now();
   const InjectedTiming timing = timing_(request);
   const int32_t tokens = request.sampling().max_tokens();
+  absl::SleepFor(timing.first_token);
   for (int32_t i = 0; i < tokens; ++i) {
-    absl::SleepFor(start + timing.first_token + i * timing.per_token - absl::Now());
+    if (i > 0) absl::SleepFor(timing.per_token);
     baton::v1::GenerateResponse chunk;
     chunk.add_token_ids(100 + i);
     chunk.set_text_delta(" tok");

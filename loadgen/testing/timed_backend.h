@@ -1,7 +1,7 @@
 // A router InferenceBackend with injected, known timing, for measuring loadgen against: each
 // request's first token comes `first_token` after the call started and every further one
-// `per_token` after the previous (on an absolute schedule, so a late token does not shift the
-// rest), max_tokens tokens in all, one per streamed chunk. The timing of each request is chosen
+// `per_token` after the previous one was handed to the front end (so no gap is shorter than
+// `per_token`), max_tokens tokens in all, one per streamed chunk. The timing of each request is chosen
 // by a function of the request (e.g. of its prompt), so one run can mix fast and slow requests.
 // The backend really waits: that is the behaviour under test.
 //
