@@ -1,17 +1,16 @@
 // disagg_client_main: sends one request through a decode worker (and a prefill worker unless
 // --local_prefill) and prints the generated tokens as they stream: token ids, or text when
 // --model names the GGUF file whose tokenizer turns --prompt into ids and ids back into text.
+// It talks to the workers directly, for debugging one handoff; to load-test a deployment, run
+// //loadgen against the router.
 //
 //   disagg_client_main --decode=127.0.0.1:5001 --prefill=127.0.0.1:5002
 //       --prompt_ids=1,403,407,261,378 --max_tokens=32 --temperature=0
 //   disagg_client_main --decode=... --prefill=... --model=m.gguf --prompt="Once upon a time"
-#include <atomic>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -19,7 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "router/disagg_client.h"
 #include "router/text_codec.h"
@@ -33,53 +32,6 @@ ABSL_FLAG(int32_t, max_tokens, 32, "Tokens to generate.");
 ABSL_FLAG(float, temperature, 0.0f, "Sampling temperature (0 = greedy).");
 ABSL_FLAG(bool, local_prefill, false, "Prefill on the decode worker.");
 ABSL_FLAG(bool, ignore_eos, false, "Keep generating past the end-of-sequence token.");
-ABSL_FLAG(int32_t, requests, 1, "Send this many copies of the request (a small load test).");
-ABSL_FLAG(int32_t, concurrency, 1, "How many of them are in flight at once.");
-
-namespace {
-
-// Sends --requests copies of `request`, --concurrency at a time, and prints throughput and the
-// mean time to first token.
-int LoadTest(baton::router::DisaggClient& client, const baton::router::DisaggRequest& request) {
-  const int total = absl::GetFlag(FLAGS_requests);
-  std::atomic<int> next{0};
-  std::atomic<int64_t> tokens{0};
-  std::atomic<int> failures{0};
-  std::mutex mu;
-  double ttft_sum = 0;
-  const absl::Time start = absl::Now();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < std::max(1, absl::GetFlag(FLAGS_concurrency)); ++t) {
-    threads.emplace_back([&] {
-      while (next.fetch_add(1) < total) {
-        const absl::Time sent = absl::Now();
-        absl::Time first = absl::InfiniteFuture();
-        auto result = client.Generate(request, [&](const baton::internal::v1::DecodedTokens&) {
-          if (first == absl::InfiniteFuture()) first = absl::Now();
-          return true;
-        });
-        if (!result.ok()) {
-          ++failures;
-          std::cerr << "request failed: " << result.status() << "\n";
-          continue;
-        }
-        tokens += static_cast<int64_t>(result->tokens.size());
-        std::lock_guard<std::mutex> lock(mu);
-        ttft_sum += absl::ToDoubleSeconds(first - sent);
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  const int ok = total - failures.load();
-  std::cout << "requests: " << total << " failed: " << failures.load()
-            << " generated_tokens: " << tokens.load() << " wall_s: " << seconds
-            << " tokens_per_s: " << tokens.load() / seconds
-            << " mean_ttft_s: " << (ok > 0 ? ttft_sum / ok : 0.0) << "\n";
-  return failures.load() == 0 ? 0 : 1;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -130,7 +82,6 @@ int main(int argc, char** argv) {
     prefill = grpc::CreateChannel(absl::GetFlag(FLAGS_prefill), grpc::InsecureChannelCredentials());
   }
   baton::router::DisaggClient client(decode, prefill);
-  if (absl::GetFlag(FLAGS_requests) > 1) return LoadTest(client, request);
   std::optional<baton::engine::tokenizer::IncrementalDecoder> stream;
   if (codec != nullptr) {
     stream.emplace(codec->NewStream());

@@ -22,6 +22,8 @@ PACKAGES=(
   nodejs
   # load-test plots (loadgen); test certificates (TLS); network namespaces (two-host UCX test)
   gnuplot-nox openssl iproute2
+  # XML parser (loadgen's plot test parses the SVG it wrote)
+  libexpat1-dev
 )
 
 if [[ $(id -u) -eq 0 ]]; then
