@@ -1,4 +1,4 @@
-// A small HTTP/1.1 server (Boost.Beast) that every baton binary mounts for /metrics and /healthz,
+// A small HTTP/1.1 server (Boost.Beast; HTTPS through Asio's OpenSSL streams) that every baton binary mounts for /metrics and /healthz,
 // and that the router uses for the OpenAI-compatible API, including chunked streaming for SSE.
 //
 // Threading: one acceptor thread; each connection is served on its own thread with blocking
@@ -48,6 +48,9 @@ struct HttpServerOptions {
   int port = 0;  // 0 picks a free port
   int max_connections = 256;
   size_t max_body_bytes = 8 << 20;
+  // PEM certificate chain and key: when set, the server speaks HTTPS only (TLS 1.2 or later).
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class HttpServer {
