@@ -1,5 +1,7 @@
 #include "deploy/local/cluster_plan.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -68,6 +70,15 @@ ChildSpec RouterSpec(const LaunchOptions& options, const std::vector<std::string
                absl::StrCat("--http_port=", options.http_port),
                absl::StrCat("--grpc_port=", options.grpc_port)};
   spec.args.insert(spec.args.end(), options.tls_flags.begin(), options.tls_flags.end());
+  // The public API asks clients for no certificate (the printed curl line has none) unless the
+  // caller chose otherwise; the workers still require the router's.
+  const bool client_auth_given =
+      std::any_of(options.tls_flags.begin(), options.tls_flags.end(), [](const std::string& f) {
+        return f.rfind("--tls_client_auth", 0) == 0;
+      });
+  if (!options.tls_flags.empty() && !client_auth_given) {
+    spec.args.push_back("--tls_client_auth=false");
+  }
   return spec;
 }
 

@@ -39,7 +39,8 @@ absl::Status ValidateLaunch(const LaunchOptions& options);
 std::vector<ChildSpec> WorkerSpecs(const LaunchOptions& options);
 
 // The router in front of workers at `decode` and `prefill` ("host:port" each): --decode and
-// --prefill take comma-separated lists.
+// --prefill take comma-separated lists. With TLS flags and no --tls_client_auth among them, its
+// public API does not require client certificates (--tls_client_auth=false).
 ChildSpec RouterSpec(const LaunchOptions& options, const std::vector<std::string>& decode,
                      const std::vector<std::string>& prefill);
 

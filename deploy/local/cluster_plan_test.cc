@@ -65,6 +65,21 @@ TEST(ClusterPlanTest, RouterGetsCommaLists) {
   EXPECT_THAT(router.args, Contains("--model_name=baton"));
 }
 
+TEST(ClusterPlanTest, TlsReachesEveryProcessAndThePublicApiNeedsNoClientCertificate) {
+  LaunchOptions options = Options();
+  options.tls_flags = {"--tls_cert=/c.pem", "--tls_key=/k.pem", "--tls_ca=/ca.pem"};
+  ChildSpec router = RouterSpec(options, {"127.0.0.1:1"}, {});
+  EXPECT_THAT(router.args, Contains("--tls_ca=/ca.pem"));
+  EXPECT_THAT(router.args, Contains("--tls_client_auth=false"));
+  EXPECT_THAT(WorkerSpecs(options)[0].args, Contains("--tls_cert=/c.pem"));
+  EXPECT_THAT(WorkerSpecs(options)[0].args, ::testing::Not(Contains("--tls_client_auth=false")));
+  options.tls_flags.push_back("--tls_client_auth=true");
+  EXPECT_THAT(RouterSpec(options, {"127.0.0.1:1"}, {}).args,
+              ::testing::Not(Contains("--tls_client_auth=false")));
+  EXPECT_THAT(RouterSpec(Options(), {"127.0.0.1:1"}, {}).args,
+              ::testing::Not(Contains("--tls_client_auth=false")));
+}
+
 TEST(ClusterPlanTest, RejectsBadCounts) {
   LaunchOptions options = Options();
   options.decode_workers = 0;
