@@ -1,5 +1,6 @@
-// A small HTTP/1.1 server (Boost.Beast; HTTPS through Asio's OpenSSL streams) that every baton binary mounts for /metrics and /healthz,
-// and that the router uses for the OpenAI-compatible API, including chunked streaming for SSE.
+// A small HTTP/1.1 server (Boost.Beast; HTTPS through Asio's OpenSSL streams) that every baton
+// binary mounts for /metrics and /healthz, and that the router uses for the OpenAI-compatible
+// API, including chunked streaming for SSE.
 //
 // Threading: one acceptor thread; each connection is served on its own thread with blocking
 // reads and writes, so a handler may block (e.g. waiting for tokens of a stream) without stalling

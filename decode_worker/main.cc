@@ -24,7 +24,8 @@ ABSL_FLAG(int32_t, prefill_chunk, 256, "Most local prompt tokens per step (coloc
 ABSL_FLAG(int32_t, lease_ms, 30000, "Default lease on blocks reserved for remote KV.");
 ABSL_FLAG(int32_t, max_streams, 1024, "Most Decode streams open at once.");
 ABSL_FLAG(bool, kv_checksum, false, "Verify a checksum of every KV run received.");
-ABSL_FLAG(std::string, transport, "ucx", "KV transport by registered name: ucx, nccl (CUDA build) or inprocess.");
+ABSL_FLAG(std::string, transport, "ucx",
+          "KV transport by registered name: ucx, nccl (CUDA build) or inprocess.");
 ABSL_FLAG(int32_t, kv_progress_spin_us, 200,
           "UCX progress thread: how long it polls after activity before sleeping (us).");
 ABSL_FLAG(std::string, ucx, "",

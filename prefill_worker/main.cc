@@ -22,7 +22,8 @@ ABSL_FLAG(int32_t, max_batch_tokens, 512, "Most prompt tokens per engine step.")
 ABSL_FLAG(int32_t, max_batch, 16, "Most sequences per engine step.");
 ABSL_FLAG(int32_t, max_queue, 1024, "Most queued requests.");
 ABSL_FLAG(int32_t, max_calls, 1024, "Most Prefill calls open at once.");
-ABSL_FLAG(std::string, transport, "ucx", "KV transport by registered name: ucx, nccl (CUDA build) or inprocess.");
+ABSL_FLAG(std::string, transport, "ucx",
+          "KV transport by registered name: ucx, nccl (CUDA build) or inprocess.");
 ABSL_FLAG(int32_t, kv_progress_spin_us, 200,
           "UCX progress thread: how long it polls after activity before sleeping (us).");
 ABSL_FLAG(std::string, ucx, "",

@@ -2,8 +2,8 @@
 // reflection) and, on its HTTP port, the OpenAI-compatible API (/v1/...), the Ollama API
 // (/api/...), /health, /healthz, /metrics and /metrics/vllm (vLLM's metric names), for one GGUF
 // model, in front of a decode worker and prefill workers. --tls_cert/--tls_key/--tls_ca turn on
-// TLS for both APIs (HTTPS) and for the channels to the workers (common/tls_flags.h). Prints "READY grpc_port=N http_port=M"
-// once listening; SIGTERM or SIGINT stop it cleanly.
+// TLS for both APIs (HTTPS) and for the channels to the workers (common/tls_flags.h). Prints
+// "READY grpc_port=N http_port=M" once listening; SIGTERM or SIGINT stop it cleanly.
 //
 //   router --model=m.gguf --decode=127.0.0.1:5001 --prefill=127.0.0.1:5002,127.0.0.1:5003
 #include <iostream>

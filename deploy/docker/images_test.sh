@@ -39,7 +39,8 @@ for file in "$docker/Dockerfile" "$docker/Dockerfile.cuda"; do
     grep -q "/opt/baton/tree/$link\b" "$file" || problem "$name: no /opt/baton/tree/$link"
   done
   # ENTRYPOINT and CMD flags.
-  for flag in $(grep -E '^(ENTRYPOINT|CMD) ' "$file" | grep -o '"--[a-z_]*' | tr -d '"' | sort -u); do
+  flags=$(grep -E '^(ENTRYPOINT|CMD) ' "$file" | grep -o '"--[a-z_]*' | tr -d '"' | sort -u)
+  for flag in $flags; do
     grep -q -- "^ *$flag " <<<"$help" || problem "$name: baton_local has no flag $flag"
   done
   grep -q '"/opt/baton/bin/baton_local"' "$file" || problem "$name: ENTRYPOINT is not baton_local"

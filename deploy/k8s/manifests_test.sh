@@ -40,7 +40,8 @@ join() { local IFS=,; echo "$*"; }
 node "$root/tests/clients/k8s_manifests.mjs" \
   --rendered="$(join "${rendered[@]}")" \
   --help="$(join "${help[@]}")" \
-  --metrics="$root/router/router_metrics.cc,$root/prefill_worker/prefill_metrics.cc,$root/decode_worker/decode_metrics.cc" \
+  --metrics="$(join "$root/router/router_metrics.cc" "$root/prefill_worker/prefill_metrics.cc" \
+    "$root/decode_worker/decode_metrics.cc")" \
   --external_secrets=baton-tls \
   --adapter="$monitoring/adapter.yaml" \
   --alerts="$monitoring/alerts.yaml"

@@ -13,7 +13,8 @@ ChildSpec WorkerSpec(const LaunchOptions& options, const std::string& role, int 
   ChildSpec spec;
   spec.name = absl::StrCat(role, "-", index);
   spec.binary = absl::StrCat(options.bin_dir, "/", role, "_worker/", role, "_worker");
-  const int grpc_port = options.worker_port_base == 0 ? 0 : options.worker_port_base + 2 * launch_index;
+  const int grpc_port =
+      options.worker_port_base == 0 ? 0 : options.worker_port_base + 2 * launch_index;
   const int http_port = options.worker_port_base == 0 ? 0 : grpc_port + 1;
   spec.args = {absl::StrCat("--model=", options.model),
                absl::StrCat("--threads=", options.threads),

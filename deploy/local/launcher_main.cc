@@ -115,7 +115,8 @@ void PrintEndpoints(const deploy::LaunchOptions& options, const deploy::Child& r
             << Dialable(options.host, router.grpc_port) << " (baton.v1.Inference)   metrics "
             << base << "/metrics   pid " << router.pid << "\n";
   for (const deploy::Child* w : workers) {
-    std::cout << "  " << w->spec.name << std::string(12 - std::min<size_t>(11, w->spec.name.size()), ' ')
+    const size_t pad = 12 - std::min<size_t>(11, w->spec.name.size());
+    std::cout << "  " << w->spec.name << std::string(pad, ' ')
               << "gRPC " << Dialable(options.host, w->grpc_port) << "   metrics http://"
               << Dialable(options.host, w->http_port) << "/metrics   pid " << w->pid << "\n";
   }

@@ -5,8 +5,9 @@
 namespace baton::kvtransfer {
 namespace {
 
-const bool kRegistered = RegisterTransport(
-    kInProcessTransportName, [](const TransportSettings&) { return InProcessKvTransport::Create(); });
+const bool kRegistered =
+    RegisterTransport(kInProcessTransportName,
+                      [](const TransportSettings&) { return InProcessKvTransport::Create(); });
 
 }  // namespace
 }  // namespace baton::kvtransfer
