@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/tls.h"
 #include "grpcpp/grpcpp.h"
 
 namespace baton::common {
@@ -17,6 +18,8 @@ struct GrpcServerOptions {
   int port = 0;
   // Largest message accepted (prompts as token ids, KV descriptors).
   int max_receive_message_bytes = 64 << 20;
+  // TLS (and mutual TLS) per MakeServerCredentials; default: plaintext.
+  TlsMaterial tls;
 };
 
 struct StartedGrpcServer {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/ssl.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "common/logging.h"
@@ -23,11 +24,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 
+// Stream is tcp::socket (HTTP) or ssl::stream<tcp::socket&> (HTTPS).
+template <class Stream>
 class BeastResponseWriter : public HttpResponseWriter {
  public:
-  BeastResponseWriter(tcp::socket& socket, bool keep_alive)
-      : socket_(socket), keep_alive_(keep_alive) {}
+  BeastResponseWriter(Stream& socket, bool keep_alive) : socket_(socket), keep_alive_(keep_alive) {}
 
   void Send(int status, std::string_view content_type, std::string body) override {
     if (responded_) return;
@@ -88,7 +91,7 @@ class BeastResponseWriter : public HttpResponseWriter {
     return !client_gone_;
   }
 
-  tcp::socket& socket_;
+  Stream& socket_;
   bool keep_alive_;
   bool responded_ = false;
   bool streaming_ = false;
@@ -100,7 +103,27 @@ class BeastResponseWriter : public HttpResponseWriter {
 class BeastHttpServer : public HttpServer {
  public:
   explicit BeastHttpServer(const HttpServerOptions& options)
-      : options_(options), acceptor_(io_) {}
+      : options_(options), acceptor_(io_), tls_(ssl::context::tls_server) {}
+
+  // Loads the certificate and key when the server speaks HTTPS.
+  absl::Status SetUpTls() {
+    if (options_.tls_cert.empty()) return absl::OkStatus();
+    beast::error_code ec;
+    tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1,
+                     ec);
+    if (!ec) {
+      tls_.use_certificate_chain(asio::buffer(options_.tls_cert.data(), options_.tls_cert.size()),
+                                 ec);
+    }
+    if (!ec) {
+      tls_.use_private_key(asio::buffer(options_.tls_key.data(), options_.tls_key.size()),
+                           ssl::context::pem, ec);
+    }
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("HTTPS certificate: ", ec.message()));
+    return absl::OkStatus();
+  }
   ~BeastHttpServer() override { Shutdown(); }
 
   void Handle(std::string path, HttpHandler handler) override {
@@ -169,7 +192,11 @@ class BeastHttpServer : public HttpServer {
       auto owned = std::make_shared<tcp::socket>(std::move(socket));
       open_sockets_.push_back(owned.get());
       connection_threads_.emplace_back([this, owned] {
-        ServeConnection(*owned);
+        if (options_.tls_cert.empty()) {
+          ServeConnection(*owned);
+        } else {
+          ServeTlsConnection(*owned);
+        }
         absl::MutexLock lock(&mu_);
         std::erase(open_sockets_, owned.get());
         finished_ids_.push_back(std::this_thread::get_id());
@@ -191,7 +218,27 @@ class BeastHttpServer : public HttpServer {
     finished_ids_.clear();
   }
 
+  void ServeTlsConnection(tcp::socket& socket) {
+    ssl::stream<tcp::socket&> stream(socket, tls_);
+    beast::error_code ec;
+    stream.handshake(ssl::stream_base::server, ec);
+    if (!ec) {
+      Serve(stream);
+      stream.shutdown(ec);
+    }
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
   void ServeConnection(tcp::socket& socket) {
+    Serve(socket);
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  template <class Stream>
+  void Serve(Stream& socket) {
     beast::flat_buffer buffer;
     while (!stopping_) {
       http::request_parser<http::string_body> parser;
@@ -200,12 +247,13 @@ class BeastHttpServer : public HttpServer {
       beast::error_code ec;
       http::read(socket, buffer, parser, ec);
       if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+          ec == ssl::error::stream_truncated) {
         break;
       }
       if (ec) {
         const int status = ec == http::error::body_limit ? 413 : 400;
-        BeastResponseWriter writer(socket, /*keep_alive=*/false);
+        BeastResponseWriter<Stream> writer(socket, /*keep_alive=*/false);
         writer.Send(status, "text/plain", absl::StrCat("bad request: ", ec.message(), "\n"));
         break;
       }
@@ -222,14 +270,11 @@ class BeastHttpServer : public HttpServer {
       }
       request.body = message.body();
 
-      BeastResponseWriter writer(socket, message.keep_alive());
+      BeastResponseWriter<Stream> writer(socket, message.keep_alive());
       Dispatch(request, writer);
       if (!writer.responded()) writer.Send(500, "text/plain", "handler sent no response\n");
       if (!writer.reusable()) break;
     }
-    beast::error_code ec;
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    socket.close(ec);
   }
 
   void Dispatch(const HttpRequest& request, HttpResponseWriter& writer) {
@@ -249,6 +294,7 @@ class BeastHttpServer : public HttpServer {
   const HttpServerOptions options_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  ssl::context tls_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread accept_thread_;
@@ -267,7 +313,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerO
   if (options.max_connections <= 0) {
     return absl::InvalidArgumentError("max_connections must be positive");
   }
-  return std::make_unique<BeastHttpServer>(options);
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return absl::InvalidArgumentError("HTTPS needs both a certificate and a key");
+  }
+  auto server = std::make_unique<BeastHttpServer>(options);
+  absl::Status tls = server->SetUpTls();
+  if (!tls.ok()) return tls;
+  return server;
 }
 
 }  // namespace baton::common

@@ -1,5 +1,6 @@
-// A small HTTP/1.1 server (Boost.Beast) that every baton binary mounts for /metrics and /healthz,
-// and that the router uses for the OpenAI-compatible API, including chunked streaming for SSE.
+// A small HTTP/1.1 server (Boost.Beast; HTTPS through Asio's OpenSSL streams) that every baton
+// binary mounts for /metrics and /healthz, and that the router uses for the OpenAI-compatible
+// API, including chunked streaming for SSE.
 //
 // Threading: one acceptor thread; each connection is served on its own thread with blocking
 // reads and writes, so a handler may block (e.g. waiting for tokens of a stream) without stalling
@@ -48,6 +49,9 @@ struct HttpServerOptions {
   int port = 0;  // 0 picks a free port
   int max_connections = 256;
   size_t max_body_bytes = 8 << 20;
+  // PEM certificate chain and key: when set, the server speaks HTTPS only (TLS 1.2 or later).
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class HttpServer {

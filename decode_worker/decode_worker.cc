@@ -39,8 +39,7 @@ absl::StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(
 
 baton::internal::v1::WorkerLoad DecodeWorker::Load() const {
   const std::string address =
-      endpoints_ == nullptr ? ""
-                            : absl::StrCat(options_.endpoints.host, ":", endpoints_->grpc_port());
+      endpoints_ == nullptr ? "" : endpoints_->advertised_grpc_address();
   return serving::MakeWorkerLoad(baton::internal::v1::WORKER_ROLE_DECODE, loaded_.model_name,
                                  loaded_.pool->layout(), address, scheduler_->Load());
 }

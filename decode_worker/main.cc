@@ -9,6 +9,7 @@
 #include "decode_worker/decode_worker.h"
 #include "serving/flags.h"
 #include "serving/termination.h"
+#include "serving/worker_network.h"
 
 ABSL_FLAG(std::string, model, "", "Path of the GGUF model.");
 ABSL_FLAG(int32_t, threads, 1, "Threads per engine step.");
@@ -23,7 +24,8 @@ ABSL_FLAG(int32_t, prefill_chunk, 256, "Most local prompt tokens per step (coloc
 ABSL_FLAG(int32_t, lease_ms, 30000, "Default lease on blocks reserved for remote KV.");
 ABSL_FLAG(int32_t, max_streams, 1024, "Most Decode streams open at once.");
 ABSL_FLAG(bool, kv_checksum, false, "Verify a checksum of every KV run received.");
-ABSL_FLAG(std::string, transport, "ucx", "KV transport: ucx or inprocess.");
+ABSL_FLAG(std::string, transport, "ucx",
+          "KV transport by registered name: ucx, nccl (CUDA build) or inprocess.");
 ABSL_FLAG(int32_t, kv_progress_spin_us, 200,
           "UCX progress thread: how long it polls after activity before sleeping (us).");
 ABSL_FLAG(std::string, ucx, "",
@@ -62,6 +64,12 @@ int main(int argc, char** argv) {
   }
   options.transport.ucx_config = *ucx;
   options.transport.progress_spin = absl::Microseconds(absl::GetFlag(FLAGS_kv_progress_spin_us));
+  if (absl::Status network =
+          baton::serving::ApplyWorkerNetworkFlags(options.endpoints, options.transport);
+      !network.ok()) {
+    LOG(ERROR) << "decode_worker: " << network;
+    return 2;
+  }
   options.shutdown_grace = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
 
   absl::StatusOr<std::unique_ptr<dw::DecodeWorker>> worker = dw::DecodeWorker::Create(options);

@@ -8,6 +8,7 @@
 #include "prefill_worker/prefill_worker.h"
 #include "serving/flags.h"
 #include "serving/termination.h"
+#include "serving/worker_network.h"
 
 ABSL_FLAG(std::string, model, "", "Path of the GGUF model.");
 ABSL_FLAG(int32_t, threads, 1, "Threads per engine step.");
@@ -21,7 +22,8 @@ ABSL_FLAG(int32_t, max_batch_tokens, 512, "Most prompt tokens per engine step.")
 ABSL_FLAG(int32_t, max_batch, 16, "Most sequences per engine step.");
 ABSL_FLAG(int32_t, max_queue, 1024, "Most queued requests.");
 ABSL_FLAG(int32_t, max_calls, 1024, "Most Prefill calls open at once.");
-ABSL_FLAG(std::string, transport, "ucx", "KV transport: ucx or inprocess.");
+ABSL_FLAG(std::string, transport, "ucx",
+          "KV transport by registered name: ucx, nccl (CUDA build) or inprocess.");
 ABSL_FLAG(int32_t, kv_progress_spin_us, 200,
           "UCX progress thread: how long it polls after activity before sleeping (us).");
 ABSL_FLAG(std::string, ucx, "",
@@ -63,6 +65,12 @@ int main(int argc, char** argv) {
   }
   options.transport.ucx_config = *ucx;
   options.transport.progress_spin = absl::Microseconds(absl::GetFlag(FLAGS_kv_progress_spin_us));
+  if (absl::Status network =
+          baton::serving::ApplyWorkerNetworkFlags(options.endpoints, options.transport);
+      !network.ok()) {
+    LOG(ERROR) << "prefill_worker: " << network;
+    return 2;
+  }
   options.shutdown_grace = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
 
   absl::StatusOr<std::unique_ptr<pw::PrefillWorker>> worker = pw::PrefillWorker::Create(options);

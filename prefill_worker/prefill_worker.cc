@@ -32,8 +32,7 @@ absl::StatusOr<std::unique_ptr<PrefillWorker>> PrefillWorker::Create(
 
 baton::internal::v1::WorkerLoad PrefillWorker::Load() const {
   const std::string address =
-      endpoints_ == nullptr ? ""
-                            : absl::StrCat(options_.endpoints.host, ":", endpoints_->grpc_port());
+      endpoints_ == nullptr ? "" : endpoints_->advertised_grpc_address();
   return serving::MakeWorkerLoad(baton::internal::v1::WORKER_ROLE_PREFILL, loaded_.model_name,
                                  loaded_.pool->layout(), address, scheduler_->Load());
 }

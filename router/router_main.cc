@@ -1,8 +1,9 @@
 // router: the process users talk to. Serves baton.v1.Inference over gRPC (with health and
 // reflection) and, on its HTTP port, the OpenAI-compatible API (/v1/...), the Ollama API
 // (/api/...), /health, /healthz, /metrics and /metrics/vllm (vLLM's metric names), for one GGUF
-// model, in front of a decode worker and prefill workers. Prints "READY grpc_port=N http_port=M"
-// once listening; SIGTERM or SIGINT stop it cleanly.
+// model, in front of a decode worker and prefill workers. --tls_cert/--tls_key/--tls_ca turn on
+// TLS for both APIs (HTTPS) and for the channels to the workers (common/tls_flags.h). Prints
+// "READY grpc_port=N http_port=M" once listening; SIGTERM or SIGINT stop it cleanly.
 //
 //   router --model=m.gguf --decode=127.0.0.1:5001 --prefill=127.0.0.1:5002,127.0.0.1:5003
 #include <iostream>
@@ -13,7 +14,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
+#include "common/grpc_credentials.h"
 #include "common/logging.h"
+#include "common/tls_flags.h"
 #include "common/metrics.h"
 #include "grpcpp/grpcpp.h"
 #include "router/api_keys.h"
@@ -72,14 +75,18 @@ int main(int argc, char** argv) {
     api_keys = std::move(*keys);
   }
 
+  // With --tls_cert: TLS on the public gRPC API and HTTPS on the HTTP port; with --tls_ca: TLS
+  // (mutual with --tls_cert) to the workers. Every worker channel comes from this factory.
+  absl::StatusOr<baton::common::TlsMaterial> tls = baton::common::TlsFromFlags();
+  if (!tls.ok()) return Fail(tls.status());
+  const baton::common::ChannelFactory worker_channel =
+      baton::common::MakeWorkerChannelFactory(*tls);
   std::vector<std::shared_ptr<grpc::Channel>> prefill;
   for (absl::string_view address :
        absl::StrSplit(absl::GetFlag(FLAGS_prefill), ',', absl::SkipEmpty())) {
-    prefill.push_back(grpc::CreateChannel(std::string(address), grpc::InsecureChannelCredentials()));
+    prefill.push_back(worker_channel(std::string(address)));
   }
-  router::DisaggClient workers(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_decode), grpc::InsecureChannelCredentials()),
-      prefill);
+  router::DisaggClient workers(worker_channel(absl::GetFlag(FLAGS_decode)), prefill);
 
   auto registry = std::make_shared<prometheus::Registry>();
   auto vllm_registry = std::make_shared<prometheus::Registry>();
@@ -100,7 +107,9 @@ int main(int argc, char** argv) {
   };
   baton::serving::EndpointOptions endpoint_options{.host = absl::GetFlag(FLAGS_host),
                                                    .grpc_port = absl::GetFlag(FLAGS_grpc_port),
-                                                   .http_port = absl::GetFlag(FLAGS_http_port)};
+                                                   .http_port = absl::GetFlag(FLAGS_http_port),
+                                                   .tls = *tls,
+                                                   .https = tls->serves_tls()};
   endpoint_options.mount_http_routes = [&](baton::common::HttpServer& server) {
     server.Handle("/health", [](const baton::common::HttpRequest&,
                                 baton::common::HttpResponseWriter& out) {

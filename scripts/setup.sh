@@ -12,6 +12,8 @@ PACKAGES=(
   libucx-dev ucx-utils
   # HTTP, JSON, regular expressions (tokenizer pre-tokenizers)
   libboost1.74-dev nlohmann-json3-dev libpcre2-dev
+  # TLS: HTTPS on the router's HTTP port (Boost.Asio over OpenSSL)
+  libssl-dev
   # prefix-cache block hashes (router and workers hash token blocks the same way)
   libxxhash-dev
   # metrics

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
+#include "common/tls.h"
 #include "grpcpp/grpcpp.h"
 #include "prometheus/registry.h"
 
@@ -25,6 +26,13 @@ struct EndpointOptions {
   int http_port = 0;  // 0 picks a free port
   // Mounts more HTTP routes (the router's APIs) before the server starts. May be empty.
   std::function<void(common::HttpServer&)> mount_http_routes;
+  // gRPC over TLS / mutual TLS when tls has a certificate (common/grpc_credentials.h).
+  common::TlsMaterial tls;
+  // The HTTP port speaks HTTPS with tls's certificate (the router's public port; workers keep
+  // plain HTTP for /metrics and /healthz so that Prometheus and probes need no client setup).
+  bool https = false;
+  // The host others reach this process at (serving/advertise.h); empty: `host`.
+  std::string advertise_host;
 };
 
 class Endpoints {
@@ -37,6 +45,8 @@ class Endpoints {
 
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_->port(); }
+  // "advertise_host:grpc_port", what this process tells others to dial.
+  std::string advertised_grpc_address() const;
   // Reports NOT_SERVING on grpc.health.v1 (routers stop sending work).
   void SetNotServing();
   // Stops gRPC (calls still open after `grace` are cancelled) and HTTP. Idempotent.
@@ -47,6 +57,7 @@ class Endpoints {
 
   std::unique_ptr<grpc::Server> grpc_;
   int grpc_port_ = 0;
+  std::string advertise_host_;
   std::unique_ptr<common::HttpServer> http_;
   bool shut_down_ = false;
 };

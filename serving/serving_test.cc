@@ -1,6 +1,7 @@
 #include <thread>
 
 #include "common/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "serving/call_wait.h"
 #include "serving/event_queue.h"
@@ -207,7 +208,8 @@ TEST(FlagsTest, ParsesDTypeAndUcxSettings) {
 
 TEST(TransportTest, UnknownKindIsInvalidArgument) {
   EXPECT_THAT(CreateTransport({.kind = "carrier-pigeon"}).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("registered: inprocess, nccl, ucx")));
   EXPECT_OK(CreateTransport({.kind = "inprocess"}).status());
 }
 

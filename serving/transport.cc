@@ -2,30 +2,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "kvtransfer/inprocess/inprocess_kv_transport.h"
-#include "kvtransfer/ucx/ucx_kv_transport.h"
+#include "kvtransfer/transport_registry.h"
 
 namespace baton::serving {
 
 absl::StatusOr<std::unique_ptr<kvtransfer::KvTransport>> CreateTransport(
     const TransportOptions& options) {
-  if (options.kind == kvtransfer::kInProcessTransportName) {
-    return kvtransfer::InProcessKvTransport::Create();
-  }
-  if (options.kind == kvtransfer::kUcxTransportName) {
-    if (options.progress_spin < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError("the KV progress spin must not be negative");
-    }
-    kvtransfer::UcxKvTransport::Options ucx;
-    ucx.ucx_config = options.ucx_config;
-    ucx.spin_before_sleep = options.progress_spin;
-    absl::StatusOr<std::unique_ptr<kvtransfer::UcxKvTransport>> transport =
-        kvtransfer::UcxKvTransport::Create(ucx);
-    if (!transport.ok()) return transport.status();
-    return std::unique_ptr<kvtransfer::KvTransport>(*std::move(transport));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown KV transport '", options.kind, "' (want ucx or inprocess)"));
+  kvtransfer::TransportSettings settings;
+  settings.ucx_config = options.ucx_config;
+  settings.progress_spin = options.progress_spin;
+  settings.cuda_device = options.cuda_device;
+  return kvtransfer::CreateRegisteredTransport(options.kind, settings);
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseUcxConfig(

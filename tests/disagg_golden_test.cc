@@ -93,8 +93,9 @@ TEST(DisaggGoldenTest, RandomQ4_0OverSharedMemory) {
                         {"UCX_TLS=posix,cma,self", "UCX_WARN_UNUSED_ENV_VARS=n"});
 }
 
-// With UCX's default transport set, as run_local.sh runs the workers (both on this host: messages
-// over tcp, the KV copied into the decode worker's pool through the prefill worker's mapping).
+// With UCX's default transport set, as deploy/local/run.sh runs the workers (both on this host:
+// messages over tcp, the KV copied into the decode worker's pool through the prefill worker's
+// mapping).
 TEST(DisaggGoldenTest, RandomQ4_0WithUcxDefaults) {
   ASSERT_OK_AND_ASSIGN(std::string model, MakeRandomModel("q4_0", 9));
   ExpectMatchesGenerate(model, {SyntheticPrompt(12, 6), SyntheticPrompt(70, 7)}, 16,

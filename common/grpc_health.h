@@ -1,0 +1,20 @@
+// Asks a gRPC server's grpc.health.v1.Health/Check for the overall status ("" service), through
+// the generic stub (no generated health stubs needed).
+//
+// Thread-safe.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace baton::common {
+
+// True for SERVING, false for any other reported status; the call's error (e.g. kUnavailable
+// when the server cannot be reached or the TLS handshake fails) otherwise.
+absl::StatusOr<bool> CheckGrpcHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                     absl::Duration timeout);
+
+}  // namespace baton::common
