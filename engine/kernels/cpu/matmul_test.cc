@@ -116,6 +116,45 @@ TEST_P(MatMulTest, MatchesReferenceOnAPool) {
   for (const Shape& s : Shapes()) Check(s, pool3.get());
 }
 
+// Activations already on the 8-bit grid the integer kernels quantize to (each block's values
+// are multiples of one scale with the extreme at +-127 steps) pass through that quantization
+// unchanged, so a kernel's only error left is float rounding: its integer arithmetic (decoding,
+// sub-block scales, minimums, offsets) is held to 1e-4 of sum |w x| against the dequantized
+// reference, ~40x tighter than the general bound.
+TEST_P(MatMulTest, ExactOnActivationsOnTheQ8Grid) {
+  const TensorType t = type();
+  if (BlockElements(t) == 1) GTEST_SKIP() << "float types do not quantize activations";
+  const int block = BlockElements(t) == 256 ? 256 : 32;
+  for (const Shape& s : Shapes()) {
+    const std::vector<float> wf = Gaussian(s.n_rows * s.k, 5 + s.k);
+    std::vector<float> x = Gaussian(s.m * s.k, 6 + s.m, 0.3f);
+    Q8Activations q8;
+    QuantizeActivations(x.data(), s.m, s.k, block, 0, &q8);
+    for (int64_t j = 0; j < s.m * s.k; ++j) x[j] = q8.qs[j] * q8.d[j / block];
+    const size_t row_bytes = RowBytes(t, s.k);
+    std::vector<uint8_t> w(row_bytes * s.n_rows);
+    std::vector<float> wd(s.k);
+    std::vector<double> abs_sum(s.m * s.n_rows, 0.0);
+    for (int64_t r = 0; r < s.n_rows; ++r) {
+      QuantizeRow(t, wf.data() + r * s.k, w.data() + r * row_bytes, s.k);
+      DequantizeRow(t, w.data() + r * row_bytes, wd.data(), s.k);
+      for (int64_t i = 0; i < s.m; ++i) {
+        for (int64_t j = 0; j < s.k; ++j) {
+          abs_sum[i * s.n_rows + r] += std::fabs(double{wd[j]} * x[i * s.k + j]);
+        }
+      }
+    }
+    std::vector<float> want(s.m * s.n_rows), got(s.m * s.n_rows, NAN);
+    MatMulReference(t, w.data(), s.n_rows, s.k, x.data(), s.m, want.data());
+    MatMul(t, w.data(), s.n_rows, s.k, x.data(), s.m, got.data(), nullptr);
+    for (size_t e = 0; e < got.size(); ++e) {
+      ASSERT_NEAR(got[e], want[e], abs_sum[e] * 1e-4 + 1e-6)
+          << TensorTypeName(t) << " kernel " << MatMulKernelName(t) << " n_rows=" << s.n_rows
+          << " k=" << s.k << " m=" << s.m << " at " << e;
+    }
+  }
+}
+
 // The family under test really runs: a type with a kernel of its own in this family reports it
 // (a dispatch that fell back to the scalar path would pass the accuracy checks unnoticed).
 TEST_P(MatMulTest, UsesTheFamilysKernel) {
