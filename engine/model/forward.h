@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "engine/kv_cache/kv_pool.h"
 #include "engine/model/model.h"
+#include "engine/model/ops.h"
 #include "engine/threading/thread_pool.h"
 
 namespace baton::engine {
@@ -83,6 +84,13 @@ class ForwardPass {
   void Attention(KvPool& pool, std::span<const SequenceStep> batch, int32_t layer);
   void Layer(KvPool& pool, std::span<const SequenceStep> batch, int32_t layer,
              const LayerDoneCallback& on_layer_done);
+  // out rows = RMSNorm(in rows of `width`) * weight, for every row of the step (may alias).
+  void Normalize(const std::vector<float>& weight, const float* in, int64_t width, float* out);
+  // q_, k_, v_ from xn_ through separate or fused projections.
+  void Project(const LayerWeights& w);
+  // xn_ = down(act(gate(xn_)) * up(xn_)) through separate or fused gate/up.
+  void FeedForward(const LayerWeights& w);
+  ops::RopeParams LayerRope(int32_t layer) const;
   void Logits(std::span<const SequenceStep> batch, StepLogits* logits);
   // y[m, w.rows] = x[m, w.cols] * w^T.
   void Linear(const WeightMatrix& w, const float* x, int64_t m, float* y);
@@ -91,7 +99,7 @@ class ForwardPass {
   ThreadPool* threads_;
   // Per-row scratch, sized for the current batch's total row count.
   int64_t rows_ = 0;
-  std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_;
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, qkv_;
 };
 
 }  // namespace baton::engine
