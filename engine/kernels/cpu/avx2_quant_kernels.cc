@@ -156,7 +156,8 @@ BATON_AVX2 void Block32Kernel(const uint8_t* w_row, const RowArgs& a, float* out
 // ---- 256-element super-block types. ----
 // Decode() turns a super-block into 8 vectors of 32 quants (elements 32c..32c+31), an integer
 // scale per 16-element sub-block (types with 32-element sub-blocks repeat each), and for the
-// affine types an integer minimum per 16: x = d * sc * q - dmin * mn.
+// affine types an integer minimum per 16: x = d * sc * q - dmin * mn (kMinPer32: per 32, each
+// repeated, so the activations' sums of 32 give the minimum terms).
 
 struct KDecoded {
   __m256i q[8];
@@ -169,6 +170,7 @@ struct KDecoded {
 struct Q2_KAvx2 {
   using Block = BlockQ2_K;
   static constexpr bool kHasMin = true;
+  static constexpr bool kMinPer32 = false;
   static constexpr bool kUnsigned = true;
   BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
 #pragma GCC unroll 2
@@ -189,6 +191,7 @@ struct Q2_KAvx2 {
 struct Q3_KAvx2 {
   using Block = BlockQ3_K;
   static constexpr bool kHasMin = false;
+  static constexpr bool kMinPer32 = false;
   static constexpr bool kUnsigned = false;
   BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
     const __m256i hm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.hmask));
@@ -212,6 +215,7 @@ template <typename BlockT, bool kFiveBit>
 struct QK4Avx2 {
   using Block = BlockT;
   static constexpr bool kHasMin = true;
+  static constexpr bool kMinPer32 = true;  // mn[2s] == mn[2s + 1]
   static constexpr bool kUnsigned = true;
   BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
     __m256i qh = _mm256_setzero_si256();
@@ -242,6 +246,7 @@ struct QK4Avx2 {
 struct Q6_KAvx2 {
   using Block = BlockQ6_K;
   static constexpr bool kHasMin = false;
+  static constexpr bool kMinPer32 = false;
   static constexpr bool kUnsigned = false;
   BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
     const __m256i offset = _mm256_set1_epi8(32);
@@ -267,6 +272,7 @@ struct Q6_KAvx2 {
 struct IQ4_XSAvx2 {
   using Block = BlockIQ4_XS;
   static constexpr bool kHasMin = false;
+  static constexpr bool kMinPer32 = false;
   static constexpr bool kUnsigned = false;
   BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
 #pragma GCC unroll 8
@@ -288,11 +294,13 @@ template <typename D, int NR>
 BATON_AVX2 void KRows(const typename D::Block* blk, int64_t nb, const Q8Activations& q8,
                       int64_t i0, float* out, int64_t out_stride) {
   __m256 acc[NR];
+  float min_acc[NR];  // kMinPer32: the dmin terms, subtracted at the end
   const int8_t* xq[NR];
   const float* xd[NR];
 #pragma GCC unroll 4
   for (int r = 0; r < NR; ++r) {
     acc[r] = _mm256_setzero_ps();
+    min_acc[r] = 0.0f;
     xq[r] = q8.row_qs(i0 + r);
     xd[r] = q8.row_d(i0 + r);
   }
@@ -315,7 +323,7 @@ BATON_AVX2 void KRows(const typename D::Block* blk, int64_t nb, const Q8Activati
         const __m256i pairs =
             _mm256_maddubs_epi16(wu, D::kUnsigned ? x : _mm256_sign_epi8(x, w.q[c]));
         isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(pairs, scales));
-        if constexpr (D::kHasMin) {
+        if constexpr (D::kHasMin && !D::kMinPer32) {
           const __m256i xsum = _mm256_maddubs_epi16(ones, x);
           msum[r] = _mm256_add_epi32(msum[r], _mm256_madd_epi16(xsum, PairOfSubBlocks(w.mn, c)));
         }
@@ -325,14 +333,22 @@ BATON_AVX2 void KRows(const typename D::Block* blk, int64_t nb, const Q8Activati
     for (int r = 0; r < NR; ++r) {
       acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(w.d * xd[r][sb]),
                                acc[r]);
-      if constexpr (D::kHasMin) {
+      if constexpr (D::kMinPer32) {
+        // One minimum per 32 elements: the activations' precomputed sums of 32 suffice.
+        const int32_t* sum32 = q8.row_sum32(i0 + r) + 8 * sb;
+        int32_t m = 0;
+        for (int s = 0; s < 8; ++s) m += w.mn[2 * s] * sum32[s];
+        min_acc[r] += w.dmin * xd[r][sb] * static_cast<float>(m);
+      } else if constexpr (D::kHasMin) {
         acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[r]),
                                   _mm256_set1_ps(w.dmin * xd[r][sb]), acc[r]);
       }
     }
   }
 #pragma GCC unroll 4
-  for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = SumLanesGgmlOrder(acc[r]);
+  for (int r = 0; r < NR; ++r) {
+    out[(i0 + r) * out_stride] = SumLanesGgmlOrder(acc[r]) - min_acc[r];
+  }
 }
 
 template <typename D>
