@@ -6,19 +6,15 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "engine/model/kernel_adapter.h"
+#include "engine/model/cpu_backend.h"
 #include "engine/model/ops.h"
 
 namespace baton::engine {
-namespace {
-
-// Below this many element operations a loop runs on the calling thread.
-constexpr int64_t kMinParallelElements = 32 * 1024;
-
-}  // namespace
-
 ForwardPass::ForwardPass(std::shared_ptr<const Model> model, ThreadPool* threads)
-    : model_(std::move(model)), threads_(threads) {}
+    : ForwardPass(std::move(model), std::make_unique<CpuBackend>(threads)) {}
+
+ForwardPass::ForwardPass(std::shared_ptr<const Model> model, std::unique_ptr<Backend> backend)
+    : model_(std::move(model)), backend_(std::move(backend)) {}
 
 absl::Status ForwardPass::Check(const KvPool& pool, std::span<const SequenceStep> batch) const {
   const ModelConfig& c = model_->config();
@@ -73,7 +69,7 @@ absl::Status ForwardPass::Check(const KvPool& pool, std::span<const SequenceStep
 }
 
 void ForwardPass::Linear(const WeightMatrix& w, const float* x, int64_t m, float* y) {
-  adapter::MatMul(w, x, m, y, threads_);
+  backend_->MatMul(w, x, m, y);
 }
 
 absl::Status ForwardPass::Run(KvPool& pool, std::span<const SequenceStep> batch,
@@ -104,7 +100,7 @@ void ForwardPass::Embed(std::span<const SequenceStep> batch) {
   for (const SequenceStep& s : batch) {
     for (int32_t t : s.tokens) {
       float* x = &x_[row++ * n];
-      adapter::DequantizeRow(model_->token_embd(), t, x);
+      backend_->EmbeddingRow(model_->token_embd(), t, x);
       if (c.embedding_scale != 1.0f) {
         for (int64_t i = 0; i < n; ++i) x[i] *= c.embedding_scale;
       }
@@ -244,23 +240,21 @@ void ForwardPass::FeedForward(const LayerWeights& w) {
     Linear(w.ffn_up, xn_.data(), rows_, up_.data());
   }
   float* out = fused ? up_.data() : gate_.data();
-  // Waking the pool costs more than a few thousand activations: stay inline for small steps.
-  adapter::ParallelFor(rows_ * ff >= kMinParallelElements ? threads_ : nullptr, rows_,
-                       [&](int64_t begin, int64_t end) {
-                         for (int64_t r = begin; r < end; ++r) {
-                           float* g = out + r * ff;
-                           const float* u = &up_[r * ff];
-                           if (fused) {
-                             std::memcpy(g, &gate_[r * 2 * ff], ff * sizeof(float));
-                             u = &gate_[r * 2 * ff + ff];
-                           }
-                           if (c.activation == Activation::kGeluTanh) {
-                             ops::GeluMul(g, u, ff);
-                           } else {
-                             ops::SiluMul(g, u, ff);
-                           }
-                         }
-                       });
+  backend_->ParallelFor(rows_, rows_ * ff, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* g = out + r * ff;
+      const float* u = &up_[r * ff];
+      if (fused) {
+        std::memcpy(g, &gate_[r * 2 * ff], ff * sizeof(float));
+        u = &gate_[r * 2 * ff + ff];
+      }
+      if (c.activation == Activation::kGeluTanh) {
+        ops::GeluMul(g, u, ff);
+      } else {
+        ops::SiluMul(g, u, ff);
+      }
+    }
+  });
   Linear(w.ffn_down, out, rows_, xn_.data());
 }
 
@@ -279,14 +273,13 @@ void ForwardPass::Attention(KvPool& pool, std::span<const SequenceStep> batch, i
     row += batch[e].tokens.size();
   }
   const int64_t tasks = static_cast<int64_t>(batch.size()) * c.n_kv_heads;
-  // Rough work estimate (query rows x context x head dims) to skip the pool for tiny steps.
+  // Rough work estimate (query rows x context x head dims) so tiny steps stay inline.
   int64_t work = 0;
   for (const SequenceStep& s : batch) {
     work += static_cast<int64_t>(s.tokens.size()) * (s.start_pos + s.tokens.size());
   }
   work *= c.n_heads * c.head_dim;
-  adapter::ParallelFor(work >= kMinParallelElements ? threads_ : nullptr, tasks,
-                       [&](int64_t begin, int64_t end) {
+  backend_->ParallelFor(tasks, work, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scratch;
     for (int64_t task = begin; task < end; ++task) {
       const size_t e = task / c.n_kv_heads;

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "engine/kv_cache/kv_pool.h"
+#include "engine/model/backend.h"
 #include "engine/model/model.h"
 #include "engine/model/ops.h"
 #include "engine/threading/thread_pool.h"
@@ -65,8 +66,10 @@ using LayerDoneCallback = std::function<void(int32_t layer)>;
 
 class ForwardPass {
  public:
-  // `threads` may be null (single-threaded); it must outlive the ForwardPass.
+  // On the CPU kernels. `threads` may be null (single-threaded); it must outlive the ForwardPass.
   ForwardPass(std::shared_ptr<const Model> model, ThreadPool* threads);
+  // On any backend (matrix products, embedding rows and parallel loops go through it).
+  ForwardPass(std::shared_ptr<const Model> model, std::unique_ptr<Backend> backend);
 
   // Runs one batch step. Errors (nothing written to the pool): kInvalidArgument when the pool's
   // layout does not match the model (layers, kv heads, head dim), a token id is outside the
@@ -96,7 +99,7 @@ class ForwardPass {
   void Linear(const WeightMatrix& w, const float* x, int64_t m, float* y);
 
   std::shared_ptr<const Model> model_;
-  ThreadPool* threads_;
+  std::unique_ptr<Backend> backend_;
   // Per-row scratch, sized for the current batch's total row count.
   int64_t rows_ = 0;
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, qkv_;
