@@ -40,11 +40,6 @@ absl::StatusOr<IndexedVocab> IndexedVocab::Create(Vocab vocab) {
   return indexed;
 }
 
-int32_t IndexedVocab::FindToken(std::string_view text) const {
-  auto it = token_to_id_.find(absl::string_view(text.data(), text.size()));
-  return it == token_to_id_.end() ? kNoToken : it->second;
-}
-
 std::string_view IndexedVocab::TokenText(int32_t id) const {
   if (id < 0 || id >= size()) return {};
   return vocab_.tokens[id];

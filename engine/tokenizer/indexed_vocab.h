@@ -27,8 +27,11 @@ class IndexedVocab {
   int32_t size() const { return static_cast<int32_t>(vocab_.tokens.size()); }
 
   // Id of a token with exactly this text, or kNoToken. When two tokens share a text, the lower
-  // id.
-  int32_t FindToken(std::string_view text) const;
+  // id. Inline: the SentencePiece merge loop calls it for every candidate pair.
+  int32_t FindToken(std::string_view text) const {
+    auto it = token_to_id_.find(absl::string_view(text.data(), text.size()));
+    return it == token_to_id_.end() ? kNoToken : it->second;
+  }
   // The token's text as stored ("" for an out-of-range id).
   std::string_view TokenText(int32_t id) const;
   // The token's type (kUndefined for an out-of-range id).
