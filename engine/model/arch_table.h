@@ -91,6 +91,9 @@ struct ArchSpec {
   float window_rope_base;
   // Reads `rope_factors_long/short.weight` (LongRoPE) besides `rope_freqs.weight`.
   bool long_rope_factors;
+  // Scores are q.k / sqrt(head_dim), except for a model of exactly this many layers (the 27B
+  // Gemmas, as llama.cpp identifies them), where they are q.k / sqrt(n_embd / n_heads). 0: never.
+  int32_t embd_query_scale_layers;
 };
 
 // The entry for `general.architecture` == name, or null when the table does not know it.

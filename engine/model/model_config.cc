@@ -192,7 +192,9 @@ absl::StatusOr<ModelConfig> ReadModelConfig(const gguf::GgufFile& file) {
     c.norm_eps = static_cast<float>(eps);
   }
   RETURN_IF_ERROR(ReadRopeScaling(file, p, c));
-  c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const bool embd_scale = spec->embd_query_scale_layers == c.n_layers;
+  c.attention_scale =
+      1.0f / std::sqrt(static_cast<float>(embd_scale ? c.n_embd / c.n_heads : c.head_dim));
   if (spec->scale_embedding) c.embedding_scale = std::sqrt(static_cast<float>(c.n_embd));
   if (spec->soft_capping) {
     ASSIGN_OR_RETURN(c.attn_softcap, ReadOptionalFloat(file, p + "attn_logit_softcapping",

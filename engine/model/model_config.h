@@ -58,7 +58,7 @@ struct ModelConfig {
   float embedding_scale = 1.0f;      // the embedding row is multiplied by this
   float attn_softcap = 0.0f;         // 0: none; else scores become cap * tanh(score / cap)
   float final_softcap = 0.0f;        // same on the final logits
-  float attention_scale = 0.0f;      // scores = q.k * attention_scale (1/sqrt(head_dim))
+  float attention_scale = 0.0f;      // scores = q.k * attention_scale (see ArchSpec)
   int32_t sliding_window = 0;        // 0: none; else a window layer sees this many positions
   WindowLayers window_layers = WindowLayers::kNone;
   float window_rope_base = 0.0f;     // rope base of window layers, 0: rope_base

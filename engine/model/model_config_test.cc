@@ -19,11 +19,12 @@ using ::baton::testing::StatusIs;
 
 // A metadata-only file (plus the embedding, which gives the vocabulary size).
 std::string HeaderOnlyFile(const std::string& arch,
-                           const std::function<void(gguf::GgufWriter&)>& extra) {
+                           const std::function<void(gguf::GgufWriter&)>& extra,
+                           uint32_t layers = 2) {
   gguf::GgufWriter w;
   w.SetString("general.architecture", arch);
   w.SetUint32(arch + ".embedding_length", 64);
-  w.SetUint32(arch + ".block_count", 2);
+  w.SetUint32(arch + ".block_count", layers);
   w.SetUint32(arch + ".feed_forward_length", 128);
   w.SetUint32(arch + ".attention.head_count", 8);
   w.SetUint32(arch + ".attention.head_count_kv", 2);
@@ -37,8 +38,9 @@ std::string HeaderOnlyFile(const std::string& arch,
 }
 
 absl::StatusOr<ModelConfig> ConfigOf(const std::string& arch,
-                                     const std::function<void(gguf::GgufWriter&)>& extra) {
-  auto file = gguf::GgufFile::FromBuffer(HeaderOnlyFile(arch, extra));
+                                     const std::function<void(gguf::GgufWriter&)>& extra,
+                                     uint32_t layers = 2) {
+  auto file = gguf::GgufFile::FromBuffer(HeaderOnlyFile(arch, extra, layers));
   if (!file.ok()) return file.status();
   return ReadModelConfig(**file);
 }
@@ -112,6 +114,11 @@ TEST(ModelConfigTest, ArchitectureKeysFromTheTable) {
   EXPECT_EQ(g2.activation, Activation::kGeluTanh);
   EXPECT_TRUE(g2.LayerUsesWindow(0));
   EXPECT_FALSE(g2.LayerUsesWindow(1));
+  // The 27B layout (46 layers): scores scale by n_embd / n_heads (64 / 8) instead.
+  ASSERT_OK_AND_ASSIGN(ModelConfig g27, ConfigOf("gemma2", [](gguf::GgufWriter& w) {
+                         w.SetUint32("gemma2.attention.key_length", 32);
+                       }, /*layers=*/46));
+  EXPECT_FLOAT_EQ(g27.attention_scale, 1.0f / std::sqrt(8.0f));
   ASSERT_OK_AND_ASSIGN(ModelConfig g3, ConfigOf("gemma3", [](gguf::GgufWriter&) {}));
   EXPECT_EQ(g3.sliding_window, 1024);
   EXPECT_TRUE(g3.LayerUsesWindow(4));

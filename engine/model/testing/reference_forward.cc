@@ -127,7 +127,7 @@ std::vector<std::vector<double>> ReferenceLogits(const Model& m,
         for (size_t t = first; t <= pos; ++t) {
           double d = 0;
           for (int i = 0; i < hd; ++i) d += q[h * hd + i] * keys[l][t][g * hd + i];
-          s[t] = SoftCap(d / std::sqrt(static_cast<double>(hd)), c.attn_softcap);
+          s[t] = SoftCap(d * c.attention_scale, c.attn_softcap);
           mx = std::max(mx, s[t]);
         }
         for (size_t t = first; t <= pos; ++t) z += (s[t] = std::exp(s[t] - mx));
