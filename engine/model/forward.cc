@@ -6,19 +6,15 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "engine/model/kernel_adapter.h"
+#include "engine/model/cpu_backend.h"
 #include "engine/model/ops.h"
 
 namespace baton::engine {
-namespace {
-
-// Below this many element operations a loop runs on the calling thread.
-constexpr int64_t kMinParallelElements = 32 * 1024;
-
-}  // namespace
-
 ForwardPass::ForwardPass(std::shared_ptr<const Model> model, ThreadPool* threads)
-    : model_(std::move(model)), threads_(threads) {}
+    : ForwardPass(std::move(model), std::make_unique<CpuBackend>(threads)) {}
+
+ForwardPass::ForwardPass(std::shared_ptr<const Model> model, std::unique_ptr<Backend> backend)
+    : model_(std::move(model)), backend_(std::move(backend)) {}
 
 absl::Status ForwardPass::Check(const KvPool& pool, std::span<const SequenceStep> batch) const {
   const ModelConfig& c = model_->config();
@@ -73,7 +69,7 @@ absl::Status ForwardPass::Check(const KvPool& pool, std::span<const SequenceStep
 }
 
 void ForwardPass::Linear(const WeightMatrix& w, const float* x, int64_t m, float* y) {
-  adapter::MatMul(w, x, m, y, threads_);
+  backend_->MatMul(w, x, m, y);
 }
 
 absl::Status ForwardPass::Run(KvPool& pool, std::span<const SequenceStep> batch,
@@ -88,7 +84,7 @@ absl::Status ForwardPass::Run(KvPool& pool, std::span<const SequenceStep> batch,
   k_.resize(rows_ * c.kv_dim());
   v_.resize(rows_ * c.kv_dim());
   attn_.resize(rows_ * c.q_dim());
-  gate_.resize(rows_ * c.n_ff);
+  gate_.resize(rows_ * 2 * c.n_ff);
   up_.resize(rows_ * c.n_ff);
 
   Embed(batch);
@@ -98,10 +94,68 @@ absl::Status ForwardPass::Run(KvPool& pool, std::span<const SequenceStep> batch,
 }
 
 void ForwardPass::Embed(std::span<const SequenceStep> batch) {
-  const int64_t n = model_->config().n_embd;
+  const ModelConfig& c = model_->config();
+  const int64_t n = c.n_embd;
   int64_t row = 0;
   for (const SequenceStep& s : batch) {
-    for (int32_t t : s.tokens) adapter::DequantizeRow(model_->token_embd(), t, &x_[row++ * n]);
+    for (int32_t t : s.tokens) {
+      float* x = &x_[row++ * n];
+      backend_->EmbeddingRow(model_->token_embd(), t, x);
+      if (c.embedding_scale != 1.0f) {
+        for (int64_t i = 0; i < n; ++i) x[i] *= c.embedding_scale;
+      }
+    }
+  }
+}
+
+ops::RopeParams ForwardPass::LayerRope(int32_t layer) const {
+  const ModelConfig& c = model_->config();
+  ops::RopeParams p;
+  p.rope_dim = c.rope_dim;
+  p.neox = c.rope_neox;
+  p.attn_factor = c.rope_attn_factor;
+  if (c.window_rope_base > 0.0f && c.LayerUsesWindow(layer)) {
+    // Local layers of such models (Gemma 3) rotate with their own base and no scaling.
+    p.base = c.window_rope_base;
+    return p;
+  }
+  p.base = c.rope_base;
+  p.freq_scale = c.rope_freq_scale;
+  const std::vector<float>& factors = model_->rope_freq_factors();
+  p.freq_factors = factors.empty() ? nullptr : factors.data();
+  if (c.rope_scaling == RopeScaling::kYarn) {
+    p.ext_factor = 1.0f;
+    ops::YarnCorrectionRange(c.rope_dim, c.rope_orig_context, c.rope_base, c.yarn_beta_fast,
+                             c.yarn_beta_slow, &p.corr_low, &p.corr_high);
+  }
+  return p;
+}
+
+void ForwardPass::Normalize(const std::vector<float>& weight, const float* in, int64_t width,
+                            float* out) {
+  const float eps = model_->config().norm_eps;
+  for (int64_t r = 0; r < rows_; ++r) {
+    ops::RmsNorm(in + r * width, weight.data(), width, eps, out + r * width);
+  }
+}
+
+void ForwardPass::Project(const LayerWeights& w) {
+  const ModelConfig& c = model_->config();
+  if (w.wqkv.data == nullptr) {
+    Linear(w.wq, xn_.data(), rows_, q_.data());
+    Linear(w.wk, xn_.data(), rows_, k_.data());
+    Linear(w.wv, xn_.data(), rows_, v_.data());
+    return;
+  }
+  // Fused [q; k; v]: one product, then split each row.
+  const int64_t width = c.q_dim() + 2 * c.kv_dim();
+  qkv_.resize(rows_ * width);
+  Linear(w.wqkv, xn_.data(), rows_, qkv_.data());
+  for (int64_t r = 0; r < rows_; ++r) {
+    const float* src = &qkv_[r * width];
+    std::memcpy(&q_[r * c.q_dim()], src, c.q_dim() * sizeof(float));
+    std::memcpy(&k_[r * c.kv_dim()], src + c.q_dim(), c.kv_dim() * sizeof(float));
+    std::memcpy(&v_[r * c.kv_dim()], src + c.q_dim() + c.kv_dim(), c.kv_dim() * sizeof(float));
   }
 }
 
@@ -111,15 +165,10 @@ void ForwardPass::Layer(KvPool& pool, std::span<const SequenceStep> batch, int32
   const LayerWeights& w = model_->layer(layer);
   const int64_t n = c.n_embd;
 
-  for (int64_t r = 0; r < rows_; ++r) {
-    ops::RmsNorm(&x_[r * n], w.attn_norm.data(), n, c.norm_eps, &xn_[r * n]);
-  }
-  Linear(w.wq, xn_.data(), rows_, q_.data());
-  Linear(w.wk, xn_.data(), rows_, k_.data());
-  Linear(w.wv, xn_.data(), rows_, v_.data());
+  Normalize(w.attn_norm, x_.data(), n, xn_.data());
+  Project(w);
 
-  const float* freq_factors =
-      model_->rope_freq_factors().empty() ? nullptr : model_->rope_freq_factors().data();
+  const ops::RopeParams rope = LayerRope(layer);
   const KvLayout& layout = pool.layout();
   const int32_t bs = layout.block_size_tokens;
   int64_t row = 0;
@@ -128,26 +177,30 @@ void ForwardPass::Layer(KvPool& pool, std::span<const SequenceStep> batch, int32
       float* q = &q_[row * c.q_dim()];
       float* k = &k_[row * c.kv_dim()];
       float* v = &v_[row * c.kv_dim()];
-      if (c.qkv_bias) {
+      if (!w.q_bias.empty()) {
         for (int32_t j = 0; j < c.q_dim(); ++j) q[j] += w.q_bias[j];
+      }
+      if (!w.k_bias.empty()) {
         for (int32_t j = 0; j < c.kv_dim(); ++j) k[j] += w.k_bias[j];
+      }
+      if (!w.v_bias.empty()) {
         for (int32_t j = 0; j < c.kv_dim(); ++j) v[j] += w.v_bias[j];
       }
-      if (c.qk_norm) {
+      if (!w.q_norm.empty()) {
         for (int32_t h = 0; h < c.n_heads; ++h) {
           ops::RmsNorm(q + h * c.head_dim, w.q_norm.data(), c.head_dim, c.norm_eps,
                        q + h * c.head_dim);
         }
+      }
+      if (!w.k_norm.empty()) {
         for (int32_t h = 0; h < c.n_kv_heads; ++h) {
           ops::RmsNorm(k + h * c.head_dim, w.k_norm.data(), c.head_dim, c.norm_eps,
                        k + h * c.head_dim);
         }
       }
       const int64_t pos = s.start_pos + static_cast<int64_t>(i);
-      ops::Rope(q, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_base, c.rope_freq_scale,
-                freq_factors, c.rope_neox);
-      ops::Rope(k, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_base, c.rope_freq_scale,
-                freq_factors, c.rope_neox);
+      ops::Rope(q, c.n_heads, c.head_dim, pos, rope);
+      ops::Rope(k, c.n_kv_heads, c.head_dim, pos, rope);
       // Store K and V rows: slab = K[kv_head][token][head_dim] then V[...].
       const int32_t block = s.block_table[pos / bs];
       const int32_t slot = static_cast<int32_t>(pos % bs);
@@ -165,28 +218,53 @@ void ForwardPass::Layer(KvPool& pool, std::span<const SequenceStep> batch, int32
 
   Attention(pool, batch, layer);
   Linear(w.wo, attn_.data(), rows_, xn_.data());
+  if (!w.post_attn_norm.empty()) Normalize(w.post_attn_norm, xn_.data(), n, xn_.data());
   for (int64_t i = 0; i < rows_ * n; ++i) x_[i] += xn_[i];
 
-  for (int64_t r = 0; r < rows_; ++r) {
-    ops::RmsNorm(&x_[r * n], w.ffn_norm.data(), n, c.norm_eps, &xn_[r * n]);
-  }
-  Linear(w.ffn_gate, xn_.data(), rows_, gate_.data());
-  Linear(w.ffn_up, xn_.data(), rows_, up_.data());
-  // Waking the pool costs more than a few thousand SiLUs: stay inline for small steps.
-  adapter::ParallelFor(rows_ * c.n_ff >= kMinParallelElements ? threads_ : nullptr, rows_,
-                       [&](int64_t begin, int64_t end) {
-                         for (int64_t r = begin; r < end; ++r) {
-                           ops::SiluMul(&gate_[r * c.n_ff], &up_[r * c.n_ff], c.n_ff);
-                         }
-                       });
-  Linear(w.ffn_down, gate_.data(), rows_, xn_.data());
+  Normalize(w.ffn_norm, x_.data(), n, xn_.data());
+  FeedForward(w);
+  if (!w.post_ffn_norm.empty()) Normalize(w.post_ffn_norm, xn_.data(), n, xn_.data());
   for (int64_t i = 0; i < rows_ * n; ++i) x_[i] += xn_[i];
+}
+
+void ForwardPass::FeedForward(const LayerWeights& w) {
+  const ModelConfig& c = model_->config();
+  const int64_t ff = c.n_ff;
+  // Separate: gate_ and up_ rows of ff, act(gate) * up lands in gate_. Fused: gate_ rows of
+  // [gate; up] (2 * ff), the gate half is copied to up_ and act(gate) * up lands there.
+  const bool fused = w.ffn_gate_up.data != nullptr;
+  if (fused) {
+    Linear(w.ffn_gate_up, xn_.data(), rows_, gate_.data());
+  } else {
+    Linear(w.ffn_gate, xn_.data(), rows_, gate_.data());
+    Linear(w.ffn_up, xn_.data(), rows_, up_.data());
+  }
+  float* out = fused ? up_.data() : gate_.data();
+  backend_->ParallelFor(rows_, rows_ * ff, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* g = out + r * ff;
+      const float* u = &up_[r * ff];
+      if (fused) {
+        std::memcpy(g, &gate_[r * 2 * ff], ff * sizeof(float));
+        u = &gate_[r * 2 * ff + ff];
+      }
+      if (c.activation == Activation::kGeluTanh) {
+        ops::GeluMul(g, u, ff);
+      } else {
+        ops::SiluMul(g, u, ff);
+      }
+    }
+  });
+  Linear(w.ffn_down, out, rows_, xn_.data());
 }
 
 void ForwardPass::Attention(KvPool& pool, std::span<const SequenceStep> batch, int32_t layer) {
   const ModelConfig& c = model_->config();
   const int32_t group = c.n_heads / c.n_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const ops::AttentionParams params{
+      .scale = c.attention_scale,
+      .softcap = c.attn_softcap,
+      .window = c.LayerUsesWindow(layer) ? c.sliding_window : 0};
   // One task per (sequence, kv head): it gathers that head's K/V once for its whole group.
   std::vector<int64_t> first_row(batch.size());
   int64_t row = 0;
@@ -195,14 +273,13 @@ void ForwardPass::Attention(KvPool& pool, std::span<const SequenceStep> batch, i
     row += batch[e].tokens.size();
   }
   const int64_t tasks = static_cast<int64_t>(batch.size()) * c.n_kv_heads;
-  // Rough work estimate (query rows x context x head dims) to skip the pool for tiny steps.
+  // Rough work estimate (query rows x context x head dims) so tiny steps stay inline.
   int64_t work = 0;
   for (const SequenceStep& s : batch) {
     work += static_cast<int64_t>(s.tokens.size()) * (s.start_pos + s.tokens.size());
   }
   work *= c.n_heads * c.head_dim;
-  adapter::ParallelFor(work >= kMinParallelElements ? threads_ : nullptr, tasks,
-                       [&](int64_t begin, int64_t end) {
+  backend_->ParallelFor(tasks, work, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scratch;
     for (int64_t task = begin; task < end; ++task) {
       const size_t e = task / c.n_kv_heads;
@@ -214,7 +291,7 @@ void ForwardPass::Attention(KvPool& pool, std::span<const SequenceStep> batch, i
       ops::PagedKvView view{static_cast<const uint8_t*>(pool.base()), pool.layout(),
                             pool.num_blocks(), s.block_table, layer};
       ops::AttendGroup(view, kv_head, group, &q_[first_row[e] * c.q_dim()], c.q_dim(), n_rows,
-                       s.start_pos, scale, &attn_[first_row[e] * c.q_dim()], c.q_dim(),
+                       s.start_pos, params, &attn_[first_row[e] * c.q_dim()], c.q_dim(),
                        scratch.data());
     }
   });
@@ -245,6 +322,7 @@ void ForwardPass::Logits(std::span<const SequenceStep> batch, StepLogits* logits
   }
   logits->data.resize(out_rows * c.vocab_size);
   if (out_rows > 0) Linear(model_->output(), xn_.data(), out_rows, logits->data.data());
+  if (c.final_softcap > 0.0f) ops::SoftCap(logits->data.data(), logits->data.size(), c.final_softcap);
 }
 
 }  // namespace baton::engine

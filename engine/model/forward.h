@@ -18,7 +18,9 @@
 
 #include "absl/status/status.h"
 #include "engine/kv_cache/kv_pool.h"
+#include "engine/model/backend.h"
 #include "engine/model/model.h"
+#include "engine/model/ops.h"
 #include "engine/threading/thread_pool.h"
 
 namespace baton::engine {
@@ -64,8 +66,10 @@ using LayerDoneCallback = std::function<void(int32_t layer)>;
 
 class ForwardPass {
  public:
-  // `threads` may be null (single-threaded); it must outlive the ForwardPass.
+  // On the CPU kernels. `threads` may be null (single-threaded); it must outlive the ForwardPass.
   ForwardPass(std::shared_ptr<const Model> model, ThreadPool* threads);
+  // On any backend (matrix products, embedding rows and parallel loops go through it).
+  ForwardPass(std::shared_ptr<const Model> model, std::unique_ptr<Backend> backend);
 
   // Runs one batch step. Errors (nothing written to the pool): kInvalidArgument when the pool's
   // layout does not match the model (layers, kv heads, head dim), a token id is outside the
@@ -83,15 +87,22 @@ class ForwardPass {
   void Attention(KvPool& pool, std::span<const SequenceStep> batch, int32_t layer);
   void Layer(KvPool& pool, std::span<const SequenceStep> batch, int32_t layer,
              const LayerDoneCallback& on_layer_done);
+  // out rows = RMSNorm(in rows of `width`) * weight, for every row of the step (may alias).
+  void Normalize(const std::vector<float>& weight, const float* in, int64_t width, float* out);
+  // q_, k_, v_ from xn_ through separate or fused projections.
+  void Project(const LayerWeights& w);
+  // xn_ = down(act(gate(xn_)) * up(xn_)) through separate or fused gate/up.
+  void FeedForward(const LayerWeights& w);
+  ops::RopeParams LayerRope(int32_t layer) const;
   void Logits(std::span<const SequenceStep> batch, StepLogits* logits);
   // y[m, w.rows] = x[m, w.cols] * w^T.
   void Linear(const WeightMatrix& w, const float* x, int64_t m, float* y);
 
   std::shared_ptr<const Model> model_;
-  ThreadPool* threads_;
+  std::unique_ptr<Backend> backend_;
   // Per-row scratch, sized for the current batch's total row count.
   int64_t rows_ = 0;
-  std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_;
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, qkv_;
 };
 
 }  // namespace baton::engine

@@ -1,5 +1,6 @@
 #include "engine/model/model.h"
 
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -55,6 +56,29 @@ absl::StatusOr<std::vector<float>> ReadVector(const gguf::GgufFile& file, const 
 
 }  // namespace
 
+std::vector<float> Llama3RopeFactors(const ModelConfig& c) {
+  // Wavelengths shorter than orig/high keep their frequency, longer than orig/low are divided
+  // by the scaling factor, and the band between blends the two.
+  const double orig = c.rope_orig_context;
+  const double low_wavelen = orig / c.llama3_low_freq_factor;
+  const double high_wavelen = orig / c.llama3_high_freq_factor;
+  std::vector<float> factors(c.rope_dim / 2);
+  for (size_t i = 0; i < factors.size(); ++i) {
+    const double freq = std::pow(static_cast<double>(c.rope_base), -2.0 * i / c.rope_dim);
+    const double wavelen = 2 * M_PI / freq;
+    double f = 1.0;
+    if (wavelen > low_wavelen) {
+      f = c.rope_scaling_factor;
+    } else if (wavelen >= high_wavelen) {
+      const double smooth = (orig / wavelen - c.llama3_low_freq_factor) /
+                            (c.llama3_high_freq_factor - c.llama3_low_freq_factor);
+      f = 1.0 / ((1 - smooth) / c.rope_scaling_factor + smooth);
+    }
+    factors[i] = static_cast<float>(f);
+  }
+  return factors;
+}
+
 absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(path));
   return FromGguf(std::move(file));
@@ -80,32 +104,68 @@ absl::Status Model::Bind() {
   } else {
     ASSIGN_OR_RETURN(output_, BindMatrix(f, "output.weight", c.n_embd, c.vocab_size));
   }
-  if (f.FindTensor("rope_freqs.weight") != nullptr) {
-    ASSIGN_OR_RETURN(rope_freqs_, ReadVector(f, "rope_freqs.weight", c.rope_dim / 2));
-  }
+  RETURN_IF_ERROR(BindRopeFactors());
   layers_.resize(c.n_layers);
-  for (int32_t i = 0; i < c.n_layers; ++i) {
-    LayerWeights& l = layers_[i];
-    const std::string p = "blk." + std::to_string(i) + ".";
-    ASSIGN_OR_RETURN(l.attn_norm, ReadVector(f, p + "attn_norm.weight", c.n_embd));
-    ASSIGN_OR_RETURN(l.wq, BindMatrix(f, p + "attn_q.weight", c.n_embd, c.q_dim()));
-    ASSIGN_OR_RETURN(l.wk, BindMatrix(f, p + "attn_k.weight", c.n_embd, c.kv_dim()));
-    ASSIGN_OR_RETURN(l.wv, BindMatrix(f, p + "attn_v.weight", c.n_embd, c.kv_dim()));
-    ASSIGN_OR_RETURN(l.wo, BindMatrix(f, p + "attn_output.weight", c.q_dim(), c.n_embd));
-    if (c.qkv_bias) {
-      ASSIGN_OR_RETURN(l.q_bias, ReadVector(f, p + "attn_q.bias", c.q_dim()));
-      ASSIGN_OR_RETURN(l.k_bias, ReadVector(f, p + "attn_k.bias", c.kv_dim()));
-      ASSIGN_OR_RETURN(l.v_bias, ReadVector(f, p + "attn_v.bias", c.kv_dim()));
+  for (int32_t i = 0; i < c.n_layers; ++i) RETURN_IF_ERROR(BindLayer(i, layers_[i]));
+  return absl::OkStatus();
+}
+
+absl::Status Model::BindLayer(int32_t index, LayerWeights& l) {
+  const ModelConfig& c = config_;
+  const gguf::GgufFile& f = *file_;
+  const std::string prefix = "blk." + std::to_string(index) + ".";
+  for (const LayerTensor& t : ArchSpecOf(c.arch).layer_tensors) {
+    const std::string name = prefix + t.name;
+    if (t.presence == Presence::kOptional && f.FindTensor(name) == nullptr) continue;
+    WeightMatrix* matrix = nullptr;
+    std::vector<float>* vector = nullptr;
+    switch (t.role) {
+      case TensorRole::kAttnNorm: vector = &l.attn_norm; break;
+      case TensorRole::kAttnQ: matrix = &l.wq; break;
+      case TensorRole::kAttnK: matrix = &l.wk; break;
+      case TensorRole::kAttnV: matrix = &l.wv; break;
+      case TensorRole::kAttnQkv: matrix = &l.wqkv; break;
+      case TensorRole::kAttnQBias: vector = &l.q_bias; break;
+      case TensorRole::kAttnKBias: vector = &l.k_bias; break;
+      case TensorRole::kAttnVBias: vector = &l.v_bias; break;
+      case TensorRole::kAttnQNorm: vector = &l.q_norm; break;
+      case TensorRole::kAttnKNorm: vector = &l.k_norm; break;
+      case TensorRole::kAttnOut: matrix = &l.wo; break;
+      case TensorRole::kPostAttnNorm: vector = &l.post_attn_norm; break;
+      case TensorRole::kFfnNorm: vector = &l.ffn_norm; break;
+      case TensorRole::kFfnGate: matrix = &l.ffn_gate; break;
+      case TensorRole::kFfnUp: matrix = &l.ffn_up; break;
+      case TensorRole::kFfnGateUp: matrix = &l.ffn_gate_up; break;
+      case TensorRole::kFfnDown: matrix = &l.ffn_down; break;
+      case TensorRole::kPostFfnNorm: vector = &l.post_ffn_norm; break;
     }
-    if (c.qk_norm) {
-      ASSIGN_OR_RETURN(l.q_norm, ReadVector(f, p + "attn_q_norm.weight", c.head_dim));
-      ASSIGN_OR_RETURN(l.k_norm, ReadVector(f, p + "attn_k_norm.weight", c.head_dim));
+    const ModelConfig::TensorShape shape = c.LayerTensorShape(t.role);
+    if (matrix != nullptr) {
+      ASSIGN_OR_RETURN(*matrix, BindMatrix(f, name, shape.cols, shape.rows));
+    } else {
+      ASSIGN_OR_RETURN(*vector, ReadVector(f, name, shape.rows));
     }
-    ASSIGN_OR_RETURN(l.ffn_norm, ReadVector(f, p + "ffn_norm.weight", c.n_embd));
-    ASSIGN_OR_RETURN(l.ffn_gate, BindMatrix(f, p + "ffn_gate.weight", c.n_embd, c.n_ff));
-    ASSIGN_OR_RETURN(l.ffn_up, BindMatrix(f, p + "ffn_up.weight", c.n_embd, c.n_ff));
-    ASSIGN_OR_RETURN(l.ffn_down, BindMatrix(f, p + "ffn_down.weight", c.n_ff, c.n_embd));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Model::BindRopeFactors() {
+  const ModelConfig& c = config_;
+  const gguf::GgufFile& f = *file_;
+  const int64_t n = c.rope_dim / 2;
+  if (f.FindTensor("rope_freqs.weight") != nullptr) {
+    ASSIGN_OR_RETURN(rope_freqs_, ReadVector(f, "rope_freqs.weight", n));
+    return absl::OkStatus();
+  }
+  if (ArchSpecOf(c.arch).long_rope_factors) {
+    const char* name = c.context_length > c.rope_orig_context ? "rope_factors_long.weight"
+                                                              : "rope_factors_short.weight";
+    if (f.FindTensor(name) != nullptr) {
+      ASSIGN_OR_RETURN(rope_freqs_, ReadVector(f, name, n));
+    }
+    return absl::OkStatus();
+  }
+  if (c.rope_scaling == RopeScaling::kLlama3) rope_freqs_ = Llama3RopeFactors(c);
   return absl::OkStatus();
 }
 

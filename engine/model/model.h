@@ -24,14 +24,26 @@ struct WeightMatrix {
   size_t row_bytes() const { return RowBytes(type, cols); }
 };
 
+// One layer's weights. Which are present is given by the architecture's table entry
+// (arch_table.h) and the file: an absent matrix has data == nullptr, an absent vector is empty.
 struct LayerWeights {
   std::vector<float> attn_norm;
-  WeightMatrix wq, wk, wv, wo;
-  std::vector<float> q_bias, k_bias, v_bias;  // qwen2 only
-  std::vector<float> q_norm, k_norm;          // qwen3 only, head_dim each
+  WeightMatrix wq, wk, wv;  // or, fused, wqkv = [q; k; v] rows
+  WeightMatrix wqkv;
+  WeightMatrix wo;
+  std::vector<float> q_bias, k_bias, v_bias;
+  std::vector<float> q_norm, k_norm;  // head_dim each, shared by every head
+  std::vector<float> post_attn_norm;
   std::vector<float> ffn_norm;
-  WeightMatrix ffn_gate, ffn_up, ffn_down;
+  WeightMatrix ffn_gate, ffn_up;  // or, fused, ffn_gate_up = [gate; up] rows
+  WeightMatrix ffn_gate_up;
+  WeightMatrix ffn_down;
+  std::vector<float> post_ffn_norm;
 };
+
+// Llama 3.1 rope divisors (rope_dim / 2 entries) from c's rope.scaling keys: factor,
+// low/high_freq_factor and original_context_length.
+std::vector<float> Llama3RopeFactors(const ModelConfig& c);
 
 class Model {
  public:
@@ -50,13 +62,18 @@ class Model {
   const WeightMatrix& output() const { return output_; }
   bool tied_output() const { return tied_output_; }
   const std::vector<float>& output_norm() const { return output_norm_; }
-  // Llama 3 style per-frequency rope divisors (rope_dim / 2 entries), empty when absent.
+  // Per-frequency rope divisors (rope_dim / 2 entries), empty when the model has none: the
+  // rope_freqs tensor, Llama 3.1 factors computed from the rope.scaling keys when that tensor is
+  // absent, or LongRoPE's rope_factors_long (when context_length exceeds the original context)
+  // or rope_factors_short.
   const std::vector<float>& rope_freq_factors() const { return rope_freqs_; }
   const LayerWeights& layer(int32_t i) const { return layers_[i]; }
 
  private:
   Model() = default;
   absl::Status Bind();
+  absl::Status BindLayer(int32_t index, LayerWeights& layer);
+  absl::Status BindRopeFactors();
 
   std::unique_ptr<gguf::GgufFile> file_;
   ModelConfig config_;

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -39,30 +40,53 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
 }
 
 void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out) {
+  // Squares in float summed in double, mean and scale in float: ggml's order, so that norms
+  // agree with llama.cpp to the last bit.
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
-  const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + eps));
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(sum / static_cast<double>(n));
+  const float scale = 1.0f / std::sqrt(mean + eps);
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 
-void Rope(float* x, int32_t n_heads, int32_t head_dim, int32_t rope_dim, int64_t pos,
-          float base, float freq_scale, const float* freq_factors, bool neox) {
-  const int32_t half = rope_dim / 2;
-  // Angles are shared by all heads; compute them once per call.
-  float cos_t[512];
-  float sin_t[512];
-  for (int32_t i = 0; i < half && i < 512; ++i) {
-    float theta = static_cast<float>(pos) * freq_scale *
-                  std::pow(base, -2.0f * static_cast<float>(i) / static_cast<float>(rope_dim));
-    if (freq_factors != nullptr) theta /= freq_factors[i];
-    cos_t[i] = std::cos(theta);
-    sin_t[i] = std::sin(theta);
+void YarnCorrectionRange(int32_t rope_dim, int32_t orig_context, float base, float beta_fast,
+                         float beta_slow, float* low, float* high) {
+  // The pair index whose wavelength fits `rotations` times into the original context.
+  auto dim = [&](float rotations) {
+    return static_cast<float>(rope_dim) *
+           std::log(static_cast<float>(orig_context) / (rotations * 2.0f * static_cast<float>(M_PI))) /
+           (2.0f * std::log(base));
+  };
+  *low = std::max(0.0f, std::floor(dim(beta_fast)));
+  *high = std::min(static_cast<float>(rope_dim - 1), std::ceil(dim(beta_slow)));
+}
+
+void Rope(float* x, int32_t n_heads, int32_t head_dim, int64_t pos, const RopeParams& p) {
+  const int32_t half = p.rope_dim / 2;
+  // Angles are shared by all heads; compute them once per call. The angle advances by repeated
+  // multiplication in float, the order ggml uses, so positions far into the context round alike.
+  float cos_t[256];
+  float sin_t[256];
+  const float theta_scale = std::pow(p.base, -2.0f / static_cast<float>(p.rope_dim));
+  float mscale = p.attn_factor;
+  if (p.ext_factor != 0.0f) mscale *= 1.0f + 0.1f * std::log(1.0f / p.freq_scale);
+  float theta_base = static_cast<float>(pos);
+  for (int32_t i = 0; i < half && i < 256; ++i, theta_base *= theta_scale) {
+    const float extrap = p.freq_factors != nullptr ? theta_base / p.freq_factors[i] : theta_base;
+    float theta = p.freq_scale * extrap;
+    if (p.ext_factor != 0.0f) {
+      const float y = (static_cast<float>(i) - p.corr_low) / std::max(0.001f, p.corr_high - p.corr_low);
+      const float ramp = (1.0f - std::min(1.0f, std::max(0.0f, y))) * p.ext_factor;
+      theta = theta * (1.0f - ramp) + extrap * ramp;
+    }
+    cos_t[i] = std::cos(theta) * mscale;
+    sin_t[i] = std::sin(theta) * mscale;
   }
   for (int32_t h = 0; h < n_heads; ++h) {
     float* v = x + static_cast<int64_t>(h) * head_dim;
     for (int32_t i = 0; i < half; ++i) {
-      const int32_t a = neox ? i : 2 * i;
-      const int32_t b = neox ? i + half : 2 * i + 1;
+      const int32_t a = p.neox ? i : 2 * i;
+      const int32_t b = p.neox ? i + half : 2 * i + 1;
       const float x0 = v[a];
       const float x1 = v[b];
       v[a] = x0 * cos_t[i] - x1 * sin_t[i];
@@ -76,6 +100,43 @@ void SiluMul(float* gate, const float* up, int64_t n) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
+}
+
+namespace {
+
+float GeluTanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  constexpr float kCubic = 0.044715f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCubic * x * x)));
+}
+
+// GELU of every f16 value, rounded to f16: built once, 256 KiB.
+const float* GeluF16Table() {
+  static const float* table = [] {
+    auto* t = new float[65536];
+    for (uint32_t h = 0; h < 65536; ++h) {
+      t[h] = Fp16ToFloat(FloatToFp16(GeluTanh(Fp16ToFloat(static_cast<uint16_t>(h)))));
+    }
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+float Gelu(float x) {
+  if (x <= -10.0f) return 0.0f;
+  if (x >= 10.0f) return x;
+  return GeluF16Table()[FloatToFp16(x)];
+}
+
+void GeluMul(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gate[i] = Gelu(gate[i]) * up[i];
+}
+
+void SoftCap(float* x, int64_t n, float cap) {
+  const float inv = 1.0f / cap;
+  for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] * inv) * cap;
 }
 
 void Softmax(float* x, int64_t n) {
@@ -140,8 +201,8 @@ const uint8_t* PagedKvView::Value(int32_t kv_head, int64_t pos) const {
 }
 
 void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const float* q,
-                 int64_t q_stride, int64_t n_rows, int64_t first_pos, float scale, float* out,
-                 int64_t out_stride, float* scratch) {
+                 int64_t q_stride, int64_t n_rows, int64_t first_pos,
+                 const AttentionParams& params, float* out, int64_t out_stride, float* scratch) {
   const int32_t hd = kv.layout.head_dim;
   const int32_t bs = kv.layout.block_size_tokens;
   const int64_t n_ctx = first_pos + n_rows;
@@ -162,6 +223,10 @@ void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const fl
   float q_rounded[512];
   for (int64_t r = 0; r < n_rows; ++r) {
     const int64_t n_keys = first_pos + r + 1;
+    // With a window only the last `window` keys are seen; earlier ones are skipped entirely.
+    const int64_t first_key =
+        params.window > 0 ? std::max<int64_t>(0, n_keys - params.window) : 0;
+    const int64_t n_seen = n_keys - first_key;
     for (int32_t g = 0; g < group; ++g) {
       const int32_t h = kv_head * group + g;
       const float* qh = q + r * q_stride + static_cast<int64_t>(h) * hd;
@@ -169,12 +234,15 @@ void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const fl
         RoundToF16(qh, hd, q_rounded);
         qh = q_rounded;
       }
-      for (int64_t t = 0; t < n_keys; ++t) scores[t] = Dot(qh, keys + t * hd, hd) * scale;
-      Softmax(scores, n_keys);
-      if (f16) RoundToF16(scores, n_keys, scores);
+      for (int64_t t = 0; t < n_seen; ++t) {
+        scores[t] = Dot(qh, keys + (first_key + t) * hd, hd) * params.scale;
+      }
+      if (params.softcap > 0.0f) SoftCap(scores, n_seen, params.softcap);
+      Softmax(scores, n_seen);
+      if (f16) RoundToF16(scores, n_seen, scores);
       float* o = out + r * out_stride + static_cast<int64_t>(h) * hd;
       std::memset(o, 0, hd * sizeof(float));
-      for (int64_t t = 0; t < n_keys; ++t) Axpy(scores[t], values + t * hd, o, hd);
+      for (int64_t t = 0; t < n_seen; ++t) Axpy(scores[t], values + (first_key + t) * hd, o, hd);
     }
   }
 }

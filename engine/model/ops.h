@@ -14,14 +14,43 @@ namespace baton::engine::ops {
 // out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i], for one row of n. `out` may alias `x`.
 void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out);
 
-// Rotates the first `rope_dim` dims of each of `n_heads` heads (each `head_dim` long, packed)
-// in place for position `pos`. `freq_factors` (rope_dim / 2 entries) may be null.
-// neox=false rotates adjacent pairs (x[2i], x[2i+1]); neox=true rotates (x[i], x[i+rope_dim/2]).
-void Rope(float* x, int32_t n_heads, int32_t head_dim, int32_t rope_dim, int64_t pos,
-          float base, float freq_scale, const float* freq_factors, bool neox);
+// How one layer rotates its heads. Pair i (i < rope_dim / 2) turns by
+//   theta_i = pos * base^(-2i / rope_dim) / freq_factors[i],
+// interpolated as theta_i * freq_scale; with YaRN (ext_factor > 0) the interpolated and the
+// original angle are blended per pair by a ramp over [corr_low, corr_high] and cos/sin are
+// scaled by attn_factor * (1 + 0.1 ln(1 / freq_scale)); without YaRN by attn_factor alone.
+struct RopeParams {
+  int32_t rope_dim = 0;
+  float base = 10000.0f;
+  float freq_scale = 1.0f;
+  const float* freq_factors = nullptr;  // rope_dim / 2 divisors, or null
+  bool neox = false;  // false: pairs (x[2i], x[2i+1]); true: (x[i], x[i + rope_dim/2])
+  float ext_factor = 0.0f;
+  float attn_factor = 1.0f;
+  float corr_low = 0.0f;
+  float corr_high = 0.0f;
+};
+
+// YaRN's correction range for a model trained on orig_context positions: the pairs that turn
+// more than beta_fast times over it keep their angle, those under beta_slow are interpolated.
+void YarnCorrectionRange(int32_t rope_dim, int32_t orig_context, float base, float beta_fast,
+                         float beta_slow, float* low, float* high);
+
+// Rotates the first rope_dim dims of each of `n_heads` heads (each `head_dim` long, packed) in
+// place for position `pos`.
+void Rope(float* x, int32_t n_heads, int32_t head_dim, int64_t pos, const RopeParams& p);
 
 // gate[i] = silu(gate[i]) * up[i].
 void SiluMul(float* gate, const float* up, int64_t n);
+// GELU in its tanh form, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), evaluated as
+// llama.cpp's CPU backend does so that outputs agree with it bit for bit: on x rounded to f16,
+// with the result rounded to f16 (0 for x <= -10, x for x >= 10).
+float Gelu(float x);
+// gate[i] = Gelu(gate[i]) * up[i].
+void GeluMul(float* gate, const float* up, int64_t n);
+
+// x[i] = cap * tanh(x[i] / cap).
+void SoftCap(float* x, int64_t n, float cap);
 
 // In-place softmax over n values.
 void Softmax(float* x, int64_t n);
@@ -52,13 +81,22 @@ struct PagedKvView {
   const uint8_t* Value(int32_t kv_head, int64_t pos) const;
 };
 
+// How scores are formed: score = q.k * scale, then cap * tanh(score / cap) when softcap > 0.
+// window > 0 limits a query at position p to keys at positions (p - window, p].
+struct AttentionParams {
+  float scale = 1.0f;
+  float softcap = 0.0f;
+  int32_t window = 0;
+};
+
 // Causal attention for the query heads of one KV head group and a run of consecutive query
 // positions of one sequence. q rows: q[r * q_stride + h * head_dim], r in [0, n_rows), heads
 // h in [kv_head * group, (kv_head + 1) * group); row r sits at position first_pos + r and attends
-// to positions [0, first_pos + r]. Output goes to out[r * out_stride + h * head_dim].
+// to positions [0, first_pos + r] (the last `window` of them with a window). Output goes to
+// out[r * out_stride + h * head_dim].
 // `scratch` must hold 2 * (first_pos + n_rows) * head_dim + (first_pos + n_rows) floats.
 void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const float* q,
-                 int64_t q_stride, int64_t n_rows, int64_t first_pos, float scale, float* out,
-                 int64_t out_stride, float* scratch);
+                 int64_t q_stride, int64_t n_rows, int64_t first_pos,
+                 const AttentionParams& params, float* out, int64_t out_stride, float* scratch);
 
 }  // namespace baton::engine::ops

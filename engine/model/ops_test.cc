@@ -48,7 +48,8 @@ TEST(OpsTest, RopeNormalAndNeoxPairs) {
   for (bool neox : {false, true}) {
     std::vector<float> y = x;
     const float factors[] = {1.0f, 2.0f, 1.0f, 4.0f};
-    Rope(y.data(), 2, hd, hd, pos, base, 0.5f, factors, neox);
+    Rope(y.data(), 2, hd, pos,
+         {.rope_dim = hd, .base = base, .freq_scale = 0.5f, .freq_factors = factors, .neox = neox});
     for (int h = 0; h < 2; ++h) {
       for (int i = 0; i < hd / 2; ++i) {
         const int a = h * hd + (neox ? i : 2 * i);
@@ -61,8 +62,37 @@ TEST(OpsTest, RopeNormalAndNeoxPairs) {
   }
   // Partial rotary: dims past rope_dim are untouched.
   std::vector<float> y = x;
-  Rope(y.data(), 1, hd, 4, pos, base, 1.0f, nullptr, false);
+  Rope(y.data(), 1, hd, pos, {.rope_dim = 4, .base = base});
   for (int i = 4; i < hd; ++i) EXPECT_EQ(y[i], x[i]);
+}
+
+// YaRN: pairs below the correction range keep the original angle, pairs above it are
+// interpolated, the band between blends linearly, and cos/sin carry the magnitude correction.
+TEST(OpsTest, RopeYarnBlendsInterpolationAndExtrapolation) {
+  const int32_t hd = 32;
+  const int64_t pos = 100;
+  const float base = 10000.0f;
+  const float scale = 0.25f;
+  float low = 0, high = 0;
+  YarnCorrectionRange(hd, 64, base, 32.0f, 1.0f, &low, &high);
+  // orig 64, beta_fast 32: 32 * log(64 / (32 * 2pi)) / (2 log 1e4) < 0, so low clamps to 0;
+  // beta_slow 1: 32 * log(64 / 2pi) / (2 log 1e4) = 4.03 -> 5.
+  EXPECT_EQ(low, 0.0f);
+  EXPECT_EQ(high, 5.0f);
+  auto x = Random(hd, 9);
+  std::vector<float> y = x;
+  Rope(y.data(), 1, hd, pos,
+       {.rope_dim = hd, .base = base, .freq_scale = scale, .neox = true, .ext_factor = 1.0f,
+        .attn_factor = 1.0f, .corr_low = low, .corr_high = high});
+  const double mscale = 1.0 + 0.1 * std::log(1.0 / scale);
+  for (int i = 0; i < hd / 2; ++i) {
+    const double extrap = pos * std::pow(base, -2.0 * i / hd);
+    const double ramp = 1.0 - std::min(1.0, std::max(0.0, (i - low) / static_cast<double>(high - low)));
+    const double theta = extrap * scale * (1 - ramp) + extrap * ramp;
+    const double c = std::cos(theta) * mscale, s = std::sin(theta) * mscale;
+    EXPECT_NEAR(y[i], x[i] * c - x[i + hd / 2] * s, 2e-3) << i;
+    EXPECT_NEAR(y[i + hd / 2], x[i] * s + x[i + hd / 2] * c, 2e-3) << i;
+  }
 }
 
 TEST(OpsTest, SoftmaxAndSilu) {
@@ -76,6 +106,24 @@ TEST(OpsTest, SoftmaxAndSilu) {
   EXPECT_NEAR(g[0], -1 / (1 + std::exp(1.f)) * 2, 1e-6);
   EXPECT_EQ(g[1], 0);
   EXPECT_NEAR(g[2], 2 / (1 + std::exp(-2.f)) * 0.5f, 1e-6);
+  std::vector<float> ge = {-1, 0, 2};
+  GeluMul(ge.data(), u.data(), 3);
+  auto gelu = [](double v) {
+    return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+  };
+  // Within f16 rounding of the exact GELU, and exactly the f16 table value.
+  EXPECT_NEAR(ge[0], gelu(-1) * 2, 2e-3);
+  EXPECT_EQ(ge[1], 0);
+  EXPECT_NEAR(ge[2], gelu(2) * 0.5, 2e-3);
+  EXPECT_EQ(Gelu(0.3f), Fp16ToFloat(FloatToFp16(static_cast<float>(
+                            gelu(Fp16ToFloat(FloatToFp16(0.3f)))))));
+  EXPECT_EQ(Gelu(-12.0f), 0.0f);
+  EXPECT_EQ(Gelu(11.0f), 11.0f);
+  std::vector<float> c = {-100, 0, 3};
+  SoftCap(c.data(), 3, 30.0f);
+  EXPECT_NEAR(c[0], -30 * std::tanh(100.0 / 30), 1e-5);
+  EXPECT_EQ(c[1], 0);
+  EXPECT_NEAR(c[2], 30 * std::tanh(0.1), 1e-5);
 }
 
 TEST(OpsTest, KvRowsRoundTrip) {
@@ -91,9 +139,13 @@ TEST(OpsTest, KvRowsRoundTrip) {
   EXPECT_EQ(back, x);
 }
 
-// AttendGroup over a scattered block table against plain causal GQA attention.
+// AttendGroup over a scattered block table against plain causal GQA attention, with and
+// without a soft cap and a sliding window.
 TEST(OpsTest, AttendGroupMatchesNaiveAttention) {
-  for (KvDType dtype : {KvDType::kF32, KvDType::kF16}) {
+  for (KvDType dtype : {KvDType::kF32, KvDType::kF16})
+  for (const AttentionParams params : {AttentionParams{.scale = 0.3f},
+                                       AttentionParams{.scale = 0.3f, .softcap = 0.5f, .window = 4}}) {
+    SCOPED_TRACE(params.window);
     KvLayout layout{.num_layers = 2, .num_kv_heads = 2, .head_dim = 12, .block_size_tokens = 3,
                     .dtype = dtype};
     const int32_t pool_blocks = 6;
@@ -121,9 +173,8 @@ TEST(OpsTest, AttendGroupMatchesNaiveAttention) {
     std::vector<float> out(2 * n_heads * hd, 0.0f);
     std::vector<float> scratch(2 * n_ctx * hd + n_ctx);
     PagedKvView view{pool.data(), layout, pool_blocks, table, layer};
-    const float scale = 0.3f;
     for (int32_t g = 0; g < layout.num_kv_heads; ++g) {
-      AttendGroup(view, g, group, q.data(), n_heads * hd, 2, first, scale, out.data(),
+      AttendGroup(view, g, group, q.data(), n_heads * hd, 2, first, params, out.data(),
                   n_heads * hd, scratch.data());
     }
     const float tol = dtype == KvDType::kF32 ? 1e-5f : 5e-3f;
@@ -136,10 +187,14 @@ TEST(OpsTest, AttendGroupMatchesNaiveAttention) {
         for (int64_t t = 0; t <= first + r; ++t) {
           double s = 0;
           for (int d = 0; d < hd; ++d) s += qh[d] * keys[(t * layout.num_kv_heads + g) * hd + d];
-          p[t] = s * scale;
+          p[t] = s * params.scale;
+          if (params.softcap > 0) p[t] = params.softcap * std::tanh(p[t] / params.softcap);
           mx = std::max(mx, p[t]);
         }
-        for (double& v : p) z += (v = std::exp(v - mx));
+        for (int64_t t = 0; t <= first + r; ++t) {
+          const bool seen = params.window == 0 || first + r - t < params.window;
+          z += (p[t] = seen ? std::exp(p[t] - mx) : 0.0);
+        }
         for (int d = 0; d < hd; ++d) {
           double want = 0;
           for (int64_t t = 0; t <= first + r; ++t) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "common/status_macros.h"
 #include "engine/gguf/gguf_writer.h"
 #include "engine/kernels/cpu/quantize.h"
@@ -79,7 +80,7 @@ class Builder {
       : spec_(spec), w_(w), normal_(spec.seed) {}
 
   absl::Status Matrix(const std::string& name, int64_t cols, int64_t rows) {
-    const TensorType t = spec_.type;
+    const TensorType t = TypeOf(name);
     if (cols % BlockElements(t) != 0) {
       return absl::InvalidArgumentError(name + ": row length " + std::to_string(cols) +
                                         " is not a multiple of the " +
@@ -103,15 +104,24 @@ class Builder {
     return w_.AddTensor(name, out_type, {cols, rows}, data);
   }
 
-  absl::Status Vector(const std::string& name, int64_t n, float mean) {
+  // N(mean, std) entries; std defaults to the spec's weight_std.
+  absl::Status Vector(const std::string& name, int64_t n, float mean, float std = -1.0f) {
+    const float sd = std >= 0.0f ? std : spec_.weight_std;
     std::vector<float> v(n);
-    for (float& x : v) x = mean + normal_.Next() * spec_.weight_std;
+    for (float& x : v) x = mean + normal_.Next() * sd;
     return w_.AddTensor(name, TensorType::kF32, {n},
                         std::string_view(reinterpret_cast<const char*>(v.data()),
                                          n * sizeof(float)));
   }
 
  private:
+  TensorType TypeOf(const std::string& name) const {
+    for (const auto& [suffix, type] : spec_.type_overrides) {
+      if (absl::EndsWith(name, suffix)) return type;
+    }
+    return spec_.type;
+  }
+
   const RandomModelSpec& spec_;
   gguf::GgufWriter& w_;
   Normal normal_;
@@ -137,19 +147,43 @@ absl::StatusOr<RandomModelSpec> NamedShape(const std::string& name) {
   return absl::InvalidArgumentError("unknown shape '" + name + "' (tiny, llama-3.2-1b)");
 }
 
+absl::Status ApplyQuantMix(const std::string& mix, RandomModelSpec* spec) {
+  TensorType base, wide;
+  if (mix == "q4_k_m") {
+    base = TensorType::kQ4_K;
+    wide = TensorType::kQ6_K;
+  } else if (mix == "q3_k_m") {
+    base = TensorType::kQ3_K;
+    wide = TensorType::kQ5_K;
+  } else {
+    return absl::InvalidArgumentError("unknown quantization mix '" + mix + "' (q4_k_m, q3_k_m)");
+  }
+  spec->type = base;
+  spec->type_overrides = {
+      {"attn_v.weight", wide}, {"ffn_down.weight", wide}, {"output.weight", wide}};
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> BuildRandomModel(const RandomModelSpec& s) {
   if (s.n_embd <= 0 || s.n_layers <= 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 || s.n_ff <= 0 ||
       s.vocab_size < 259 || s.context_length <= 0) {
     return absl::InvalidArgumentError("random model dimensions must be positive (vocab >= 259)");
   }
-  if (s.n_embd % s.n_heads != 0 || s.n_heads % s.n_kv_heads != 0) {
-    return absl::InvalidArgumentError("heads must divide the embedding and kv heads the heads");
+  if ((s.head_dim == 0 && s.n_embd % s.n_heads != 0) || s.n_heads % s.n_kv_heads != 0 ||
+      s.head_dim < 0 || s.head_dim % 2 != 0) {
+    return absl::InvalidArgumentError(
+        "heads must divide the embedding (or head_dim be set, even) and kv heads the heads");
   }
   if (s.eot_token_id >= s.vocab_size) {
     return absl::InvalidArgumentError("eot_token_id is outside the vocabulary");
   }
   const std::string arch = ArchName(s.arch);
-  const int32_t head_dim = s.n_embd / s.n_heads;
+  ModelConfig shape;
+  shape.n_embd = s.n_embd;
+  shape.n_heads = s.n_heads;
+  shape.n_kv_heads = s.n_kv_heads;
+  shape.head_dim = s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_heads;
+  shape.n_ff = s.n_ff;
   gguf::GgufWriter w;
   w.SetString("general.architecture", arch);
   w.SetString("general.name", "random-" + arch);
@@ -159,38 +193,49 @@ absl::StatusOr<std::string> BuildRandomModel(const RandomModelSpec& s) {
   w.SetUint32(arch + ".feed_forward_length", s.n_ff);
   w.SetUint32(arch + ".attention.head_count", s.n_heads);
   w.SetUint32(arch + ".attention.head_count_kv", s.n_kv_heads);
-  w.SetUint32(arch + ".rope.dimension_count", head_dim);
+  if (s.head_dim > 0) {
+    w.SetUint32(arch + ".attention.key_length", s.head_dim);
+    w.SetUint32(arch + ".attention.value_length", s.head_dim);
+  }
+  w.SetUint32(arch + ".rope.dimension_count", shape.head_dim);
   w.SetFloat32(arch + ".rope.freq_base", s.rope_base);
   w.SetFloat32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
   w.SetUint32(arch + ".vocab_size", s.vocab_size);
+  if (s.sliding_window > 0) w.SetUint32(arch + ".attention.sliding_window", s.sliding_window);
+  if (s.attn_softcap > 0) w.SetFloat32(arch + ".attn_logit_softcapping", s.attn_softcap);
+  if (s.final_softcap > 0) w.SetFloat32(arch + ".final_logit_softcapping", s.final_softcap);
+  if (!s.rope_scaling.empty()) {
+    w.SetString(arch + ".rope.scaling.type", s.rope_scaling);
+    w.SetFloat32(arch + ".rope.scaling.factor", s.rope_scaling_factor);
+  }
+  if (s.rope_orig_context > 0) {
+    w.SetUint32(arch + ".rope.scaling.original_context_length", s.rope_orig_context);
+  }
   AddVocabulary(s.vocab_size, s.eot_token_id, w);
 
   Builder b(s, w);
-  const int32_t q_dim = s.n_embd;
-  const int32_t kv_dim = s.n_kv_heads * head_dim;
   RETURN_IF_ERROR(b.Matrix("token_embd.weight", s.n_embd, s.vocab_size));
   RETURN_IF_ERROR(b.Vector("output_norm.weight", s.n_embd, 1.0f));
   if (!s.tied_output) RETURN_IF_ERROR(b.Matrix("output.weight", s.n_embd, s.vocab_size));
+  // Rope divisors around 1-3 (all positive), as Llama 3 and LongRoPE factors are.
+  const int64_t half_rope = shape.head_dim / 2;
+  if (s.rope_freqs) RETURN_IF_ERROR(b.Vector("rope_freqs.weight", half_rope, 2.0f, 0.3f));
+  if (s.long_rope_factors) {
+    RETURN_IF_ERROR(b.Vector("rope_factors_long.weight", half_rope, 3.0f, 0.5f));
+    RETURN_IF_ERROR(b.Vector("rope_factors_short.weight", half_rope, 1.5f, 0.25f));
+  }
+  // Every tensor the architecture's table entry requires, in its order.
   for (int32_t l = 0; l < s.n_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
-    RETURN_IF_ERROR(b.Vector(p + "attn_norm.weight", s.n_embd, 1.0f));
-    RETURN_IF_ERROR(b.Matrix(p + "attn_q.weight", s.n_embd, q_dim));
-    RETURN_IF_ERROR(b.Matrix(p + "attn_k.weight", s.n_embd, kv_dim));
-    RETURN_IF_ERROR(b.Matrix(p + "attn_v.weight", s.n_embd, kv_dim));
-    RETURN_IF_ERROR(b.Matrix(p + "attn_output.weight", q_dim, s.n_embd));
-    if (s.arch == ModelArch::kQwen2) {
-      RETURN_IF_ERROR(b.Vector(p + "attn_q.bias", q_dim, 0.0f));
-      RETURN_IF_ERROR(b.Vector(p + "attn_k.bias", kv_dim, 0.0f));
-      RETURN_IF_ERROR(b.Vector(p + "attn_v.bias", kv_dim, 0.0f));
+    for (const LayerTensor& t : ArchSpecOf(s.arch).layer_tensors) {
+      if (t.presence != Presence::kRequired) continue;
+      const ModelConfig::TensorShape ts = shape.LayerTensorShape(t.role);
+      if (ts.cols > 0) {
+        RETURN_IF_ERROR(b.Matrix(p + t.name, ts.cols, ts.rows));
+      } else {
+        RETURN_IF_ERROR(b.Vector(p + t.name, ts.rows, ts.is_norm ? 1.0f : 0.0f));
+      }
     }
-    if (s.arch == ModelArch::kQwen3) {
-      RETURN_IF_ERROR(b.Vector(p + "attn_q_norm.weight", head_dim, 1.0f));
-      RETURN_IF_ERROR(b.Vector(p + "attn_k_norm.weight", head_dim, 1.0f));
-    }
-    RETURN_IF_ERROR(b.Vector(p + "ffn_norm.weight", s.n_embd, 1.0f));
-    RETURN_IF_ERROR(b.Matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff));
-    RETURN_IF_ERROR(b.Matrix(p + "ffn_up.weight", s.n_embd, s.n_ff));
-    RETURN_IF_ERROR(b.Matrix(p + "ffn_down.weight", s.n_ff, s.n_embd));
   }
   return w.Serialize();
 }

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/model/model_config.h"
@@ -27,11 +29,25 @@ struct RandomModelSpec {
   bool tied_output = true;
   // Type of every 2-D weight (embeddings included); 1-D tensors stay F32.
   TensorType type = TensorType::kF32;
+  // Per-weight exceptions to `type`, as llama.cpp's Q*_K_M/S mixes make them: a 2-D weight whose
+  // name ends with an entry's suffix takes the entry's type (first match). See ApplyQuantMix.
+  std::vector<std::pair<std::string, TensorType>> type_overrides;
   // Quantize to `type` and then write the dequantized values as F32: the exact F32 twin of the
   // quantized model, for comparing the quantized kernels against the F32 path.
   bool dequantize_to_f32 = false;
   uint64_t seed = 1;
   float weight_std = 0.02f;
+  // Architecture features, written as their GGUF keys/tensors when set. head_dim > 0 writes
+  // attention.key_length/value_length (heads then need not divide n_embd).
+  int32_t head_dim = 0;
+  int32_t sliding_window = 0;
+  float attn_softcap = 0.0f;
+  float final_softcap = 0.0f;
+  std::string rope_scaling;  // rope.scaling.type ("linear", "yarn", "llama3") with the factor
+  float rope_scaling_factor = 1.0f;
+  int32_t rope_orig_context = 0;  // rope.scaling.original_context_length when > 0
+  bool rope_freqs = false;         // a rope_freqs.weight tensor of divisors around 2
+  bool long_rope_factors = false;  // rope_factors_long/short.weight (around 3 and 1.5)
   // Written as tokenizer.ggml.eot_token_id when >= 0, so tests can make an ordinary token end
   // generation (as <|eot_id|> does) without changing the weights.
   int32_t eot_token_id = -1;
@@ -41,9 +57,14 @@ struct RandomModelSpec {
 // heads, 8192 ff, 128256 vocab, rope base 500000, tied). kInvalidArgument for other names.
 absl::StatusOr<RandomModelSpec> NamedShape(const std::string& name);
 
+// Sets spec->type and spec->type_overrides to a llama.cpp-style mixed quantization:
+// "q4_k_m" (Q4_K, with Q6_K for attn_v, ffn_down and output) or "q3_k_m" (Q3_K, with Q5_K for
+// the same three). kInvalidArgument for other names.
+absl::Status ApplyQuantMix(const std::string& mix, RandomModelSpec* spec);
+
 // The serialized GGUF file. kInvalidArgument when a dimension is not positive, heads do not
 // divide the embedding, eot_token_id is not below vocab_size, or a row length is not a multiple
-// of the type's block size.
+// of its type's block size.
 absl::StatusOr<std::string> BuildRandomModel(const RandomModelSpec& spec);
 
 // Same, written to `path` (kInternal on I/O errors).

@@ -19,12 +19,26 @@ TEST(TensorTypeTest, BlockGeometryMatchesGgml) {
   EXPECT_EQ(RowBytes(TensorType::kQ4_K, 256), 144u);
   EXPECT_EQ(RowBytes(TensorType::kQ5_K, 256), 176u);
   EXPECT_EQ(RowBytes(TensorType::kQ6_K, 512), 420u);
+  EXPECT_EQ(RowBytes(TensorType::kQ5_1, 64), 48u);
+  EXPECT_EQ(RowBytes(TensorType::kQ2_K, 256), 84u);
+  EXPECT_EQ(RowBytes(TensorType::kQ3_K, 512), 220u);
+  EXPECT_EQ(RowBytes(TensorType::kIQ4_NL, 96), 54u);
+  EXPECT_EQ(RowBytes(TensorType::kIQ4_XS, 256), 136u);
+  EXPECT_EQ(TensorTypeName(TensorType::kIQ4_XS), "iq4_xs");
   EXPECT_EQ(TensorTypeName(TensorType::kQ6_K), "q6_K");
 }
 
 TEST(TensorTypeTest, FindRejectsUnknownIds) {
   EXPECT_FALSE(FindTensorTypeTraits(4).has_value());   // removed Q4_2
   EXPECT_FALSE(FindTensorTypeTraits(999).has_value());
+  EXPECT_FALSE(FindTensorTypeTraits(9).has_value());   // Q8_1: an activation-only type
+  EXPECT_FALSE(FindTensorTypeTraits(16).has_value());  // IQ2_XXS: not supported
+  // The ggml ids of the types added for hub downloads.
+  EXPECT_EQ(FindTensorTypeTraits(7)->type, TensorType::kQ5_1);
+  EXPECT_EQ(FindTensorTypeTraits(10)->type, TensorType::kQ2_K);
+  EXPECT_EQ(FindTensorTypeTraits(11)->type, TensorType::kQ3_K);
+  EXPECT_EQ(FindTensorTypeTraits(20)->type, TensorType::kIQ4_NL);
+  EXPECT_EQ(FindTensorTypeTraits(23)->type, TensorType::kIQ4_XS);
   ASSERT_TRUE(FindTensorTypeTraits(14).has_value());
   EXPECT_EQ(FindTensorTypeTraits(14)->type, TensorType::kQ6_K);
   for (TensorType t : kAllTensorTypes) {

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "engine/tokenizer/tokenizer_model_registry.h"
 
 namespace baton::engine::tokenizer {
 namespace {
@@ -40,15 +41,10 @@ absl::Status ReadFlag(const gguf::GgufFile& file, std::string_view key, bool* fl
 absl::StatusOr<Vocab> LoadVocabFromGguf(const gguf::GgufFile& file) {
   Vocab vocab;
   ASSIGN_OR_RETURN(std::string model, file.GetString("tokenizer.ggml.model"));
-  if (model == "llama") {
-    vocab.kind = VocabKind::kSentencePiece;
+  ASSIGN_OR_RETURN(vocab.kind, VocabKindForModelName(model));
+  if (vocab.kind == VocabKind::kSentencePiece) {  // llama.cpp's defaults
     vocab.add_bos = true;
     vocab.add_space_prefix = true;
-  } else if (model == "gpt2") {
-    vocab.kind = VocabKind::kBytePairBpe;
-  } else {
-    return absl::UnimplementedError(
-        absl::StrCat("unsupported tokenizer.ggml.model \"", model, "\""));
   }
   ASSIGN_OR_RETURN(vocab.tokens, file.GetStringArray("tokenizer.ggml.tokens"));
   const size_t n = vocab.tokens.size();

@@ -17,9 +17,9 @@ namespace baton::engine::tokenizer {
 // token_type, merges, bos_token_id, eos_token_id, eot_token_id, eom_token_id, unknown_token_id,
 // padding_token_id, add_bos_token, add_eos_token, add_space_prefix} and tokenizer.chat_template.
 // Defaults follow llama.cpp: SentencePiece vocabularies add BOS and a space prefix unless the
-// file says otherwise. Errors: kNotFound when tokens or model are missing; kUnimplemented for a
-// tokenizer model other than "llama" / "gpt2"; kInvalidArgument (or the reader's code) for
-// values of the wrong type or arrays of the wrong length.
+// file says otherwise. Errors: kNotFound when tokens or model are missing; kUnimplemented naming
+// a tokenizer model other than "llama" / "gpt2" (tokenizer_model_registry.h); kInvalidArgument
+// (or the reader's code) for values of the wrong type or arrays of the wrong length.
 absl::StatusOr<Vocab> LoadVocabFromGguf(const gguf::GgufFile& file);
 
 // LoadVocabFromGguf then Tokenizer::Create: the tokenizer of `file`, with the errors of both.

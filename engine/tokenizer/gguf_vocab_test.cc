@@ -11,6 +11,7 @@
 #include "engine/gguf/gguf_writer.h"
 #include "engine/tokenizer/test_vocabs.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace baton::engine::tokenizer {
@@ -145,7 +146,8 @@ TEST(GgufVocabTest, Errors) {
     gguf::GgufWriter w;
     w.SetString("tokenizer.ggml.model", "bert");
     w.SetStringArray("tokenizer.ggml.tokens", {"a"});
-    EXPECT_THAT(Load(w), StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(Load(w),
+                StatusIs(absl::StatusCode::kUnimplemented, ::testing::HasSubstr("\"bert\"")));
   }
   {
     gguf::GgufWriter w;

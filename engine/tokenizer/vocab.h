@@ -9,7 +9,8 @@
 
 namespace baton::engine::tokenizer {
 
-// `tokenizer.ggml.model`.
+// `tokenizer.ggml.model`, as VocabKindForModelName (tokenizer_model_registry.h) maps it; each
+// kind has one algorithm class (tokenizer_model.h).
 enum class VocabKind {
   kSentencePiece,  // "llama": score-driven merges over Unicode characters, byte fallback
   kBytePairBpe,    // "gpt2": rank-driven merges over byte-mapped text, regex pre-tokenizer

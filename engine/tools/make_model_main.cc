@@ -1,6 +1,9 @@
-// make_model: writes a random-weight GGUF model (N(0, 0.02) weights) of a named or custom shape.
+// make_model: writes a random-weight GGUF model (N(0, 0.02) weights) of a named or custom shape,
+// of any architecture of engine/model/arch_table.h, with the architecture's features as flags.
 //   bazel run //engine/tools:make_model -- --arch llama --type q4_0 --shape llama-3.2-1b
 //       --out /tmp/llama1b-q4_0.gguf --seed 1
+//   bazel run //engine/tools:make_model -- --arch gemma2 --head_dim 128 --sliding_window 4096
+//       --attn_softcap 50 --final_softcap 30 --out /tmp/gemma2.gguf
 #include <algorithm>
 #include <cctype>
 #include <iostream>
@@ -10,7 +13,7 @@
 #include "absl/flags/parse.h"
 #include "engine/model/random_model.h"
 
-ABSL_FLAG(std::string, arch, "llama", "llama, qwen2 or qwen3");
+ABSL_FLAG(std::string, arch, "llama", "llama, qwen2, qwen3, gemma2, gemma3 or phi3");
 ABSL_FLAG(std::string, type, "f32", "f32 f16 bf16 q4_0 q4_1 q5_0 q8_0 q4_k q5_k q6_k");
 ABSL_FLAG(std::string, shape, "tiny", "tiny, llama-3.2-1b or custom (then the dims below)");
 ABSL_FLAG(int32_t, n_embd, 256, "custom: embedding width");
@@ -20,6 +23,17 @@ ABSL_FLAG(int32_t, n_kv_heads, 2, "custom: KV heads");
 ABSL_FLAG(int32_t, n_ff, 512, "custom: FFN width");
 ABSL_FLAG(int32_t, vocab, 512, "custom: vocabulary size (>= 259)");
 ABSL_FLAG(int32_t, context, 2048, "custom: context length");
+ABSL_FLAG(int32_t, head_dim, 0, "key/value length per head (0: n_embd / n_heads)");
+ABSL_FLAG(float, rope_base, 0.0f, "rope.freq_base (0: the shape's)");
+ABSL_FLAG(int32_t, sliding_window, 0, "attention.sliding_window (0: not written)");
+ABSL_FLAG(float, attn_softcap, 0.0f, "attn_logit_softcapping (0: not written)");
+ABSL_FLAG(float, final_softcap, 0.0f, "final_logit_softcapping (0: not written)");
+ABSL_FLAG(std::string, rope_scaling, "", "rope.scaling.type: linear, yarn or llama3");
+ABSL_FLAG(float, rope_scaling_factor, 1.0f, "rope.scaling.factor");
+ABSL_FLAG(int32_t, rope_orig_context, 0, "rope.scaling.original_context_length (0: not written)");
+ABSL_FLAG(bool, rope_freqs, false, "write a rope_freqs.weight tensor (Llama 3 style)");
+ABSL_FLAG(bool, long_rope_factors, false, "write rope_factors_long/short.weight (LongRoPE)");
+ABSL_FLAG(float, weight_std, 0.02f, "standard deviation of the weights");
 ABSL_FLAG(std::string, out, "", "output path");
 ABSL_FLAG(uint64_t, seed, 1, "weights seed");
 
@@ -54,16 +68,23 @@ int main(int argc, char** argv) {
     spec = *named;
   }
   const std::string arch = absl::GetFlag(FLAGS_arch);
-  if (arch == "llama") {
-    spec.arch = ModelArch::kLlama;
-  } else if (arch == "qwen2") {
-    spec.arch = ModelArch::kQwen2;
-  } else if (arch == "qwen3") {
-    spec.arch = ModelArch::kQwen3;
-  } else {
-    std::cerr << "--arch must be llama, qwen2 or qwen3\n";
+  const ArchSpec* arch_spec = FindArch(arch);
+  if (arch_spec == nullptr) {
+    std::cerr << "unknown --arch " << arch << "\n";
     return 2;
   }
+  spec.arch = arch_spec->arch;
+  spec.head_dim = absl::GetFlag(FLAGS_head_dim);
+  if (absl::GetFlag(FLAGS_rope_base) > 0) spec.rope_base = absl::GetFlag(FLAGS_rope_base);
+  spec.sliding_window = absl::GetFlag(FLAGS_sliding_window);
+  spec.attn_softcap = absl::GetFlag(FLAGS_attn_softcap);
+  spec.final_softcap = absl::GetFlag(FLAGS_final_softcap);
+  spec.rope_scaling = absl::GetFlag(FLAGS_rope_scaling);
+  spec.rope_scaling_factor = absl::GetFlag(FLAGS_rope_scaling_factor);
+  spec.rope_orig_context = absl::GetFlag(FLAGS_rope_orig_context);
+  spec.rope_freqs = absl::GetFlag(FLAGS_rope_freqs);
+  spec.long_rope_factors = absl::GetFlag(FLAGS_long_rope_factors);
+  spec.weight_std = absl::GetFlag(FLAGS_weight_std);
   const std::string type = Lower(absl::GetFlag(FLAGS_type));
   bool found = false;
   for (TensorType t : kAllTensorTypes) {

@@ -31,10 +31,44 @@ struct BlockQ5_0 {
   uint8_t qs[kQk / 2];
 };
 
+// x = d * q + m, q unsigned 5-bit laid out as in Q5_0.
+struct BlockQ5_1 {
+  uint16_t d;
+  uint16_t m;
+  uint8_t qh[4];
+  uint8_t qs[kQk / 2];
+};
+
+// x = d * kIq4NlValues[q], q a 4-bit index in Q4_0's nibble order.
+struct BlockIQ4_NL {
+  uint16_t d;
+  uint8_t qs[kQk / 2];
+};
+
 // x = d * q, q signed 8-bit.
 struct BlockQ8_0 {
   uint16_t d;
   int8_t qs[kQk];
+};
+
+// 16 sub-blocks of 16 (sub-block s = elements 16s..16s+15): x = d * sc[s] * q - dmin * mn[s],
+// q unsigned 2-bit; scales[s] holds sc (low nibble) and mn (high nibble). In each half h of 128
+// elements, element 128h + 32j + l (j < 4, l < 32) is bits 2j..2j+1 of qs[32h + l].
+struct BlockQ2_K {
+  uint8_t scales[kQkK / 16];
+  uint8_t qs[kQkK / 4];
+  uint16_t d;
+  uint16_t dmin;
+};
+
+// 16 sub-blocks of 16: x = d * (sc[s] - 32) * (q - 4), q unsigned 3-bit: its low two bits sit
+// in qs as Q2_K's do, bit 2 of element e is bit e / 32 of hmask[e % 32]. sc are 6-bit, packed
+// in `scales` (see UnpackScaleQ3_K).
+struct BlockQ3_K {
+  uint8_t hmask[kQkK / 8];
+  uint8_t qs[kQkK / 4];
+  uint8_t scales[12];
+  uint16_t d;
 };
 
 // 8 sub-blocks of 32: x = d * sc[s] * q - dmin * mn[s], q unsigned 4-bit, sc/mn 6-bit packed in
@@ -66,7 +100,26 @@ struct BlockQ6_K {
   uint16_t d;
 };
 
+// 8 sub-blocks of 32: x = d * (ls[s] - 32) * kIq4NlValues[q], q a 4-bit index; sub-block s
+// takes qs[16s..16s+15] in Q4_0's nibble order. ls is 6-bit: the low nibble is nibble s % 2 of
+// scales_l[s / 2], the top two bits are bits 2s..2s+1 of scales_h.
+struct BlockIQ4_XS {
+  uint16_t d;
+  uint16_t scales_h;
+  uint8_t scales_l[kQkK / 64];
+  uint8_t qs[kQkK / 2];
+};
+
+// The 16 values a 4-bit IQ4_NL / IQ4_XS index selects (ggml's non-linear grid).
+inline constexpr int8_t kIq4NlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+
 static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockQ5_1) == 24);
+static_assert(sizeof(BlockIQ4_NL) == 18);
+static_assert(sizeof(BlockQ2_K) == 84);
+static_assert(sizeof(BlockQ3_K) == 110);
+static_assert(sizeof(BlockIQ4_XS) == 136);
 static_assert(sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ5_0) == 22);
 static_assert(sizeof(BlockQ8_0) == 34);
@@ -85,6 +138,22 @@ inline void UnpackScaleMinK4(const uint8_t* scales, int s, uint8_t* sc, uint8_t*
     *sc = (scales[s + 4] & 0xF) | ((scales[s - 4] >> 6) << 4);
     *mn = (scales[s + 4] >> 4) | ((scales[s] >> 6) << 4);
   }
+}
+
+// Scale s (0..15) of a Q3_K block, before the -32 offset: its low nibble is the low nibble of
+// scales[s] for s < 8 and the high nibble of scales[s - 8] otherwise; its top two bits are bits
+// 2 * (s / 4) and up of scales[8 + s % 4].
+inline uint8_t UnpackScaleQ3_K(const uint8_t* scales, int s) {
+  const int low = s < 8 ? scales[s] & 0xF : scales[s - 8] >> 4;
+  const int high = (scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+  return static_cast<uint8_t>(low | (high << 4));
+}
+
+// The 6-bit scale of sub-block s (0..7) of an IQ4_XS block, before the -32 offset.
+inline uint8_t UnpackScaleIQ4_XS(const BlockIQ4_XS& b, int s) {
+  const int low = (b.scales_l[s / 2] >> (4 * (s % 2))) & 0xF;
+  const int high = (b.scales_h >> (2 * s)) & 3;
+  return static_cast<uint8_t>(low | (high << 4));
 }
 
 }  // namespace baton::engine::kernels

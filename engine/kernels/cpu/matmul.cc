@@ -12,7 +12,20 @@
 namespace baton::engine::kernels {
 namespace {
 
-std::atomic<bool> force_scalar{false};
+std::atomic<KernelVariant> max_variant{KernelVariant::kAvx512Vnni};
+
+bool Allowed(KernelVariant v) {
+  return max_variant.load() >= v && CpuSupportsKernelVariant(v);
+}
+
+// The first of the families allowed here, best first, that has a kernel for `t`.
+KernelChoice ChooseKernel(TensorType t) {
+  KernelChoice c;
+  if (Allowed(KernelVariant::kAvx512Vnni)) c = Avx512Kernel(t);
+  if (c.kernel == nullptr && Allowed(KernelVariant::kAvx2)) c = Avx2Kernel(t);
+  if (c.kernel == nullptr) c = ScalarKernel(t);
+  return c;
+}
 
 using DotFn = float (*)(const float*, const float*, int64_t);
 
@@ -32,15 +45,35 @@ void DequantizeThenDot(TensorType t, DotFn dot, const uint8_t* w_row, const RowA
 
 }  // namespace
 
-void SetForceScalarKernels(bool force) { force_scalar.store(force); }
+const char* KernelVariantName(KernelVariant v) {
+  switch (v) {
+    case KernelVariant::kScalar: return "scalar";
+    case KernelVariant::kAvx2: return "avx2";
+    case KernelVariant::kAvx512Vnni: return "avx512vnni";
+  }
+  return "unknown";
+}
+
+bool CpuSupportsKernelVariant(KernelVariant v) {
+  switch (v) {
+    case KernelVariant::kScalar: return true;
+    case KernelVariant::kAvx2: return CpuHasAvx2Kernels();
+    case KernelVariant::kAvx512Vnni: return CpuHasAvx512Kernels();
+  }
+  return false;
+}
+
+void SetMaxKernelVariant(KernelVariant v) { max_variant.store(v); }
+
+void SetForceScalarKernels(bool force) {
+  SetMaxKernelVariant(force ? KernelVariant::kScalar : KernelVariant::kAvx512Vnni);
+}
 
 const char* MatMulKernelName(TensorType t) {
-  if (!force_scalar.load()) {
-    KernelChoice c = Avx512Kernel(t);
-    if (c.kernel != nullptr) return c.name;
-    if (CpuHasAvx512Kernels()) return "dequantize+avx512";
-    if (ScalarKernel(t).kernel == nullptr && CpuHasAvx2Kernels()) return "dequantize+avx2";
-  }
+  const KernelChoice c = ChooseKernel(t);
+  if (c.kernel != nullptr) return c.name;
+  if (Allowed(KernelVariant::kAvx512Vnni)) return "dequantize+avx512";
+  if (Allowed(KernelVariant::kAvx2)) return "dequantize+avx2";
   return "scalar";
 }
 
@@ -52,16 +85,14 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   const size_t row_bytes = RowBytes(t, k);
   const uint8_t* wb = static_cast<const uint8_t*>(w);
 
-  const bool scalar = force_scalar.load();
-  KernelChoice choice = scalar ? KernelChoice{} : Avx512Kernel(t);
-  if (choice.kernel == nullptr) choice = ScalarKernel(t);
-  const bool avx512 = !scalar && CpuHasAvx512Kernels();
+  const KernelChoice choice = ChooseKernel(t);
+  const bool avx512 = Allowed(KernelVariant::kAvx512Vnni);
   // Without AVX-512, f32 rows (and dequantized rows of the types with no kernel) are summed in
   // llama.cpp's order (row_kernels.h), bit for bit on AVX2 and in portable code.
   DotFn dot = DotF32Scalar;
   if (avx512) {
     dot = DotF32Avx512;
-  } else if (!scalar && CpuHasAvx2Kernels()) {
+  } else if (Allowed(KernelVariant::kAvx2)) {
     dot = DotF32Avx2;
   }
 

@@ -1,7 +1,7 @@
 // Matrix-vector / matrix-matrix products of a quantized weight matrix with float activations,
-// the hot loop of the forward pass. Picks the fastest kernel the CPU supports at run time
-// (AVX-512 with VNNI and F16C, else portable scalar code with an AVX2 float dot product); every
-// kernel is tested against MatMulReference. Thread-safe: concurrent calls may share weights and
+// the hot loop of the forward pass. Picks the fastest kernel family the CPU supports at run time
+// (KernelVariant: AVX-512 with VNNI, else AVX2, else portable scalar code); every kernel is
+// tested against MatMulReference. Thread-safe: concurrent calls may share weights and
 // a pool (the pool serializes them).
 #pragma once
 
@@ -34,11 +34,29 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
 void MatMulReference(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x,
                      int64_t m, float* y);
 
-// Name of the kernel family MatMul uses on this CPU for `t` ("avx512vnni", "scalar", ...).
+// Name of the kernel MatMul uses on this CPU for `t` ("avx512vnni", "avx2", "scalar", ...).
 const char* MatMulKernelName(TensorType t);
 
-// Forces the portable scalar kernels (tests compare them with the SIMD ones). Not thread-safe
-// with concurrent MatMul calls; call once at start-up.
+// The kernel families, in order of preference from the last. A family without a kernel for a
+// type uses the next lower family's (AVX-512 machines run the AVX2 kernels of the types that
+// have no AVX-512 one).
+enum class KernelVariant {
+  kScalar = 0,      // portable C++: ggml's rounding for Q8_0 and f32, else dequantize + f32 dot
+  kAvx2 = 1,        // AVX2, FMA and F16C
+  kAvx512Vnni = 2,  // AVX-512 F/BW/VL/DQ/VNNI with F16C and FMA
+};
+inline constexpr KernelVariant kAllKernelVariants[] = {
+    KernelVariant::kScalar, KernelVariant::kAvx2, KernelVariant::kAvx512Vnni};
+
+const char* KernelVariantName(KernelVariant v);
+// Whether this CPU has the features `v` needs.
+bool CpuSupportsKernelVariant(KernelVariant v);
+
+// Limits MatMul to families up to `v` (default kAvx512Vnni: the best the CPU supports), so
+// tests can run every family the machine has. Not thread-safe with concurrent MatMul calls.
+void SetMaxKernelVariant(KernelVariant v);
+
+// SetMaxKernelVariant(kScalar) when `force`, else back to the default.
 void SetForceScalarKernels(bool force);
 
 }  // namespace baton::engine::kernels

@@ -611,8 +611,9 @@ KernelChoice Avx512Kernel(TensorType t) {
       return {QK4Kernel<true>, ActivationForm::kQ8Block256, 0, "avx512vnni"};
     case TensorType::kQ6_K:
       return {Q6_KKernel, ActivationForm::kQ8Block256, 32, "avx512vnni"};
+    default:  // MatMul falls back to the AVX2 kernel
+      return {};
   }
-  return {};
 }
 
 }  // namespace baton::engine::kernels

@@ -1,5 +1,6 @@
 // Matrix-vector throughput at the Llama-3.2-1B projection shapes, per weight type.
-// Reports bytes of weights read per second ("bytes_per_second" = GB/s of W) at batch 1.
+// Reports bytes of weights read per second ("bytes_per_second" = GB/s of W) at batch 1. The
+// L2-resident shape runs on every kernel family (KernelVariant) the CPU supports.
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -17,11 +18,17 @@ ThreadPool* Pool(int threads) {
   return pools[threads].get();
 }
 
-// args: type id, n_rows, k, m, threads.
+// args: type id, n_rows, k, m, threads, highest kernel family allowed.
 void BM_MatMul(benchmark::State& state) {
   const auto t = static_cast<TensorType>(state.range(0));
   const int64_t n_rows = state.range(1), k = state.range(2), m = state.range(3);
   const int threads = static_cast<int>(state.range(4));
+  const auto family = static_cast<KernelVariant>(state.range(5));
+  if (!CpuSupportsKernelVariant(family)) {
+    state.SkipWithError("this CPU lacks the kernel family's features");
+    return;
+  }
+  SetMaxKernelVariant(family);
   const size_t bytes = RowBytes(t, k) * n_rows;
   // Speed does not depend on the values; 0x11 bytes are small normal f32/f16/bf16 numbers and
   // sane block scales.
@@ -33,21 +40,27 @@ void BM_MatMul(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * bytes);
   state.SetLabel(std::string(TensorTypeName(t)) + " " + MatMulKernelName(t));
+  SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
 }
 
 void Shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"type", "rows", "k", "m", "threads"});
+  b->ArgNames({"type", "rows", "k", "m", "threads", "family"});
+  const auto best = static_cast<int64_t>(KernelVariant::kAvx512Vnni);
   for (TensorType t : kAllTensorTypes) {
     for (int64_t rows : {2048, 8192, 128256}) {
       if (t == TensorType::kF32 && rows == 128256) continue;  // 1 GB of weights
-      for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), rows, 2048, 1, threads});
+      for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), rows, 2048, 1, threads, best});
     }
   }
   // L2-resident weights (256 rows): the kernels' compute throughput without DRAM limits.
-  for (TensorType t : kAllTensorTypes) b->Args({static_cast<int64_t>(t), 256, 2048, 1, 1});
+  for (TensorType t : kAllTensorTypes) {
+    for (KernelVariant v : kAllKernelVariants) {
+      b->Args({static_cast<int64_t>(t), 256, 2048, 1, 1, static_cast<int64_t>(v)});
+    }
+  }
   // Prefill-style batches at the FFN shape.
   for (TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kF16}) {
-    b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2});
+    b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2, best});
   }
 }
 

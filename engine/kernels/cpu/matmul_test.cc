@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <tuple>
 #include <random>
 #include <vector>
 
@@ -29,9 +33,19 @@ struct Shape {
   int64_t n_rows, k, m;
 };
 
-class MatMulTest : public ::testing::TestWithParam<TensorType> {
+// Every type on every kernel family (KernelVariant) against the scalar reference.
+class MatMulTest : public ::testing::TestWithParam<std::tuple<TensorType, KernelVariant>> {
  protected:
+  void SetUp() override {
+    if (!CpuSupportsKernelVariant(variant())) {
+      GTEST_SKIP() << "this CPU lacks the features of the " << KernelVariantName(variant())
+                   << " kernels";
+    }
+    SetMaxKernelVariant(variant());
+  }
   void TearDown() override { SetForceScalarKernels(false); }
+  TensorType type() const { return std::get<0>(GetParam()); }
+  KernelVariant variant() const { return std::get<1>(GetParam()); }
 
   // Checks MatMul (with and without a pool) against MatMulReference on the same weights.
   // Error bound: the kernels may quantize x to int8 with one scale per block of <= 256, which
@@ -39,7 +53,7 @@ class MatMulTest : public ::testing::TestWithParam<TensorType> {
   // 32-element blocks keep their scale in fp16 as ggml does (|q| <= 127 times a scale error of
   // <= 2^-11 * amax / 127): another |w_j| * amax / 2048.
   void Check(const Shape& s, ThreadPool* pool) {
-    const TensorType t = GetParam();
+    const TensorType t = type();
     const std::vector<float> wf = Gaussian(s.n_rows * s.k, 1 + s.k + s.n_rows);
     // Mixed signs and an offset so min/offset terms (Q4_1, K types) matter.
     const std::vector<float> x = Gaussian(s.m * s.k, 99 + s.m, 0.3f);
@@ -80,11 +94,11 @@ class MatMulTest : public ::testing::TestWithParam<TensorType> {
   }
 
   std::vector<Shape> Shapes() const {
-    const int64_t b = BlockElements(GetParam()) == 256 ? 256 : 32;
+    const int64_t b = BlockElements(type()) == 256 ? 256 : 32;
     // The last shape is big enough (> 64K multiply-adds) for MatMul to use the pool.
     std::vector<Shape> shapes = {{13, b * 7, 1}, {13, b * 3, 3}, {5, b, 17},
                                  {1, b * 5, 2},  {40, b * 2, 1}, {301, b * 9, 5}};
-    if (BlockElements(GetParam()) == 1) {  // f32/f16/bf16 rows of any length (masked tails)
+    if (BlockElements(type()) == 1) {  // f32/f16/bf16 rows of any length (masked tails)
       shapes.insert(shapes.end(), {{3, 37, 2}, {7, 1, 5}, {300, 333, 3}});
     }
     return shapes;
@@ -102,37 +116,109 @@ TEST_P(MatMulTest, MatchesReferenceOnAPool) {
   for (const Shape& s : Shapes()) Check(s, pool3.get());
 }
 
-TEST_P(MatMulTest, ScalarKernelsMatchReference) {
-  SetForceScalarKernels(true);
-  EXPECT_STREQ(MatMulKernelName(GetParam()), "scalar");
-  for (const Shape& s : Shapes()) Check(s, nullptr);
+// Activations already on the 8-bit grid the integer kernels quantize to (each block's values
+// are multiples of one scale with the extreme at +-127 steps) pass through that quantization
+// unchanged, so a kernel's only error left is float rounding: its integer arithmetic (decoding,
+// sub-block scales, minimums, offsets) is held to 1e-4 of sum |w x| against the dequantized
+// reference, ~40x tighter than the general bound.
+TEST_P(MatMulTest, ExactOnActivationsOnTheQ8Grid) {
+  const TensorType t = type();
+  if (BlockElements(t) == 1) GTEST_SKIP() << "float types do not quantize activations";
+  const int block = BlockElements(t) == 256 ? 256 : 32;
+  for (const Shape& s : Shapes()) {
+    const std::vector<float> wf = Gaussian(s.n_rows * s.k, 5 + s.k);
+    std::vector<float> x = Gaussian(s.m * s.k, 6 + s.m, 0.3f);
+    Q8Activations q8;
+    QuantizeActivations(x.data(), s.m, s.k, block, 0, &q8);
+    for (int64_t j = 0; j < s.m * s.k; ++j) x[j] = q8.qs[j] * q8.d[j / block];
+    const size_t row_bytes = RowBytes(t, s.k);
+    std::vector<uint8_t> w(row_bytes * s.n_rows);
+    std::vector<float> wd(s.k);
+    std::vector<double> abs_sum(s.m * s.n_rows, 0.0);
+    for (int64_t r = 0; r < s.n_rows; ++r) {
+      QuantizeRow(t, wf.data() + r * s.k, w.data() + r * row_bytes, s.k);
+      DequantizeRow(t, w.data() + r * row_bytes, wd.data(), s.k);
+      for (int64_t i = 0; i < s.m; ++i) {
+        for (int64_t j = 0; j < s.k; ++j) {
+          abs_sum[i * s.n_rows + r] += std::fabs(double{wd[j]} * x[i * s.k + j]);
+        }
+      }
+    }
+    std::vector<float> want(s.m * s.n_rows), got(s.m * s.n_rows, NAN);
+    MatMulReference(t, w.data(), s.n_rows, s.k, x.data(), s.m, want.data());
+    MatMul(t, w.data(), s.n_rows, s.k, x.data(), s.m, got.data(), nullptr);
+    for (size_t e = 0; e < got.size(); ++e) {
+      ASSERT_NEAR(got[e], want[e], abs_sum[e] * 1e-4 + 1e-6)
+          << TensorTypeName(t) << " kernel " << MatMulKernelName(t) << " n_rows=" << s.n_rows
+          << " k=" << s.k << " m=" << s.m << " at " << e;
+    }
+  }
+}
+
+// The family under test really runs: a type with a kernel of its own in this family reports it
+// (a dispatch that fell back to the scalar path would pass the accuracy checks unnoticed).
+TEST_P(MatMulTest, UsesTheFamilysKernel) {
+  const std::string name = MatMulKernelName(type());
+  switch (variant()) {
+    case KernelVariant::kScalar:
+      EXPECT_EQ(name, "scalar");
+      break;
+    case KernelVariant::kAvx2:
+      EXPECT_EQ(name.rfind("avx2", 0), 0u) << name;
+      break;
+    case KernelVariant::kAvx512Vnni:
+      EXPECT_EQ(name.rfind("avx", 0), 0u) << name;
+      break;
+  }
 }
 
 TEST_P(MatMulTest, EmptyShapesDoNothing) {
   float y = 42;
-  MatMul(GetParam(), nullptr, 0, BlockElements(GetParam()), nullptr, 1, &y, nullptr);
-  MatMul(GetParam(), nullptr, 1, BlockElements(GetParam()), nullptr, 0, &y, nullptr);
+  MatMul(type(), nullptr, 0, BlockElements(type()), nullptr, 1, &y, nullptr);
+  MatMul(type(), nullptr, 1, BlockElements(type()), nullptr, 0, &y, nullptr);
   EXPECT_EQ(y, 42);
 }
 
-// Q8_0 follows ggml's rounding exactly on every kernel, so the SIMD and scalar results must be
-// bit-identical (the other types only agree within the bound above).
-TEST(Q8_0Test, SimdAndScalarKernelsAgreeBitForBit) {
-  if (!CpuHasAvx512Kernels()) GTEST_SKIP() << "no AVX-512 on this CPU";
-  for (const Shape& s : std::vector<Shape>{{7, 32 * 9, 1}, {301, 32 * 5, 5}, {3, 32, 4}}) {
-    const std::vector<float> wf = Gaussian(s.n_rows * s.k, 7);
-    const std::vector<float> x = Gaussian(s.m * s.k, 8, -0.2f);
-    const size_t row_bytes = RowBytes(TensorType::kQ8_0, s.k);
-    std::vector<uint8_t> w(row_bytes * s.n_rows);
-    for (int64_t r = 0; r < s.n_rows; ++r) {
-      QuantizeRow(TensorType::kQ8_0, wf.data() + r * s.k, w.data() + r * row_bytes, s.k);
+// Products of `t` on the kernels of family v (nullopt when the CPU lacks it).
+std::optional<std::vector<float>> ProductsOn(KernelVariant v, TensorType t, const Shape& s,
+                                             const std::vector<uint8_t>& w,
+                                             const std::vector<float>& x) {
+  if (!CpuSupportsKernelVariant(v)) return std::nullopt;
+  SetMaxKernelVariant(v);
+  std::vector<float> y(s.m * s.n_rows, NAN);
+  MatMul(t, w.data(), s.n_rows, s.k, x.data(), s.m, y.data(), nullptr);
+  SetForceScalarKernels(false);
+  return y;
+}
+
+// Types whose every kernel rounds exactly as the scalar one (Q8_0: ggml's activation quantizer
+// and per-block fma order; f32/f16/bf16: ggml's f32 summation order over exactly converted
+// weights) give bit-identical results on every family below AVX-512 (whose f32 kernels keep
+// their own order), on odd shapes.
+TEST(BitExactTest, SimdFamiliesMatchScalarBitForBit) {
+  for (TensorType t : {TensorType::kQ8_0, TensorType::kF32, TensorType::kF16, TensorType::kBF16}) {
+    for (const Shape& s : std::vector<Shape>{{7, 32 * 9, 1}, {301, 32 * 5, 5}, {3, 32, 4},
+                                             {5, 32 * 41, 3}, {2, 32 * 2 + (BlockElements(t) == 1 ? 13 : 0), 2}}) {
+      const std::vector<float> wf = Gaussian(s.n_rows * s.k, 7);
+      const std::vector<float> x = Gaussian(s.m * s.k, 8, -0.2f);
+      const size_t row_bytes = RowBytes(t, s.k);
+      std::vector<uint8_t> w(row_bytes * s.n_rows);
+      for (int64_t r = 0; r < s.n_rows; ++r) {
+        QuantizeRow(t, wf.data() + r * s.k, w.data() + r * row_bytes, s.k);
+      }
+      const auto scalar = ProductsOn(KernelVariant::kScalar, t, s, w, x);
+      for (KernelVariant v : kAllKernelVariants) {
+        if (v == KernelVariant::kScalar) continue;
+        if (v == KernelVariant::kAvx512Vnni && t != TensorType::kQ8_0) continue;
+        const auto simd = ProductsOn(v, t, s, w, x);
+        if (!simd) {
+          std::printf("skipped %s: this CPU lacks its features\n", KernelVariantName(v));
+          continue;
+        }
+        EXPECT_EQ(*simd, *scalar) << TensorTypeName(t) << " on " << KernelVariantName(v)
+                                  << " n_rows=" << s.n_rows << " k=" << s.k << " m=" << s.m;
+      }
     }
-    std::vector<float> simd(s.m * s.n_rows), scalar(s.m * s.n_rows);
-    MatMul(TensorType::kQ8_0, w.data(), s.n_rows, s.k, x.data(), s.m, simd.data(), nullptr);
-    SetForceScalarKernels(true);
-    MatMul(TensorType::kQ8_0, w.data(), s.n_rows, s.k, x.data(), s.m, scalar.data(), nullptr);
-    SetForceScalarKernels(false);
-    EXPECT_EQ(simd, scalar) << "n_rows=" << s.n_rows << " k=" << s.k << " m=" << s.m;
   }
 }
 
@@ -286,8 +372,13 @@ TEST(ActivationsTest, SimdQuantizerMatchesScalar) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTest, ::testing::ValuesIn(kAllTensorTypes),
-                         [](const auto& info) { return std::string(TensorTypeName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(
+    AllTypesAllFamilies, MatMulTest,
+    ::testing::Combine(::testing::ValuesIn(kAllTensorTypes), ::testing::ValuesIn(kAllKernelVariants)),
+    [](const auto& info) {
+      return std::string(TensorTypeName(std::get<0>(info.param))) + "_" +
+             KernelVariantName(std::get<1>(info.param));
+    });
 
 }  // namespace
 }  // namespace baton::engine::kernels

@@ -46,7 +46,8 @@ TEST(QuantizeTest, RoundTripErrorWithinPerTypeBounds) {
       {TensorType::kF32, 0.0},     {TensorType::kF16, 4e-4},    {TensorType::kBF16, 3e-3},
       {TensorType::kQ8_0, 7e-3},   {TensorType::kQ5_0, 5e-2},   {TensorType::kQ4_0, 1e-1},
       {TensorType::kQ4_1, 1e-1},   {TensorType::kQ4_K, 1.1e-1}, {TensorType::kQ5_K, 5.5e-2},
-      {TensorType::kQ6_K, 2.5e-2},
+      {TensorType::kQ6_K, 2.5e-2},  {TensorType::kQ5_1, 5e-2},    {TensorType::kQ2_K, 0.43},
+      {TensorType::kQ3_K, 0.2},     {TensorType::kIQ4_NL, 0.105}, {TensorType::kIQ4_XS, 0.105},
   };
   const std::vector<float> x = Gaussian(256 * 5, 7);
   for (const auto& c : cases) {
@@ -172,6 +173,122 @@ TEST(QuantizeTest, Q6_KLayout) {
   EXPECT_EQ(y[128 + 40], 11.0f * (34 - 32));    // q = 2 | 2 << 4, sub-block 10
   EXPECT_EQ(y[0], 0.0f);
   EXPECT_EQ(y[255], 0.0f);
+}
+
+TEST(QuantizeTest, Q5_1Layout) {
+  BlockQ5_1 b;
+  b.d = FloatToFp16(0.5f);
+  b.m = FloatToFp16(-3.0f);
+  const uint32_t qh = 0x00010002u;  // bit 4 set for elements 1 and 16
+  std::memcpy(b.qh, &qh, 4);
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  float y[32];
+  DequantizeRow(TensorType::kQ5_1, &b, y, 32);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], 0.5f * (j + (j == 1 ? 16 : 0)) - 3.0f) << j;
+    EXPECT_EQ(y[j + 16], 0.5f * (15 - j + (j == 0 ? 16 : 0)) - 3.0f) << j + 16;
+  }
+}
+
+TEST(QuantizeTest, IQ4_NLLayout) {
+  BlockIQ4_NL b;
+  b.d = FloatToFp16(0.5f);
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  float y[32];
+  DequantizeRow(TensorType::kIQ4_NL, &b, y, 32);
+  const int grid[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], 0.5f * grid[j]);
+    EXPECT_EQ(y[j + 16], 0.5f * grid[15 - j]);
+  }
+}
+
+TEST(QuantizeTest, Q2_KLayout) {
+  BlockQ2_K b{};
+  b.d = FloatToFp16(1.0f);
+  b.dmin = FloatToFp16(0.25f);
+  for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<uint8_t>((s % 15 + 1) | ((15 - s) << 4));
+  // Element 128h + 32j + l is bits 2j of qs[32h + l].
+  b.qs[5] = 0b11100100;       // elements 5 (q 0), 37 (1), 69 (2), 101 (3)
+  b.qs[32 + 20] = 0b00000011; // element 128 + 20 (q 3)
+  float y[256];
+  DequantizeRow(TensorType::kQ2_K, &b, y, 256);
+  auto want = [&](int e, int q) {
+    const int s = e / 16;
+    return 1.0f * (s % 15 + 1) * q - 0.25f * (15 - s);
+  };
+  EXPECT_EQ(y[5], want(5, 0));
+  EXPECT_EQ(y[37], want(37, 1));
+  EXPECT_EQ(y[69], want(69, 2));
+  EXPECT_EQ(y[101], want(101, 3));
+  EXPECT_EQ(y[148], want(148, 3));
+  EXPECT_EQ(y[255], want(255, 0));
+}
+
+TEST(QuantizeTest, Q3_KLayout) {
+  BlockQ3_K b{};
+  b.d = FloatToFp16(0.5f);
+  // 6-bit scales u[s] (value u - 32): low nibbles in bytes 0-7 (s < 8 low, s >= 8 high), top
+  // two bits in bytes 8-11.
+  int u[16];
+  for (int s = 0; s < 16; ++s) u[s] = (s * 23 + 5) % 64;
+  for (int s = 0; s < 16; ++s) {
+    b.scales[s % 8] |= static_cast<uint8_t>((u[s] & 0xF) << (4 * (s / 8)));
+    b.scales[8 + s % 4] |= static_cast<uint8_t>((u[s] >> 4) << (2 * (s / 4)));
+  }
+  b.qs[3] = 0b00000010;    // element 3: low bits 2
+  b.hmask[3] = 0b00000001; // element 3: high bit (bit 0 of hmask[3]) -> q = 6
+  b.qs[32 + 7] = 0b11000000;  // element 128 + 96 + 7 = 231: low bits 3
+  b.hmask[7] = 0b10000000;    // element 231 = 32 * 7 + 7: high bit -> q = 7
+  float y[256];
+  DequantizeRow(TensorType::kQ3_K, &b, y, 256);
+  EXPECT_EQ(y[3], 0.5f * (u[0] - 32) * (6 - 4));
+  EXPECT_EQ(y[231], 0.5f * (u[14] - 32) * (7 - 4));
+  EXPECT_EQ(y[4], 0.5f * (u[0] - 32) * (0 - 4));    // no bits: q = 0
+  EXPECT_EQ(y[200], 0.5f * (u[12] - 32) * (0 - 4));
+}
+
+TEST(QuantizeTest, IQ4_XSLayout) {
+  BlockIQ4_XS b{};
+  b.d = FloatToFp16(0.25f);
+  int ls[8];
+  for (int s = 0; s < 8; ++s) {
+    ls[s] = (s * 19 + 3) % 64;
+    b.scales_l[s / 2] |= static_cast<uint8_t>((ls[s] & 0xF) << (4 * (s % 2)));
+    b.scales_h |= static_cast<uint16_t>((ls[s] >> 4) << (2 * s));
+  }
+  for (int j = 0; j < 128; ++j) b.qs[j] = static_cast<uint8_t>((j % 16) | ((j * 7 % 16) << 4));
+  float y[256];
+  DequantizeRow(TensorType::kIQ4_XS, &b, y, 256);
+  for (int s = 0; s < 8; ++s) {
+    for (int l = 0; l < 16; ++l) {
+      const int j = 16 * s + l;
+      EXPECT_EQ(y[32 * s + l], 0.25f * (ls[s] - 32) * kIq4NlValues[j % 16]) << s << " " << l;
+      EXPECT_EQ(y[32 * s + 16 + l], 0.25f * (ls[s] - 32) * kIq4NlValues[j * 7 % 16]);
+    }
+  }
+}
+
+// Quantizing values already on a type's grid must give them back exactly: checks that each
+// quantizer packs bits where its dequantizer reads them.
+TEST(QuantizeTest, GridValuesSurviveEveryType) {
+  for (TensorType t : kAllTensorTypes) {
+    const int64_t n = 512;
+    const std::vector<float> x = Gaussian(n, 3);
+    std::vector<uint8_t> q(RowBytes(t, n));
+    std::vector<float> once(n), twice(n);
+    QuantizeRow(t, x.data(), q.data(), n);
+    DequantizeRow(t, q.data(), once.data(), n);
+    QuantizeRow(t, once.data(), q.data(), n);
+    DequantizeRow(t, q.data(), twice.data(), n);
+    double err = 0, sig = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      err += (twice[i] - once[i]) * (twice[i] - once[i]);
+      sig += once[i] * once[i];
+    }
+    // Re-derived scales can move by an fp16 rounding, so allow a little drift.
+    EXPECT_LE(std::sqrt(err / sig), 0.02) << TensorTypeName(t);
+  }
 }
 
 // stories260K-Q8_0.gguf holds ggml-quantized copies of stories260K.gguf's f32 weights: our

@@ -36,6 +36,14 @@ struct KernelChoice {
 // lacks AVX-512 F/BW/VL/DQ/VNNI, F16C and FMA.
 KernelChoice Avx512Kernel(TensorType t);
 
+// The AVX2 kernel for `t` (requires AVX2, FMA and F16C, else kernel == nullptr): f32/f16/bf16
+// rows summed in ggml's f32 order (bit-identical to DotF32Scalar over the dequantized row), the
+// quantized types as integer dot products against Q8 activations (block 32 for the 32-element
+// types, 256 for the K types and IQ4_XS); Q8_0 bit-identical to ScalarKernel.
+KernelChoice Avx2Kernel(TensorType t);
+// The quantized-type half of Avx2Kernel (avx2_quant_kernels.cc); same requirements.
+KernelChoice Avx2QuantKernel(TensorType t);
+
 // The portable kernel for `t` when its rounding must match ggml's exactly (Q8_0: the
 // activations quantized by QuantizeActivations, block 32), else kernel == nullptr (MatMul
 // then dequantizes rows and takes float dot products).
@@ -62,7 +70,7 @@ float DotF32Scalar(const float* a, const float* b, int64_t k);
 // product and sum each rounded, except the last (k - begin) % 8, which it fused into fma.
 float AddDotF32Leftovers(const float* a, const float* b, int64_t begin, int64_t k, float s);
 
-// DotF32Scalar with AVX2 and FMA, bit for bit; requires CpuHasAvx2Kernels().
+// DotF32Scalar with AVX2 and FMA, bit for bit; requires CpuHasAvx2Kernels() (AVX2, FMA, F16C).
 float DotF32Avx2(const float* a, const float* b, int64_t k);
 bool CpuHasAvx2Kernels();
 

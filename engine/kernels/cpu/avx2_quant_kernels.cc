@@ -1,0 +1,385 @@
+// AVX2 integer kernels for the quantized types: each weight block is decoded to int8 values in
+// registers and dotted with the activations' int8 quants (vpmaddubsw, vpmaddwd), then scaled in
+// float once per block (32-element types) or per super-block (256-element types, integer
+// sub-block scales and minimums folded in before the float step). Every function carries a
+// target attribute; callers reach them only after CpuHasAvx2Kernels().
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "engine/kernels/cpu/block_formats.h"
+#include "engine/kernels/cpu/row_kernels.h"
+
+#define BATON_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define BATON_AVX2_INLINE __attribute__((always_inline, target("avx2,fma,f16c")))
+
+namespace baton::engine::kernels {
+namespace {
+
+// ---- Decoding helpers. ----
+
+// 16 bytes of packed nibbles as 32 quants in Q4_0's order (low nibbles first).
+BATON_AVX2_INLINE inline __m256i Nibbles(const uint8_t* qs) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low4), _mm_and_si128(v, low4));
+}
+
+// Bit j of the little-endian uint32 at qh as 0x10 in byte j (Q5_0 / Q5_1 fifth bits).
+BATON_AVX2_INLINE inline __m256i FifthBits(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, sizeof(bits));
+  // Byte j takes byte j / 8 of `bits`, then keeps bit j % 8.
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(bits)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// Bits [shift, shift + width) of every byte (width <= 8 - shift).
+BATON_AVX2_INLINE inline __m256i ByteBits(__m256i v, int shift, int mask) {
+  return _mm256_and_si256(_mm256_srli_epi16(v, shift), _mm256_set1_epi8(static_cast<char>(mask)));
+}
+
+// The IQ4 grid values the 4-bit indices in `idx` select.
+BATON_AVX2_INLINE inline __m256i Iq4Values(__m256i idx) {
+  const __m256i grid = _mm256_broadcastsi128_si256(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4NlValues)));
+  return _mm256_shuffle_epi8(grid, idx);
+}
+
+// Lane l = sum of w[4l..4l+3] * x[4l..4l+3], exact, for signed int8 w and x (|x| <= 127).
+BATON_AVX2_INLINE inline __m256i DotQuads(__m256i w, __m256i x) {
+  const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+// Sum of the 8 lanes in ggml's order: halves added lane-wise, then lanes {0,2} and {1,3}, then
+// the two partial sums (so Q8_0 rounds as llama.cpp's x86 build does).
+BATON_AVX2_INLINE inline float SumLanesGgmlOrder(__m256 v) {
+  const __m128 four = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  return _mm_cvtss_f32(two) + _mm_cvtss_f32(_mm_movehdup_ps(two));
+}
+
+// ---- 32-element block types: one fp16 scale (and minimum) per block. ----
+// Values() gives the block's 32 quants as signed int8 with the type's offset removed; the *_1
+// types add m * (sum of the block's activations) separately.
+
+struct Q4_0Avx2 {
+  using Block = BlockQ4_0;
+  static constexpr bool kHasMin = false;
+  BATON_AVX2_INLINE static __m256i Values(const Block& b) {
+    return _mm256_sub_epi8(Nibbles(b.qs), _mm256_set1_epi8(8));
+  }
+};
+struct Q4_1Avx2 {
+  using Block = BlockQ4_1;
+  static constexpr bool kHasMin = true;
+  BATON_AVX2_INLINE static __m256i Values(const Block& b) { return Nibbles(b.qs); }
+};
+struct Q5_0Avx2 {
+  using Block = BlockQ5_0;
+  static constexpr bool kHasMin = false;
+  BATON_AVX2_INLINE static __m256i Values(const Block& b) {
+    return _mm256_sub_epi8(_mm256_or_si256(Nibbles(b.qs), FifthBits(b.qh)), _mm256_set1_epi8(16));
+  }
+};
+struct Q5_1Avx2 {
+  using Block = BlockQ5_1;
+  static constexpr bool kHasMin = true;
+  BATON_AVX2_INLINE static __m256i Values(const Block& b) {
+    return _mm256_or_si256(Nibbles(b.qs), FifthBits(b.qh));
+  }
+};
+struct Q8_0Avx2 {
+  using Block = BlockQ8_0;
+  static constexpr bool kHasMin = false;
+  BATON_AVX2_INLINE static __m256i Values(const Block& b) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+  }
+};
+struct IQ4_NLAvx2 {
+  using Block = BlockIQ4_NL;
+  static constexpr bool kHasMin = false;
+  BATON_AVX2_INLINE static __m256i Values(const Block& b) { return Iq4Values(Nibbles(b.qs)); }
+};
+
+// One weight row against NR activation rows. Per block, 8 float lanes each take
+// fma(d_w * d_x, exact dot of 4 consecutive quants): for Q8_0 exactly the scalar kernel's (and
+// ggml's) arithmetic, so the results are bit-identical.
+template <typename D, int NR>
+BATON_AVX2 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8Activations& q8,
+                            int64_t i0, float* out, int64_t out_stride) {
+  __m256 acc[NR];
+  float min_acc[NR];
+  const int8_t* xq[NR];
+  const float* xd[NR];
+  const float* xds[NR];
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r) {
+    acc[r] = _mm256_setzero_ps();
+    min_acc[r] = 0.0f;
+    xq[r] = q8.row_qs(i0 + r);
+    xd[r] = q8.row_d(i0 + r);
+    xds[r] = q8.row_dsum32(i0 + r);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i w = D::Values(blk[b]);
+    const float dw = _cvtsh_ss(blk[b].d);
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) {
+      const __m256i s =
+          DotQuads(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + kQk * b)));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[r][b]), _mm256_cvtepi32_ps(s), acc[r]);
+      if constexpr (D::kHasMin) min_acc[r] += _cvtsh_ss(blk[b].m) * xds[r][b];
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r) {
+    out[(i0 + r) * out_stride] = SumLanesGgmlOrder(acc[r]) + min_acc[r];
+  }
+}
+
+template <typename D>
+BATON_AVX2 void Block32Kernel(const uint8_t* w_row, const RowArgs& a, float* out,
+                              int64_t out_stride) {
+  const auto* blk = reinterpret_cast<const typename D::Block*>(w_row);
+  const int64_t nb = a.k / kQk;
+  int64_t i = a.i0;
+  for (; i + 4 <= a.i0 + a.m; i += 4) Block32Rows<D, 4>(blk, nb, *a.q8, i, out, out_stride);
+  for (; i < a.i0 + a.m; ++i) Block32Rows<D, 1>(blk, nb, *a.q8, i, out, out_stride);
+}
+
+// ---- 256-element super-block types. ----
+// Decode() turns a super-block into 8 vectors of 32 quants (elements 32c..32c+31), an integer
+// scale per 16-element sub-block (types with 32-element sub-blocks repeat each), and for the
+// affine types an integer minimum per 16: x = d * sc * q - dmin * mn (kMinPer32: per 32, each
+// repeated, so the activations' sums of 32 give the minimum terms).
+
+struct KDecoded {
+  __m256i q[8];
+  int16_t sc[16];
+  int16_t mn[16];
+  float d;
+  float dmin;
+};
+
+struct Q2_KAvx2 {
+  using Block = BlockQ2_K;
+  static constexpr bool kHasMin = true;
+  static constexpr bool kMinPer32 = false;
+  static constexpr bool kUnsigned = true;
+  BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * h));
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) o->q[4 * h + j] = ByteBits(v, 2 * j, 3);
+    }
+    for (int s = 0; s < 16; ++s) {
+      o->sc[s] = b.scales[s] & 0xF;
+      o->mn[s] = b.scales[s] >> 4;
+    }
+    o->d = _cvtsh_ss(b.d);
+    o->dmin = _cvtsh_ss(b.dmin);
+  }
+};
+
+struct Q3_KAvx2 {
+  using Block = BlockQ3_K;
+  static constexpr bool kHasMin = false;
+  static constexpr bool kMinPer32 = false;
+  static constexpr bool kUnsigned = false;
+  BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
+    const __m256i hm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.hmask));
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * h));
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const int c = 4 * h + j;
+        const __m256i high = _mm256_slli_epi16(ByteBits(hm, c, 1), 2);
+        o->q[c] = _mm256_sub_epi8(_mm256_or_si256(ByteBits(v, 2 * j, 3), high),
+                                  _mm256_set1_epi8(4));
+      }
+    }
+    for (int s = 0; s < 16; ++s) o->sc[s] = static_cast<int16_t>(UnpackScaleQ3_K(b.scales, s) - 32);
+    o->d = _cvtsh_ss(b.d);
+  }
+};
+
+template <typename BlockT, bool kFiveBit>
+struct QK4Avx2 {
+  using Block = BlockT;
+  static constexpr bool kHasMin = true;
+  static constexpr bool kMinPer32 = true;  // mn[2s] == mn[2s + 1]
+  static constexpr bool kUnsigned = true;
+  BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (kFiveBit) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh));
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * c));
+      __m256i lo = ByteBits(v, 0, 0xF);
+      __m256i hi = ByteBits(v, 4, 0xF);
+      if constexpr (kFiveBit) {
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(ByteBits(qh, 2 * c, 1), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(ByteBits(qh, 2 * c + 1, 1), 4));
+      }
+      o->q[2 * c] = lo;
+      o->q[2 * c + 1] = hi;
+    }
+    for (int s = 0; s < 8; ++s) {
+      uint8_t sc, mn;
+      UnpackScaleMinK4(b.scales, s, &sc, &mn);
+      o->sc[2 * s] = o->sc[2 * s + 1] = sc;
+      o->mn[2 * s] = o->mn[2 * s + 1] = mn;
+    }
+    o->d = _cvtsh_ss(b.d);
+    o->dmin = _cvtsh_ss(b.dmin);
+  }
+};
+
+struct Q6_KAvx2 {
+  using Block = BlockQ6_K;
+  static constexpr bool kHasMin = false;
+  static constexpr bool kMinPer32 = false;
+  static constexpr bool kUnsigned = false;
+  BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
+    const __m256i offset = _mm256_set1_epi8(32);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h));
+      const __m256i ql1 =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32));
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
+      const __m256i low[4] = {ByteBits(ql0, 0, 0xF), ByteBits(ql1, 0, 0xF), ByteBits(ql0, 4, 0xF),
+                              ByteBits(ql1, 4, 0xF)};
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const __m256i high = _mm256_slli_epi16(ByteBits(qh, 2 * j, 3), 4);
+        o->q[4 * h + j] = _mm256_sub_epi8(_mm256_or_si256(low[j], high), offset);
+      }
+    }
+    for (int s = 0; s < 16; ++s) o->sc[s] = b.scales[s];
+    o->d = _cvtsh_ss(b.d);
+  }
+};
+
+struct IQ4_XSAvx2 {
+  using Block = BlockIQ4_XS;
+  static constexpr bool kHasMin = false;
+  static constexpr bool kMinPer32 = false;
+  static constexpr bool kUnsigned = false;
+  BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
+#pragma GCC unroll 8
+    for (int s = 0; s < 8; ++s) {
+      o->q[s] = Iq4Values(Nibbles(b.qs + 16 * s));
+      o->sc[2 * s] = o->sc[2 * s + 1] = static_cast<int16_t>(UnpackScaleIQ4_XS(b, s) - 32);
+    }
+    o->d = _cvtsh_ss(b.d);
+  }
+};
+
+// [v[2c] x 8, v[2c + 1] x 8]: the 16-bit lanes of a vpmaddubsw over elements 32c..32c+31 pair
+// up elements 2l, 2l + 1, so lanes 0-7 belong to sub-block 2c and lanes 8-15 to 2c + 1.
+BATON_AVX2_INLINE inline __m256i PairOfSubBlocks(const int16_t* v, int c) {
+  return _mm256_set_m128i(_mm_set1_epi16(v[2 * c + 1]), _mm_set1_epi16(v[2 * c]));
+}
+
+template <typename D, int NR>
+BATON_AVX2 void KRows(const typename D::Block* blk, int64_t nb, const Q8Activations& q8,
+                      int64_t i0, float* out, int64_t out_stride) {
+  __m256 acc[NR];
+  float min_acc[NR];  // kMinPer32: the dmin terms, subtracted at the end
+  const int8_t* xq[NR];
+  const float* xd[NR];
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r) {
+    acc[r] = _mm256_setzero_ps();
+    min_acc[r] = 0.0f;
+    xq[r] = q8.row_qs(i0 + r);
+    xd[r] = q8.row_d(i0 + r);
+  }
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int64_t sb = 0; sb < nb; ++sb) {
+    KDecoded w;
+    D::Decode(blk[sb], &w);
+    __m256i isum[NR], msum[NR];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) isum[r] = msum[r] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; ++c) {
+      const __m256i scales = PairOfSubBlocks(w.sc, c);
+      // vpmaddubsw multiplies unsigned by signed bytes: signed weights lend x their signs.
+      const __m256i wu = D::kUnsigned ? w.q[c] : _mm256_sign_epi8(w.q[c], w.q[c]);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        const __m256i x =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + kQkK * sb + 32 * c));
+        const __m256i pairs =
+            _mm256_maddubs_epi16(wu, D::kUnsigned ? x : _mm256_sign_epi8(x, w.q[c]));
+        isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(pairs, scales));
+        if constexpr (D::kHasMin && !D::kMinPer32) {
+          const __m256i xsum = _mm256_maddubs_epi16(ones, x);
+          msum[r] = _mm256_add_epi32(msum[r], _mm256_madd_epi16(xsum, PairOfSubBlocks(w.mn, c)));
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) {
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(w.d * xd[r][sb]),
+                               acc[r]);
+      if constexpr (D::kMinPer32) {
+        // One minimum per 32 elements: the activations' precomputed sums of 32 suffice.
+        const int32_t* sum32 = q8.row_sum32(i0 + r) + 8 * sb;
+        int32_t m = 0;
+        for (int s = 0; s < 8; ++s) m += w.mn[2 * s] * sum32[s];
+        min_acc[r] += w.dmin * xd[r][sb] * static_cast<float>(m);
+      } else if constexpr (D::kHasMin) {
+        acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[r]),
+                                  _mm256_set1_ps(w.dmin * xd[r][sb]), acc[r]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r) {
+    out[(i0 + r) * out_stride] = SumLanesGgmlOrder(acc[r]) - min_acc[r];
+  }
+}
+
+template <typename D>
+BATON_AVX2 void KKernel(const uint8_t* w_row, const RowArgs& a, float* out, int64_t out_stride) {
+  const auto* blk = reinterpret_cast<const typename D::Block*>(w_row);
+  const int64_t nb = a.k / kQkK;
+  int64_t i = a.i0;
+  for (; i + 4 <= a.i0 + a.m; i += 4) KRows<D, 4>(blk, nb, *a.q8, i, out, out_stride);
+  for (; i < a.i0 + a.m; ++i) KRows<D, 1>(blk, nb, *a.q8, i, out, out_stride);
+}
+
+}  // namespace
+
+KernelChoice Avx2QuantKernel(TensorType t) {
+  constexpr auto k32 = ActivationForm::kQ8Block32;
+  constexpr auto k256 = ActivationForm::kQ8Block256;
+  switch (t) {
+    case TensorType::kQ4_0: return {Block32Kernel<Q4_0Avx2>, k32, 0, "avx2"};
+    case TensorType::kQ4_1: return {Block32Kernel<Q4_1Avx2>, k32, 0, "avx2"};
+    case TensorType::kQ5_0: return {Block32Kernel<Q5_0Avx2>, k32, 0, "avx2"};
+    case TensorType::kQ5_1: return {Block32Kernel<Q5_1Avx2>, k32, 0, "avx2"};
+    case TensorType::kQ8_0: return {Block32Kernel<Q8_0Avx2>, k32, 0, "avx2-ggml"};
+    case TensorType::kIQ4_NL: return {Block32Kernel<IQ4_NLAvx2>, k32, 0, "avx2"};
+    case TensorType::kQ2_K: return {KKernel<Q2_KAvx2>, k256, 0, "avx2"};
+    case TensorType::kQ3_K: return {KKernel<Q3_KAvx2>, k256, 0, "avx2"};
+    case TensorType::kQ4_K: return {KKernel<QK4Avx2<BlockQ4_K, false>>, k256, 0, "avx2"};
+    case TensorType::kQ5_K: return {KKernel<QK4Avx2<BlockQ5_K, true>>, k256, 0, "avx2"};
+    case TensorType::kQ6_K: return {KKernel<Q6_KAvx2>, k256, 0, "avx2"};
+    case TensorType::kIQ4_XS: return {KKernel<IQ4_XSAvx2>, k256, 0, "avx2"};
+    default: return {};
+  }
+}
+
+}  // namespace baton::engine::kernels

@@ -1,0 +1,30 @@
+#include "engine/model/cpu_backend.h"
+
+#include "engine/kernels/cpu/matmul.h"
+#include "engine/kernels/cpu/quantize.h"
+
+namespace baton::engine {
+namespace {
+
+constexpr int64_t kMinParallelElements = 32 * 1024;
+
+}  // namespace
+
+void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t m, float* y) {
+  kernels::MatMul(w.type, w.data, w.rows, w.cols, x, m, y, threads_);
+}
+
+void CpuBackend::EmbeddingRow(const WeightMatrix& w, int64_t row, float* out) {
+  kernels::DequantizeRow(w.type, w.data + row * w.row_bytes(), out, w.cols);
+}
+
+void CpuBackend::ParallelFor(int64_t n, int64_t work,
+                             const std::function<void(int64_t begin, int64_t end)>& fn) {
+  if (threads_ == nullptr || work < kMinParallelElements) {
+    if (n > 0) fn(0, n);
+    return;
+  }
+  threads_->ParallelFor(n, fn);
+}
+
+}  // namespace baton::engine
