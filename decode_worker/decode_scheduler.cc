@@ -122,11 +122,12 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
         absl::StrCat("prompt of ", seq->prompt_len, " tokens needs ", need,
                      " KV blocks; the pool has only ", pool_->num_blocks())));
   }
-  // Reused: at most the full blocks before the one holding the last prompt token. A local
-  // prefill must compute that token for its logits; a remote one writes at least that block, and
-  // the transfer's completion travels after it.
+  // A remote prefill may skip every cached full block (when none is left to write, only the
+  // transfer's completion travels); a local one must still compute the last prompt token for its
+  // logits, so it reuses only the full blocks before it.
   const int32_t block_size = layout.block_size_tokens;
-  const int32_t reuse_cap = (seq->prompt_len - 1) / block_size;
+  const int32_t remote_cap = seq->prompt_len / block_size;
+  const int32_t local_cap = (seq->prompt_len - 1) / block_size;
   bool local = seq->job.local_prefill;
   if (!local && seq->job.local_prefill_max_tokens > 0) {
     const int32_t hit =
@@ -134,7 +135,7 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
             ? pool_->CountCached(kv_cache::PrefixBlockHashes(options_.prefix_hash_seed,
                                                              seq->tokens, block_size))
             : 0;
-    local = seq->prompt_len - std::min(hit, reuse_cap) * block_size <=
+    local = seq->prompt_len - std::min(hit, local_cap) * block_size <=
             seq->job.local_prefill_max_tokens;
   }
   if (!local && receiver_ == nullptr) {
@@ -144,7 +145,7 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
   const int32_t adopted =
       options_.prefix_caching
           ? seq->table.AdoptCachedPrefix(*pool_, options_.prefix_hash_seed, seq->tokens,
-                                         reuse_cap)
+                                         local ? local_cap : remote_cap)
           : 0;
   if (absl::Status reserved = seq->table.Reserve(*pool_, seq->prompt_len); !reserved.ok()) {
     CHECK_OK(seq->table.Release(*pool_));
@@ -179,7 +180,10 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
   const std::vector<int32_t> blocks(seq->table.blocks().begin(), seq->table.blocks().end());
   absl::StatusOr<kvtransfer::KvTarget> target = receiver_->ExpectTransfer(
       id, std::vector<int32_t>(blocks.begin() + adopted, blocks.end()),
-      {.deadline = absl::InfiniteFuture(), .checksum = options_.kv_checksum},
+      // A backstop on the wall clock, well past the lease, so that no transport waits forever
+      // should this scheduler stop checking (a wall-clock step shorter than lease + 10 s cannot
+      // end a lease early).
+      {.deadline = deadline + lease + absl::Seconds(10), .checksum = options_.kv_checksum},
       [this, id](absl::StatusOr<kvtransfer::ReceiveResult> result) {
         Post(KvArrivedCmd{id, std::move(result)});
       });

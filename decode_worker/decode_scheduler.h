@@ -14,10 +14,9 @@
 // Prefix cache: every full block whose KV is complete (arrived, or computed here: prompt and
 // generated tokens) is named in the pool, so it stays cached after the sequence ends. A remote
 // request's KvTarget lists the cached blocks first (cached_prefix_blocks): the prefill worker
-// writes only the blocks after them, and only those are part of the expected transfer. Either way
-// at most the full blocks before the one holding the last prompt token are reused: a local
-// prefill needs that token's logits, and a transfer carries its completion after at least one
-// block.
+// writes only the blocks after them, and only those are part of the expected transfer (possibly
+// none: then only the completion travels). A local prefill reuses at most the full blocks before
+// the prompt's last token (whose logits it needs).
 // Out of blocks mid-generation, the youngest running sequence is preempted: its blocks are
 // freed and it re-enters the waiting queue, to be recomputed (prompt + generated tokens) when
 // blocks are free again. A sequence that cannot fit even alone ends with kResourceExhausted.

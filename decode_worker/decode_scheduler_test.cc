@@ -398,13 +398,12 @@ TEST_F(DecodeSchedulerTest, RemoteTargetListsCachedBlocksFirstAndExpectsOnlyTheR
   EXPECT_EQ(target.cached_prefix_blocks(), 2);
   // The cached blocks are referenced (not evictable) while the request holds them.
   EXPECT_EQ(pool_->num_evictable(), pool_->num_cached() - 2);
-  // A prompt made only of cached blocks still has its last block written by the prefill worker
-  // (into a fresh block: the cached one may be read by others meanwhile).
+  // A prompt made only of cached blocks expects no block at all: only the completion travels.
   auto whole = Submit(std::vector<int32_t>(first.begin(), first.begin() + 32), 5,
                       /*local=*/false, absl::Seconds(30));
   std::optional<DecodeEvent> whole_event = whole->PopWithTimeout(absl::Seconds(10));
   ASSERT_TRUE(whole_event.has_value() && whole_event->response.has_kv_target());
-  EXPECT_EQ(whole_event->response.kv_target().cached_prefix_blocks(), 1);
+  EXPECT_EQ(whole_event->response.kv_target().cached_prefix_blocks(), 2);
   EXPECT_EQ(whole_event->response.kv_target().block_ids_size(), 2);
   scheduler_->Cancel(id);
   EXPECT_EQ(Collect(*remote).reason, baton::v1::FINISH_REASON_CANCELLED);

@@ -140,8 +140,8 @@ class PrefillWorkerTest : public ::testing::Test {
   std::vector<router::DisaggResult> RunSharedPrefixPrompts() {
     const std::vector<int32_t> shared = Prompt(48, 77);
     std::vector<router::DisaggResult> results;
-    // Suffixes of 5, 16 and 21 tokens, the shared part alone (every block cached) and a shorter
-    // cut of it (a partial block).
+    // Suffixes of 5, 16 and 21 tokens, the shared part alone (every block cached on D: only the
+    // completion travels) and a shorter cut of it (a partial block).
     for (int32_t suffix : {5, 16, 0, 21, -10}) {
       std::vector<int32_t> prompt(shared.begin(), shared.end() + std::min(suffix, 0));
       for (int32_t i = 0; i < suffix; ++i) prompt.push_back(3 + (suffix * 7 + i * 11) % 500);
@@ -530,11 +530,13 @@ TEST_F(PrefillWorkerTest, SharedPrefixPromptsSkipCachedWorkAndMatchTheNoCacheOut
   EXPECT_EQ(cached[1].prefill.blocks_sent(), 1);
   EXPECT_EQ(cached[1].finished.cached_prompt_tokens(), 48);
   EXPECT_EQ(cached[1].prefill.kv_bytes() * 4, cached[0].prefill.kv_bytes());
-  // The shared part alone: P recomputes the last block for the logits and sends it.
+  // The shared part alone: P recomputes the last block for the logits, D holds all of it, so no
+  // block crosses: only the completion with the first token.
   EXPECT_EQ(cached[2].prefill.cached_prompt_tokens(), 32);
   EXPECT_EQ(cached[2].prefill.computed_prompt_tokens(), 16);
-  EXPECT_EQ(cached[2].prefill.blocks_sent(), 1);
-  EXPECT_EQ(cached[2].finished.cached_prompt_tokens(), 32);
+  EXPECT_EQ(cached[2].prefill.blocks_sent(), 0);
+  EXPECT_EQ(cached[2].prefill.kv_bytes(), 0u);
+  EXPECT_EQ(cached[2].finished.cached_prompt_tokens(), 48);
   EXPECT_EQ(cached[3].prefill.blocks_sent(), 2);
   EXPECT_EQ(cached[4].prefill.computed_prompt_tokens(), 6);  // 38 tokens: two blocks cached
   ExpectPoolsIdle();
@@ -639,7 +641,7 @@ TEST_F(PrefillWorkerTest, SharedPrefixPromptsOverUcxMatch) {
   StartWorkers();
   std::vector<router::DisaggResult> results = RunSharedPrefixPrompts();
   ASSERT_EQ(results.size(), 5u);
-  EXPECT_EQ(results[1].prefill.blocks_sent(), 1);
+  EXPECT_EQ(results[2].prefill.blocks_sent(), 0);  // a transfer of the completion alone
   ExpectPoolsIdle();
 }
 

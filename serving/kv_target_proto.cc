@@ -30,12 +30,11 @@ absl::StatusOr<WireKvTarget> WireKvTargetFromProto(const v1::KvTarget& proto) {
                                                    " prompt tokens exactly"));
   }
   wire.cached_prefix_blocks = proto.cached_prefix_blocks();
-  // At least one block is written: the transports carry the completion after block data.
   if (wire.cached_prefix_blocks < 0 ||
-      wire.cached_prefix_blocks >= static_cast<int32_t>(t.block_ids.size())) {
+      wire.cached_prefix_blocks > static_cast<int32_t>(t.block_ids.size())) {
     return absl::InvalidArgumentError(absl::StrCat("cached_prefix_blocks ",
                                                    wire.cached_prefix_blocks, " outside [0, ",
-                                                   t.block_ids.size(), ")"));
+                                                   t.block_ids.size(), "]"));
   }
   if (proto.lease_deadline_unix_micros() != 0) {
     wire.lease_deadline = absl::FromUnixMicros(proto.lease_deadline_unix_micros());

@@ -28,13 +28,13 @@ struct WireKvTarget {
 };
 
 // The target the sender writes to: `wire.target` without its first cached_prefix_blocks blocks
-// (at least one is left).
+// (possibly none left: then only the completion travels).
 kvtransfer::KvTarget BlocksToWrite(const WireKvTarget& wire);
 
 baton::internal::v1::KvTarget WireKvTargetToProto(const WireKvTarget& wire);
 
 // kInvalidArgument for a malformed transfer id, an unknown dtype, a prompt length the blocks
-// cannot hold, a cached prefix that is negative or leaves no block to write, or anything kvtransfer::ValidateTarget rejects.
+// cannot hold, a cached prefix that is negative or longer than the blocks, or anything kvtransfer::ValidateTarget rejects.
 absl::StatusOr<WireKvTarget> WireKvTargetFromProto(const baton::internal::v1::KvTarget& proto);
 
 }  // namespace baton::serving

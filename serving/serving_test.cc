@@ -181,6 +181,11 @@ TEST(KvTargetProtoTest, RoundTrips) {
   EXPECT_EQ(back.cached_prefix_blocks, 2);
   // The sender writes only the blocks after the decode worker's cached prefix.
   EXPECT_EQ(BlocksToWrite(back).block_ids, std::vector<int32_t>{2});
+  // All cached: nothing to write, the completion alone travels.
+  WireKvTarget all = SampleTarget();
+  all.cached_prefix_blocks = 3;
+  ASSERT_OK_AND_ASSIGN(WireKvTarget all_back, WireKvTargetFromProto(WireKvTargetToProto(all)));
+  EXPECT_TRUE(BlocksToWrite(all_back).block_ids.empty());
 }
 
 TEST(KvTargetProtoTest, RejectsMalformedTargets) {
@@ -197,8 +202,8 @@ TEST(KvTargetProtoTest, RejectsMalformedTargets) {
   proto = WireKvTargetToProto(SampleTarget());
   proto.mutable_layout()->set_dtype(static_cast<baton::internal::v1::KvDType>(7));
   EXPECT_THAT(WireKvTargetFromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
-  // A cached prefix must leave the last block to write (the completion follows block data).
-  for (int32_t cached : {-1, 3, 4}) {
+  // A cached prefix covers at most every block.
+  for (int32_t cached : {-1, 4}) {
     proto = WireKvTargetToProto(SampleTarget());
     proto.set_cached_prefix_blocks(cached);
     EXPECT_THAT(WireKvTargetFromProto(proto).status(),
