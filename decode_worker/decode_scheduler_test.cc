@@ -389,6 +389,7 @@ TEST_F(DecodeSchedulerTest, RemoteTargetListsCachedBlocksFirstAndExpectsOnlyTheR
   StartScheduler(64);
   const std::vector<int32_t> first = Prompt(40, 1);
   ASSERT_OK(Collect(*Submit(first, 5)).status);
+  const int32_t cached_before = pool_->num_cached();
   uint64_t id = 0;
   auto remote = Submit(WithSharedPrefix(first, 3), 5, /*local=*/false, absl::Seconds(30), &id);
   std::optional<DecodeEvent> event = remote->PopWithTimeout(absl::Seconds(10));
@@ -396,8 +397,10 @@ TEST_F(DecodeSchedulerTest, RemoteTargetListsCachedBlocksFirstAndExpectsOnlyTheR
   const v1::KvTarget& target = event->response.kv_target();
   EXPECT_EQ(target.block_ids_size(), 3);
   EXPECT_EQ(target.cached_prefix_blocks(), 2);
-  // The cached blocks are referenced (not evictable) while the request holds them.
+  // The cached blocks are referenced (not evictable) while the request holds them, and the block
+  // the transfer may still write into is not cacheable.
   EXPECT_EQ(pool_->num_evictable(), pool_->num_cached() - 2);
+  EXPECT_EQ(pool_->num_cached(), cached_before);
   // A prompt made only of cached blocks expects no block at all: only the completion travels.
   auto whole = Submit(std::vector<int32_t>(first.begin(), first.begin() + 32), 5,
                       /*local=*/false, absl::Seconds(30));
@@ -408,6 +411,7 @@ TEST_F(DecodeSchedulerTest, RemoteTargetListsCachedBlocksFirstAndExpectsOnlyTheR
   scheduler_->Cancel(id);
   EXPECT_EQ(Collect(*remote).reason, baton::v1::FINISH_REASON_CANCELLED);
   scheduler_->Shutdown(absl::ZeroDuration());
+  EXPECT_EQ(pool_->num_cached(), cached_before);  // aborted transfers leave nothing cached
   EXPECT_EQ(Collect(*whole).reason, baton::v1::FINISH_REASON_CANCELLED);
   EXPECT_EQ(pool_->num_free(), pool_->num_blocks());
 }
