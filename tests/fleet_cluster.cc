@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <cstdlib>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -77,6 +79,12 @@ void FleetCluster::KillDecode(int i) {
   decode_[i].reset();
 }
 
+absl::StatusOr<int> FleetCluster::WaitDecodeExit(int i, absl::Duration timeout) {
+  absl::StatusOr<int> code = decode_[i]->Wait(timeout);
+  if (code.ok()) decode_[i].reset();
+  return code;
+}
+
 absl::Status FleetCluster::RestartDecode(int i) {
   if (decode_[i] != nullptr) KillDecode(i);
   std::vector<std::string> args = options_.decode_flags;
@@ -147,6 +155,17 @@ std::vector<int32_t> WordPrompt(int32_t length, int32_t seed) {
   std::vector<int32_t> prompt = {1};  // BOS
   for (int32_t i = 1; i < length; ++i) prompt.push_back(259 + (seed * 53 + i * 17) % 250);
   return prompt;
+}
+
+absl::StatusOr<std::string> MakeLongContextModel(int seed) {
+  const std::string path =
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/random-long-", seed, ".gguf");
+  absl::StatusOr<std::string> out =
+      RunTool(RunfilePath("engine/tools/make_model"),
+              {"--type=q4_0", "--shape=custom", "--context=2048", absl::StrCat("--seed=", seed),
+               absl::StrCat("--out=", path)});
+  if (!out.ok()) return out.status();
+  return path;
 }
 
 double MetricSum(const std::string& text, const std::string& name, const std::string& label) {

@@ -50,6 +50,8 @@ class FleetCluster {
   // SIGKILLs a worker and reaps it. A killed worker is skipped by WaitWorkersIdle.
   void KillPrefill(int i);
   void KillDecode(int i);
+  // Waits for decode worker `i` to exit on its own (after SIGTERM) and forgets it; its exit code.
+  absl::StatusOr<int> WaitDecodeExit(int i, absl::Duration timeout);
   // Starts decode worker `i` again on the gRPC port it had.
   absl::Status RestartDecode(int i);
 
@@ -82,6 +84,10 @@ class FleetCluster {
 std::optional<std::string> StoriesModel();
 // A prompt of `length` ids of stories260K's word pieces (no byte tokens), distinct per seed.
 std::vector<int32_t> WordPrompt(int32_t length, int32_t seed);
+
+// A random q4_0 model (//engine/tools:make_model, the tiny shape's sizes) with a 2048-token
+// context, written into TEST_TMPDIR: for tests that need long prompts or streams.
+absl::StatusOr<std::string> MakeLongContextModel(int seed);
 
 // The sum of every sample of metric `name` (any labels) in Prometheus text `text` whose label
 // set contains `label` (e.g. "worker=\"127.0.0.1:5\""; empty: any); 0 when there is none.

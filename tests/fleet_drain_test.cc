@@ -1,0 +1,81 @@
+// Drain through the router: SIGTERM to a decode worker with streams in flight; the streams finish
+// in full, the worker exits cleanly, and requests sent meanwhile go to the other decode worker.
+// Real router and worker processes on loopback, a random model with a 2048-token context.
+#include <signal.h>
+
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "common/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/cluster.h"
+#include "tests/fleet_cluster.h"
+
+namespace baton::testing {
+namespace {
+
+TEST(FleetDrainTest, DrainingDecodeWorkerFinishesItsStreamsAndGetsNoNewOnes) {
+  ASSERT_OK_AND_ASSIGN(std::string model, MakeLongContextModel(51));
+  FleetClusterOptions options;
+  options.model_path = model;
+  options.num_prefill = 1;
+  // The grace must cover the streams in flight on a loaded machine.
+  options.decode_flags = {"--shutdown_grace_ms=120000"};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FleetCluster> cluster, FleetCluster::Start(options));
+
+  constexpr int kStreams = 6;
+  constexpr int kMaxTokens = 1200;
+  absl::Mutex mu;
+  std::vector<size_t> progress(kStreams, 0);
+  std::vector<absl::StatusOr<StreamResult>> results(kStreams, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kStreams; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<StreamResult> result = cluster->Generate(
+          0, SyntheticPrompt(64, i), kMaxTokens, [&](size_t tokens) {
+            absl::MutexLock lock(&mu);
+            progress[i] = tokens;
+          });
+      absl::MutexLock lock(&mu);
+      results[i] = std::move(result);
+      progress[i] = kMaxTokens;
+    });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    auto all_streaming = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      for (size_t p : progress) {
+        if (p < 3) return false;
+      }
+      return true;
+    };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_streaming), absl::Seconds(120)));
+  }
+  ASSERT_OK_AND_ASSIGN(std::string before, MetricsText(cluster->decode(1).http_port()));
+  const double other_before = MetricSum(before, "baton_decode_requests_total");
+  cluster->decode(0).Signal(SIGTERM);
+  // New requests while it drains: all served, all by the other decode worker.
+  constexpr int kNew = 10;
+  for (int i = 0; i < kNew; ++i) {
+    ASSERT_OK_AND_ASSIGN(StreamResult result, cluster->Generate(0, SyntheticPrompt(64, 50 + i), 4));
+    EXPECT_EQ(result.tokens.size(), 4u);
+  }
+  ASSERT_OK_AND_ASSIGN(std::string after, MetricsText(cluster->decode(1).http_port()));
+  EXPECT_GE(MetricSum(after, "baton_decode_requests_total") - other_before, kNew);
+
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kStreams; ++i) {
+    ASSERT_THAT(results[i], IsOk()) << "stream " << i;
+    EXPECT_EQ(results[i]->tokens.size(), static_cast<size_t>(kMaxTokens)) << "stream " << i;
+  }
+  ASSERT_OK_AND_ASSIGN(std::string router, MetricsText(cluster->router().http_port()));
+  EXPECT_EQ(MetricSum(router, "baton_router_migrations_total"), 0);  // drained, not failed over
+  ASSERT_OK_AND_ASSIGN(int exit_code, cluster->WaitDecodeExit(0, absl::Seconds(120)));
+  EXPECT_EQ(exit_code, 0);
+  EXPECT_THAT(cluster->WaitWorkersIdle(), IsOk());
+}
+
+}  // namespace
+}  // namespace baton::testing
