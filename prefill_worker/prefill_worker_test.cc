@@ -318,7 +318,12 @@ TEST_F(PrefillWorkerTest, DecodeCancelDuringPrefillLeaksNothing) {
     v1::PrefillResponse response;
     prefill_status = prefill->Prefill(&context, prefill_request, &response);
   });
-  absl::SleepFor(absl::Milliseconds(100));  // inside the first layer's delay
+  // Cancel once P computes the prompt (each layer then waits 150 ms).
+  const absl::Time computing_by = absl::Now() + absl::Seconds(10);
+  while (prefill_->Load().running_sequences() == 0 && absl::Now() < computing_by) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_GT(prefill_->Load().running_sequences(), 0);
   decode_context.TryCancel();
   v1::DecodeResponse message;
   while (stream->Read(&message)) {

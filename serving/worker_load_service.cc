@@ -49,9 +49,17 @@ bool AddDelta(const engine::KvPool& pool, uint64_t& cursor, v1::WorkerLoad& load
 
 }  // namespace
 
+v1::WorkerLoad WorkerLoadService::Report() const {
+  v1::WorkerLoad load = provider_();
+  // From the pool itself, like the prefix-cache events it goes with (the provider's counts are a
+  // snapshot of the last scheduler step).
+  if (pool_ != nullptr) load.set_cached_kv_blocks(pool_->num_cached());
+  return load;
+}
+
 grpc::Status WorkerLoadService::GetLoad(grpc::ServerContext*, const v1::GetLoadRequest*,
                                         v1::WorkerLoad* response) {
-  *response = provider_();
+  *response = Report();
   if (pool_ != nullptr) AddSnapshot(*pool_, *response);
   return grpc::Status::OK;
 }
@@ -62,14 +70,14 @@ grpc::Status WorkerLoadService::WatchLoad(grpc::ServerContext* context,
   const absl::Duration interval = request->interval_millis() > 0
                                       ? absl::Milliseconds(request->interval_millis())
                                       : absl::Seconds(1);
-  v1::WorkerLoad last = provider_();
+  v1::WorkerLoad last = Report();
   uint64_t cursor = 0;
   if (pool_ != nullptr) cursor = AddSnapshot(*pool_, last);
   if (!writer->Write(last)) return grpc::Status::OK;
   absl::Time last_sent = absl::Now();
   while (!context->IsCancelled()) {
     const bool stopping = stopped_.WaitForNotificationWithTimeout(std::min(kPollPeriod, interval));
-    v1::WorkerLoad now = provider_();
+    v1::WorkerLoad now = Report();
     const bool cache_changed = pool_ != nullptr && AddDelta(*pool_, cursor, now);
     if (!stopping && !cache_changed && !Changed(now, last) && absl::Now() - last_sent < interval) {
       continue;

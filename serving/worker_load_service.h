@@ -39,6 +39,9 @@ class WorkerLoadService final : public baton::internal::v1::WorkerService::Servi
   void Stop() { stopped_.Notify(); }
 
  private:
+  // The provider's report, with cached_kv_blocks read from the pool.
+  baton::internal::v1::WorkerLoad Report() const;
+
   LoadProvider provider_;
   const engine::KvPool* const pool_;
   absl::Notification stopped_;
