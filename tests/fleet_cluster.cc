@@ -149,6 +149,45 @@ absl::Status FleetCluster::WaitWorkersIdle(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+ConcurrentStreams::ConcurrentStreams(const FleetCluster* cluster,
+                                     std::vector<std::vector<int32_t>> prompts, int32_t max_tokens)
+    : progress_(prompts.size(), 0),
+      results_(prompts.size(), absl::UnknownError("not run")) {
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    threads_.emplace_back([this, cluster, i, max_tokens, prompt = std::move(prompts[i])] {
+      absl::StatusOr<StreamResult> result =
+          cluster->Generate(0, prompt, max_tokens, [&](size_t tokens) {
+            absl::MutexLock lock(&mu_);
+            progress_[i] = tokens;
+          });
+      absl::MutexLock lock(&mu_);
+      results_[i] = std::move(result);
+      progress_[i] = static_cast<size_t>(-1);  // ended
+    });
+  }
+}
+
+ConcurrentStreams::~ConcurrentStreams() { Join(); }
+
+bool ConcurrentStreams::WaitAllStreamed(size_t tokens, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto streamed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (size_t p : progress_) {
+      if (p < tokens) return false;
+    }
+    return true;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&streamed), timeout);
+}
+
+std::vector<absl::StatusOr<StreamResult>> ConcurrentStreams::Join() {
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  absl::MutexLock lock(&mu_);
+  return results_;
+}
+
 std::optional<std::string> StoriesModel() { return SharedFile("models/stories260K.gguf"); }
 
 std::vector<int32_t> WordPrompt(int32_t length, int32_t seed) {

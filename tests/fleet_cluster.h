@@ -12,9 +12,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/baton/v1/inference.pb.h"
 #include "tests/worker_process.h"
@@ -76,6 +78,26 @@ class FleetCluster {
   std::vector<std::unique_ptr<WorkerProcess>> decode_;
   std::vector<int> decode_ports_;
   std::vector<std::unique_ptr<WorkerProcess>> routers_;
+};
+
+// Greedy streams through router 0, one thread each, for tests that act while they run.
+class ConcurrentStreams {
+ public:
+  // Starts one stream per prompt; `cluster` must outlive this object.
+  ConcurrentStreams(const FleetCluster* cluster, std::vector<std::vector<int32_t>> prompts,
+                    int32_t max_tokens);
+  // Joins the streams.
+  ~ConcurrentStreams();
+  // Waits until every stream has at least `tokens` tokens (or ended); false after `timeout`.
+  bool WaitAllStreamed(size_t tokens, absl::Duration timeout);
+  // Joins the streams and returns each one's result, in prompt order.
+  std::vector<absl::StatusOr<StreamResult>> Join();
+
+ private:
+  absl::Mutex mu_;
+  std::vector<size_t> progress_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::StatusOr<StreamResult>> results_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;
 };
 
 // ../shared's stories260K model (its context is 512 tokens), or nullopt when ../shared is absent

@@ -80,34 +80,12 @@ TEST(FleetFailoverTest, KillingADecodeWorkerMidStreamMigratesItsStreams) {
   }
   ASSERT_THAT(cluster->WaitWorkersIdle(), IsOk());
 
-  absl::Mutex mu;
-  std::vector<size_t> progress(kStreams, 0);
-  std::vector<absl::StatusOr<StreamResult>> results(kStreams, absl::UnknownError("not run"));
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kStreams; ++i) {
-    threads.emplace_back([&, i] {
-      absl::StatusOr<StreamResult> result = cluster->Generate(
-          0, WordPrompt(kPromptTokens, 100 + i), kMaxTokens, [&](size_t tokens) {
-            absl::MutexLock lock(&mu);
-            progress[i] = tokens;
-          });
-      absl::MutexLock lock(&mu);
-      results[i] = std::move(result);
-      progress[i] = kMaxTokens;
-    });
-  }
-  {
-    absl::MutexLock lock(&mu);
-    auto all_streaming = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      for (size_t p : progress) {
-        if (p < 3) return false;
-      }
-      return true;
-    };
-    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_streaming), absl::Seconds(120)));
-  }
+  std::vector<std::vector<int32_t>> prompts;
+  for (int i = 0; i < kStreams; ++i) prompts.push_back(WordPrompt(kPromptTokens, 100 + i));
+  ConcurrentStreams streams(cluster.get(), prompts, kMaxTokens);
+  ASSERT_TRUE(streams.WaitAllStreamed(3, absl::Seconds(120)));
   cluster->KillDecode(0);
-  for (std::thread& t : threads) t.join();
+  std::vector<absl::StatusOr<StreamResult>> results = streams.Join();
   for (int i = 0; i < kStreams; ++i) {
     ASSERT_THAT(results[i], IsOk()) << "stream " << i;
     EXPECT_EQ(results[i]->tokens, reference[i]) << "stream " << i;
