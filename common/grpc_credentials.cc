@@ -17,8 +17,8 @@ std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const TlsMaterial
 }
 
 std::shared_ptr<grpc::Channel> MakeWorkerChannel(const std::string& address,
-                                                 const TlsMaterial& tls) {
-  grpc::ChannelArguments args;
+                                                 const TlsMaterial& tls,
+                                                 grpc::ChannelArguments args) {
   if (!tls.dials_tls()) {
     return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   }
@@ -30,9 +30,9 @@ std::shared_ptr<grpc::Channel> MakeWorkerChannel(const std::string& address,
   return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
 }
 
-ChannelFactory MakeWorkerChannelFactory(TlsMaterial tls) {
-  return [tls = std::move(tls)](const std::string& address) {
-    return MakeWorkerChannel(address, tls);
+ChannelFactory MakeWorkerChannelFactory(TlsMaterial tls, grpc::ChannelArguments args) {
+  return [tls = std::move(tls), args = std::move(args)](const std::string& address) {
+    return MakeWorkerChannel(address, tls, args);
   };
 }
 

@@ -20,13 +20,15 @@ std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const TlsMaterial
 
 // A channel to `address` ("host:port" or any gRPC target such as "dns:///name:port"): insecure
 // without a CA; with one, TLS verifying the server against it (and its name against
-// tls.server_name when set), presenting tls.cert as client certificate when set.
+// tls.server_name when set), presenting tls.cert as client certificate when set. `args` are the
+// caller's channel settings (reconnect backoff, ...).
 std::shared_ptr<grpc::Channel> MakeWorkerChannel(const std::string& address,
-                                                 const TlsMaterial& tls);
+                                                 const TlsMaterial& tls,
+                                                 grpc::ChannelArguments args = {});
 
 using ChannelFactory = std::function<std::shared_ptr<grpc::Channel>(const std::string& address)>;
 
-// MakeWorkerChannel bound to `tls` (copied).
-ChannelFactory MakeWorkerChannelFactory(TlsMaterial tls);
+// MakeWorkerChannel bound to `tls` and `args` (copied).
+ChannelFactory MakeWorkerChannelFactory(TlsMaterial tls, grpc::ChannelArguments args = {});
 
 }  // namespace baton::common

@@ -7,10 +7,11 @@
 namespace baton::common {
 
 absl::StatusOr<bool> CheckGrpcHealth(const std::shared_ptr<grpc::Channel>& channel,
-                                     absl::Duration timeout) {
+                                     absl::Duration timeout, bool wait_for_ready) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  context.set_wait_for_ready(wait_for_ready);
   // HealthCheckRequest{service: ""} serializes to no bytes.
   grpc::ByteBuffer request;
   grpc::Slice empty("");

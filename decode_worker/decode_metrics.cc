@@ -46,6 +46,7 @@ std::unique_ptr<DecodeMetrics> DecodeMetrics::Create(prometheus::Registry& r) {
   m->transfer_failures =
       serving::AddCounter(r, "baton_decode_kv_transfer_failures_total",
                           "KV transfers that expired, were aborted or failed checks.");
+  m->prefix_cache = std::make_unique<serving::PrefixCacheMetrics>(r, "baton_decode");
   return m;
 }
 

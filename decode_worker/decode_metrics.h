@@ -11,6 +11,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "serving/prefix_cache_metrics.h"
 
 namespace baton::decode_worker {
 
@@ -37,6 +38,7 @@ struct DecodeMetrics {
   prometheus::Counter* transfer_bytes = nullptr;      // KV bytes received
   prometheus::Histogram* transfer_seconds = nullptr;  // reservation to completed KV
   prometheus::Counter* transfer_failures = nullptr;   // expired, aborted or corrupt transfers
+  std::unique_ptr<serving::PrefixCacheMetrics> prefix_cache;  // baton_decode_prefix_cache_*
 };
 
 }  // namespace baton::decode_worker

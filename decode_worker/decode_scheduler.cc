@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "engine/kv_cache/prefix_hash.h"
 #include "serving/first_token.h"
 #include "serving/kv_target_proto.h"
 
@@ -23,12 +24,18 @@ struct DecodeScheduler::Sequence {
   std::vector<int32_t> tokens;
   int32_t prompt_len = 0;
   int32_t generated = 0;
+  // Prompt tokens whose KV came from the prefix cache.
+  int32_t cached_prompt_tokens = 0;
   engine::BlockTable table;
   std::unique_ptr<engine::Sampler> sampler;
   State state = State::kWaiting;
   // Abort sent; the blocks are freed once the receiver's on_complete ran.
   bool cancelled = false;
-  absl::Time reserved_at;
+  // Abort sent because the lease passed (the request then fails with kUnavailable).
+  bool lease_expired = false;
+  // On the scheduler's clock: when the blocks were reserved and when the lease ends.
+  absl::Duration reserved_at;
+  absl::Duration lease_ends = absl::InfiniteDuration();
   absl::Time prefill_started = absl::InfinitePast();
   absl::Duration prefill_time;
   absl::Time decode_started;
@@ -60,6 +67,7 @@ DecodeScheduler::DecodeScheduler(engine::Engine* engine, engine::KvPool* pool,
       metrics_(metrics),
       options_(options),
       context_length_(engine->config().context_length),
+      clock_(options.clock != nullptr ? options.clock : serving::SteadyClock::Get()),
       // Ids double as transfer ids: start from the clock so a restarted worker does not reuse
       // ids a slow sender may still hold.
       next_id_((static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) << 10) | 1) {}
@@ -105,10 +113,6 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
       engine::Sampler::Create(seq->job.sampling.params);
   if (!sampler.ok()) return reject(sampler.status());
   seq->sampler = *std::move(sampler);
-  if (!seq->job.local_prefill && receiver_ == nullptr) {
-    return reject(absl::FailedPreconditionError(
-        "this decode worker has no KV transport; send local_prefill requests"));
-  }
 
   const engine::KvLayout& layout = pool_->layout();
   const int32_t need = layout.BlocksFor(seq->prompt_len);
@@ -118,17 +122,47 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
         absl::StrCat("prompt of ", seq->prompt_len, " tokens needs ", need,
                      " KV blocks; the pool has only ", pool_->num_blocks())));
   }
-  absl::StatusOr<std::vector<int32_t>> blocks = pool_->Allocate(need);
-  if (!blocks.ok()) {
+  // A remote prefill may skip every cached full block (when none is left to write, only the
+  // transfer's completion travels); a local one must still compute the last prompt token for its
+  // logits, so it reuses only the full blocks before it.
+  const int32_t block_size = layout.block_size_tokens;
+  const int32_t remote_cap = seq->prompt_len / block_size;
+  const int32_t local_cap = (seq->prompt_len - 1) / block_size;
+  bool local = seq->job.local_prefill;
+  if (!local && seq->job.local_prefill_max_tokens > 0) {
+    const int32_t hit =
+        options_.prefix_caching
+            ? pool_->CountCached(kv_cache::PrefixBlockHashes(options_.prefix_hash_seed,
+                                                             seq->tokens, block_size))
+            : 0;
+    local = seq->prompt_len - std::min(hit, local_cap) * block_size <=
+            seq->job.local_prefill_max_tokens;
+  }
+  if (!local && receiver_ == nullptr) {
+    return reject(absl::FailedPreconditionError(
+        "this decode worker has no KV transport; send local_prefill requests"));
+  }
+  const int32_t adopted =
+      options_.prefix_caching
+          ? seq->table.AdoptCachedPrefix(*pool_, options_.prefix_hash_seed, seq->tokens,
+                                         local ? local_cap : remote_cap)
+          : 0;
+  if (absl::Status reserved = seq->table.Reserve(*pool_, seq->prompt_len); !reserved.ok()) {
+    CHECK_OK(seq->table.Release(*pool_));
     metrics_->rejected_no_blocks->Increment();
     return reject(absl::ResourceExhaustedError(absl::StrCat(
-        "no free KV blocks: need ", need, ", free ", pool_->num_free(), "; try another worker")));
+        "no free KV blocks: need ", need - adopted, ", free ", pool_->num_free(),
+        "; try another worker")));
   }
-  seq->table = engine::BlockTable(*blocks, 0);
-  seq->reserved_at = absl::Now();
+  seq->cached_prompt_tokens = seq->table.num_tokens();
+  metrics_->prefix_cache->AddHitTokens(seq->cached_prompt_tokens);
+  seq->reserved_at = clock_->Now();
   metrics_->requests->Increment();
 
-  if (seq->job.local_prefill) {
+  if (local) {
+    DecodeEvent event;
+    event.response.mutable_local_prefill()->set_cached_prompt_tokens(seq->cached_prompt_tokens);
+    seq->job.events->Push(std::move(event));
     seq->state = Sequence::State::kWaiting;
     waiting_.push_back(seq->id);
     sequences_.emplace(seq->id, std::move(seq));
@@ -137,22 +171,33 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
 
   const absl::Duration lease =
       seq->job.lease > absl::ZeroDuration() ? seq->job.lease : options_.default_lease;
-  const absl::Time deadline = seq->reserved_at + lease;
+  // The scheduler enforces the lease on its monotonic clock (ExpireLeases); the wall-clock
+  // deadline travels to the prefill worker, which reads it on its own clock.
+  seq->lease_ends = seq->reserved_at + lease;
+  const absl::Time deadline = absl::Now() + lease;
   const uint64_t id = seq->id;
+  // Only the blocks after the cached prefix are written; the target lists them all.
+  const std::vector<int32_t> blocks(seq->table.blocks().begin(), seq->table.blocks().end());
   absl::StatusOr<kvtransfer::KvTarget> target = receiver_->ExpectTransfer(
-      id, *blocks, {.deadline = deadline, .checksum = options_.kv_checksum},
+      id, std::vector<int32_t>(blocks.begin() + adopted, blocks.end()),
+      // A backstop on the wall clock, well past the lease, so that no transport waits forever
+      // should this scheduler stop checking (a wall-clock step shorter than lease + 10 s cannot
+      // end a lease early).
+      {.deadline = deadline + lease + absl::Seconds(10), .checksum = options_.kv_checksum},
       [this, id](absl::StatusOr<kvtransfer::ReceiveResult> result) {
         Post(KvArrivedCmd{id, std::move(result)});
       });
   if (!target.ok()) {
-    CHECK_OK(pool_->Free(*blocks));
+    CHECK_OK(seq->table.Release(*pool_));
     return reject(target.status());
   }
+  target->block_ids = blocks;
+  target->lease_deadline = deadline;
   seq->state = Sequence::State::kAwaitingKv;
   ++pending_transfers_;
   DecodeEvent event;
-  *event.response.mutable_kv_target() =
-      serving::WireKvTargetToProto(serving::WireKvTarget{*std::move(target), deadline, seq->prompt_len});
+  *event.response.mutable_kv_target() = serving::WireKvTargetToProto(serving::WireKvTarget{
+      *std::move(target), deadline, seq->prompt_len, /*cached_prefix_blocks=*/adopted});
   seq->job.events->Push(std::move(event));
   sequences_.emplace(id, std::move(seq));
 }
@@ -187,6 +232,11 @@ void DecodeScheduler::OnKvArrived(KvArrivedCmd& cmd) {
   if (!cmd.result.ok()) {
     metrics_->transfer_failures->Increment();
     const absl::Status& status = cmd.result.status();
+    if (seq.lease_expired) {
+      return Fail(seq, absl::UnavailableError(absl::StrCat(
+                           "KV of request ", seq.job.request_id,
+                           " did not arrive before the lease ended: ", status.message())));
+    }
     switch (status.code()) {
       case absl::StatusCode::kDeadlineExceeded:
         return Fail(seq, absl::UnavailableError(absl::StrCat(
@@ -201,14 +251,15 @@ void DecodeScheduler::OnKvArrived(KvArrivedCmd& cmd) {
     }
   }
   metrics_->transfer_bytes->Increment(static_cast<double>(cmd.result->bytes_received));
-  metrics_->transfer_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - seq.reserved_at));
+  metrics_->transfer_seconds->Observe(absl::ToDoubleSeconds(clock_->Now() - seq.reserved_at));
   absl::StatusOr<serving::FirstToken> first = serving::FirstTokenFromCompletion(
       cmd.result->completion, seq.job.sampling, engine_->config().vocab_size);
   if (!first.ok()) {
     metrics_->transfer_failures->Increment();
     return Fail(seq, first.status());
   }
-  seq.table.Advance(seq.prompt_len);
+  seq.table.SetNumTokens(seq.prompt_len);
+  PublishBlocks(seq);
   seq.decode_started = absl::Now();
   // The prefill worker sampled this token (its draw is keyed by the seed and the token's
   // position, so ours for the next positions need no catching up) and sent its logprobs with it.
@@ -250,6 +301,7 @@ void DecodeScheduler::Finish(Sequence& seq, baton::v1::FinishReason reason) {
     finished->set_decode_seconds(absl::ToDoubleSeconds(absl::Now() - seq.decode_started));
   }
   finished->set_prefill_seconds(absl::ToDoubleSeconds(seq.prefill_time));
+  finished->set_cached_prompt_tokens(seq.cached_prompt_tokens);
   event.last = true;
   seq.job.events->Push(std::move(event));
   Remove(seq.id);
@@ -272,6 +324,11 @@ void DecodeScheduler::Remove(uint64_t id) {
   sequences_.erase(it);
 }
 
+void DecodeScheduler::PublishBlocks(Sequence& seq) {
+  if (!options_.prefix_caching) return;
+  CHECK_OK(seq.table.PublishFullBlocks(*pool_, options_.prefix_hash_seed, seq.tokens));
+}
+
 void DecodeScheduler::Preempt(Sequence& seq) {
   metrics_->preemptions->Increment();
   CHECK_OK(seq.table.Release(*pool_));
@@ -292,7 +349,26 @@ bool DecodeScheduler::GrowOrPreempt(Sequence& seq, int64_t num_tokens) {
   return true;
 }
 
+void DecodeScheduler::ExpireLeases() {
+  if (pending_transfers_ == 0) return;
+  const absl::Duration now = clock_->Now();
+  for (auto& [id, seq] : sequences_) {
+    if (seq->state != Sequence::State::kAwaitingKv || seq->cancelled || seq->lease_expired ||
+        now < seq->lease_ends) {
+      continue;
+    }
+    // The blocks stay reserved until on_complete confirms no write can still land.
+    seq->lease_expired = true;
+    receiver_->Abort(id);
+  }
+}
+
+absl::Duration DecodeScheduler::IdleWait() const {
+  return pending_transfers_ > 0 ? absl::Milliseconds(10) : absl::InfiniteDuration();
+}
+
 bool DecodeScheduler::RunStep() {
+  ExpireLeases();
   if (!HasWork()) return false;
   const size_t max_batch = static_cast<size_t>(options_.max_batch_size);
   while (!ready_.empty() && running_.size() < max_batch) {
@@ -333,6 +409,12 @@ bool DecodeScheduler::RunStep() {
     }
     Sequence& seq = *sequences_.at(id);
     const int64_t positions = static_cast<int64_t>(seq.tokens.size());
+    if (options_.prefix_caching && seq.table.blocks().empty()) {
+      // A preempted sequence recomputes only what the cache no longer holds (up to the last
+      // token, whose logits it needs).
+      seq.table.AdoptCachedPrefix(*pool_, options_.prefix_hash_seed, seq.tokens,
+                                  static_cast<int32_t>((positions - 1) / pool_->layout().block_size_tokens));
+    }
     if (!seq.table.Reserve(*pool_, positions).ok()) {
       if (pool_->num_allocated() == static_cast<int32_t>(seq.table.blocks().size())) {
         Fail(seq, absl::ResourceExhaustedError(absl::StrCat("the KV pool (", pool_->num_blocks(),
@@ -381,6 +463,7 @@ bool DecodeScheduler::RunStep() {
   for (size_t i = 0; i < batch.size(); ++i) {
     Sequence& seq = *batch[i];
     seq.table.Advance(fed[i]);
+    PublishBlocks(seq);
     const bool was_running = seq.state == Sequence::State::kRunning;
     if (!was_running) metrics_->prefill_tokens->Increment(fed[i]);
     if (steps[i].logits == engine::LogitsMode::kNone) continue;
@@ -416,6 +499,8 @@ void DecodeScheduler::RefreshLoad() {
   metrics_->pending_transfers->Set(load.pending_transfers);
   metrics_->kv_blocks_free->Set(load.free_blocks);
   metrics_->kv_blocks_used->Set(load.total_blocks - load.free_blocks);
+  load.cached_blocks = pool_->num_cached();
+  metrics_->prefix_cache->Update(*pool_);
   PublishLoad(load);
 }
 

@@ -2,18 +2,28 @@
 // continuous-batching loop over the engine and streams their tokens.
 //
 // Life of a sequence:
-//   Submit ──► reserve prompt blocks (kResourceExhausted at once when short)
+//   Submit ──► take the prompt's leading cached blocks (prefix cache), reserve the rest
+//              (kResourceExhausted at once when short)
 //     remote: ExpectTransfer ─► event kv_target ─► KV lands ─► on_complete (first token and
 //             its logprobs, streamed at once) ─► ready ─► running
-//     local:  waiting (chunked prefill, prefill_chunk_tokens per step, between decode steps)
+//     local:  event local_prefill ─► waiting (chunked prefill of the uncached suffix,
+//             prefill_chunk_tokens per step, between decode steps). A remote request whose
+//             uncached suffix is at most local_prefill_max_tokens is served locally too.
 //   running: one token per step; a block is added when the sequence crosses a block boundary.
 //   ends: an end-of-generation token, max_tokens / context full, Cancel, or an error status.
+// Prefix cache: every full block whose KV is complete (arrived, or computed here: prompt and
+// generated tokens) is named in the pool, so it stays cached after the sequence ends. A remote
+// request's KvTarget lists the cached blocks first (cached_prefix_blocks): the prefill worker
+// writes only the blocks after them, and only those are part of the expected transfer (possibly
+// none: then only the completion travels). A local prefill reuses at most the full blocks before
+// the prompt's last token (whose logits it needs).
 // Out of blocks mid-generation, the youngest running sequence is preempted: its blocks are
 // freed and it re-enters the waiting queue, to be recomputed (prompt + generated tokens) when
 // blocks are free again. A sequence that cannot fit even alone ends with kResourceExhausted.
 //
-// Leases: a remote reservation ends at its deadline; the receiver then reports
-// kDeadlineExceeded and the request fails with kUnavailable. Blocks of a remote reservation are
+// Leases: a remote reservation ends when its lease has passed on the scheduler's monotonic clock
+// (DecodeSchedulerOptions::clock; the KvTarget also carries the wall-clock deadline for the
+// prefill worker): the scheduler aborts the transfer and the request fails with kUnavailable. Blocks of a remote reservation are
 // only freed after the receiver's on_complete ran (cancel calls KvReceiver::Abort and waits for
 // it), so no block is reused while a write into it may still land.
 //
@@ -45,6 +55,7 @@
 #include "proto/baton/internal/v1/decode.pb.h"
 #include "serving/event_queue.h"
 #include "serving/load_counts.h"
+#include "serving/monotonic_clock.h"
 #include "serving/sampling.h"
 #include "serving/scheduler_loop.h"
 
@@ -64,6 +75,12 @@ struct DecodeSchedulerOptions {
   std::vector<int32_t> end_of_generation_ids;
   // Ask prefill workers for per-run checksums of the KV and verify them (kDataLoss).
   bool kv_checksum = false;
+  // Reuse and keep the KV of full blocks across requests (see above).
+  bool prefix_caching = true;
+  // kv_cache::PrefixHashSeed of the served model's name (WorkerLoad.model).
+  uint64_t prefix_hash_seed = 0;
+  // Time source of leases and transfer timings; must outlive the scheduler. Null: SteadyClock.
+  const serving::MonotonicClock* clock = nullptr;
 };
 
 // One message for a request's stream. A non-OK status ends the stream with that status;
@@ -82,6 +99,9 @@ struct DecodeJob {
   std::vector<int32_t> prompt;
   serving::RequestSampling sampling;
   bool local_prefill = false;
+  // When > 0 (and not local_prefill): prefill locally if at most this many prompt tokens are not
+  // in the prefix cache.
+  int32_t local_prefill_max_tokens = 0;
   // Zero: DecodeSchedulerOptions::default_lease.
   absl::Duration lease = absl::ZeroDuration();
   std::shared_ptr<DecodeEventQueue> events;
@@ -159,6 +179,12 @@ class DecodeScheduler final : public serving::SchedulerLoop<decode_internal::Com
   void Fail(Sequence& seq, absl::Status status);
   // Frees the sequence's blocks and forgets it.
   void Remove(uint64_t id);
+  // Names the sequence's full blocks whose KV is complete (prefix caching on).
+  void PublishBlocks(Sequence& seq);
+  // Aborts the transfers whose lease has passed (their on_complete then fails them).
+  void ExpireLeases();
+  // While transfers are pending the loop wakes up this often to check their leases.
+  absl::Duration IdleWait() const override;
 
   engine::Engine* const engine_;
   engine::KvPool* const pool_;
@@ -166,6 +192,7 @@ class DecodeScheduler final : public serving::SchedulerLoop<decode_internal::Com
   DecodeMetrics* const metrics_;
   const DecodeSchedulerOptions options_;
   const int32_t context_length_;
+  const serving::MonotonicClock* const clock_;
 
   std::atomic<uint64_t> next_id_;
 

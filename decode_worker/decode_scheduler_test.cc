@@ -1,6 +1,7 @@
 #include "decode_worker/decode_scheduler.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "engine/runtime/generate.h"
 #include "gtest/gtest.h"
 #include "kvtransfer/inprocess/inprocess_kv_transport.h"
+#include "serving/testing/fake_monotonic_clock.h"
 
 namespace baton::decode_worker {
 namespace {
@@ -19,6 +21,8 @@ namespace v1 = ::baton::internal::v1;
 struct Outcome {
   absl::Status status;
   bool got_target = false;
+  bool got_local_prefill = false;
+  int32_t cached_prompt_tokens = -1;  // DecodeFinished's
   std::vector<int32_t> tokens;
   baton::v1::FinishReason reason = baton::v1::FINISH_REASON_UNSPECIFIED;
 };
@@ -37,9 +41,11 @@ Outcome Collect(DecodeEventQueue& events) {
       return out;
     }
     if (event->response.has_kv_target()) out.got_target = true;
+    if (event->response.has_local_prefill()) out.got_local_prefill = true;
     for (int32_t t : event->response.tokens().token_ids()) out.tokens.push_back(t);
     if (event->last) {
       out.reason = event->response.finished().finish_reason();
+      out.cached_prompt_tokens = event->response.finished().cached_prompt_tokens();
       return out;
     }
   }
@@ -92,6 +98,7 @@ class DecodeSchedulerTest : public ::testing::Test {
     job.sampling.max_tokens = max_tokens;
     job.sampling.ignore_eos = true;
     job.local_prefill = local;
+    job.local_prefill_max_tokens = local_prefill_max_tokens_;
     job.lease = lease;
     job.events = std::make_shared<DecodeEventQueue>();
     auto events = job.events;
@@ -137,6 +144,7 @@ class DecodeSchedulerTest : public ::testing::Test {
                   << scheduler_->Load().total_blocks;
   }
 
+  serving::testing::FakeMonotonicClock clock_;  // outlives the scheduler
   std::shared_ptr<const engine::Model> model_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<engine::Engine> reference_engine_;
@@ -146,6 +154,7 @@ class DecodeSchedulerTest : public ::testing::Test {
   std::unique_ptr<engine::KvPool> pool_;
   std::unique_ptr<kvtransfer::KvReceiver> receiver_;
   std::unique_ptr<DecodeScheduler> scheduler_;
+  int32_t local_prefill_max_tokens_ = 0;  // for Submit's jobs
 };
 
 TEST_F(DecodeSchedulerTest, LocalPrefillMatchesSingleSequenceGeneration) {
@@ -257,8 +266,9 @@ TEST_F(DecodeSchedulerTest, PromptLargerThanPoolOrNoFreeBlocksIsResourceExhauste
 }
 
 TEST_F(DecodeSchedulerTest, ExpiredLeaseFailsWithUnavailableAndFreesBlocks) {
-  StartScheduler(16);
-  auto events = Submit(Prompt(30, 1), 5, /*local=*/false, absl::Milliseconds(100));
+  StartScheduler(16, {.clock = &clock_});
+  // A lease of 30 s on the scheduler's clock, which only the test moves.
+  auto events = Submit(Prompt(30, 1), 5, /*local=*/false, absl::Seconds(30));
   std::optional<DecodeEvent> first = events->PopWithTimeout(absl::Seconds(10));
   ASSERT_TRUE(first.has_value());
   ASSERT_TRUE(first->response.has_kv_target());
@@ -269,8 +279,14 @@ TEST_F(DecodeSchedulerTest, ExpiredLeaseFailsWithUnavailableAndFreesBlocks) {
     absl::SleepFor(absl::Milliseconds(1));
   }
   EXPECT_EQ(scheduler_->Load().pending_transfers, 1);
+  clock_.Advance(absl::Seconds(29));
+  EXPECT_FALSE(events->PopWithTimeout(absl::Milliseconds(100)).has_value());  // still leased
+  const auto advanced = std::chrono::steady_clock::now();
+  clock_.Advance(absl::Seconds(2));
   Outcome out = Collect(*events);
   EXPECT_THAT(out.status, ::baton::testing::StatusIs(absl::StatusCode::kUnavailable));
+  // Ended by the fake clock, not by 30 real seconds.
+  EXPECT_LT(std::chrono::steady_clock::now() - advanced, std::chrono::seconds(10));
   WaitUntilAllFree();
   EXPECT_EQ(scheduler_->Load().pending_transfers, 0);
 }
@@ -324,6 +340,104 @@ TEST_F(DecodeSchedulerTest, ShutdownAbortsPendingTransfersAndReturns) {
   Outcome out = Collect(*remote);
   EXPECT_EQ(out.reason, baton::v1::FINISH_REASON_CANCELLED);
   EXPECT_EQ(pool_->num_free(), pool_->num_blocks());
+}
+
+
+// Prompts of 40 tokens (block size 16) whose first two blocks are `shared`'s.
+std::vector<int32_t> WithSharedPrefix(const std::vector<int32_t>& shared, int32_t seed) {
+  std::vector<int32_t> prompt(shared.begin(), shared.begin() + 32);
+  for (int32_t i = 0; i < 8; ++i) prompt.push_back(3 + (seed * 13 + i * 29) % 500);
+  return prompt;
+}
+
+TEST_F(DecodeSchedulerTest, LocalPrefillReusesCachedBlocksAndStillMatches) {
+  StartScheduler(64, {.prefill_chunk_tokens = 16});
+  const std::vector<int32_t> first = Prompt(40, 1);
+  Outcome a = Collect(*Submit(first, 20));
+  ASSERT_OK(a.status);
+  EXPECT_TRUE(a.got_local_prefill);
+  EXPECT_EQ(a.cached_prompt_tokens, 0);
+  // Prompt and generated tokens: 59 positions with KV, 3 full blocks, stay cached after the end.
+  EXPECT_EQ(pool_->num_cached(), 3);
+  const std::vector<int32_t> second = WithSharedPrefix(first, 2);
+  Outcome b = Collect(*Submit(second, 20));
+  ASSERT_OK(b.status);
+  EXPECT_EQ(b.cached_prompt_tokens, 32);
+  EXPECT_EQ(b.tokens, Reference(second, 20));
+  // A prompt that is exactly cached blocks still computes its last block (for the logits).
+  const std::vector<int32_t> exact(first.begin(), first.begin() + 32);
+  Outcome c = Collect(*Submit(exact, 5));
+  ASSERT_OK(c.status);
+  EXPECT_EQ(c.cached_prompt_tokens, 16);
+  EXPECT_EQ(c.tokens, Reference(exact, 5));
+  EXPECT_EQ(metrics_->prefix_cache->hit_tokens(), 48.0);
+  WaitUntilAllFree();
+}
+
+TEST_F(DecodeSchedulerTest, PrefixCachingOffReusesNothing) {
+  StartScheduler(64, {.prefix_caching = false});
+  const std::vector<int32_t> first = Prompt(40, 1);
+  ASSERT_OK(Collect(*Submit(first, 5)).status);
+  Outcome b = Collect(*Submit(WithSharedPrefix(first, 2), 5));
+  ASSERT_OK(b.status);
+  EXPECT_EQ(b.cached_prompt_tokens, 0);
+  EXPECT_EQ(pool_->num_cached(), 0);
+  WaitUntilAllFree();
+}
+
+TEST_F(DecodeSchedulerTest, RemoteTargetListsCachedBlocksFirstAndExpectsOnlyTheRest) {
+  StartScheduler(64);
+  const std::vector<int32_t> first = Prompt(40, 1);
+  ASSERT_OK(Collect(*Submit(first, 5)).status);
+  const int32_t cached_before = pool_->num_cached();
+  uint64_t id = 0;
+  auto remote = Submit(WithSharedPrefix(first, 3), 5, /*local=*/false, absl::Seconds(30), &id);
+  std::optional<DecodeEvent> event = remote->PopWithTimeout(absl::Seconds(10));
+  ASSERT_TRUE(event.has_value() && event->response.has_kv_target());
+  const v1::KvTarget& target = event->response.kv_target();
+  EXPECT_EQ(target.block_ids_size(), 3);
+  EXPECT_EQ(target.cached_prefix_blocks(), 2);
+  // The cached blocks are referenced (not evictable) while the request holds them, and the block
+  // the transfer may still write into is not cacheable.
+  EXPECT_EQ(pool_->num_evictable(), pool_->num_cached() - 2);
+  EXPECT_EQ(pool_->num_cached(), cached_before);
+  // A prompt made only of cached blocks expects no block at all: only the completion travels.
+  auto whole = Submit(std::vector<int32_t>(first.begin(), first.begin() + 32), 5,
+                      /*local=*/false, absl::Seconds(30));
+  std::optional<DecodeEvent> whole_event = whole->PopWithTimeout(absl::Seconds(10));
+  ASSERT_TRUE(whole_event.has_value() && whole_event->response.has_kv_target());
+  EXPECT_EQ(whole_event->response.kv_target().cached_prefix_blocks(), 2);
+  EXPECT_EQ(whole_event->response.kv_target().block_ids_size(), 2);
+  scheduler_->Cancel(id);
+  EXPECT_EQ(Collect(*remote).reason, baton::v1::FINISH_REASON_CANCELLED);
+  scheduler_->Shutdown(absl::ZeroDuration());
+  EXPECT_EQ(pool_->num_cached(), cached_before);  // aborted transfers leave nothing cached
+  EXPECT_EQ(Collect(*whole).reason, baton::v1::FINISH_REASON_CANCELLED);
+  EXPECT_EQ(pool_->num_free(), pool_->num_blocks());
+}
+
+TEST_F(DecodeSchedulerTest, ShortUncachedSuffixIsPrefilledLocallyWithoutATransfer) {
+  StartScheduler(64);
+  const std::vector<int32_t> first = Prompt(40, 1);
+  ASSERT_OK(Collect(*Submit(first, 5)).status);
+  local_prefill_max_tokens_ = 8;
+  // 32 of 40 tokens cached: 8 left, within the threshold.
+  const std::vector<int32_t> second = WithSharedPrefix(first, 4);
+  Outcome local = Collect(*Submit(second, 10, /*local=*/false));
+  ASSERT_OK(local.status);
+  EXPECT_TRUE(local.got_local_prefill);
+  EXPECT_FALSE(local.got_target);
+  EXPECT_EQ(local.cached_prompt_tokens, 32);
+  EXPECT_EQ(local.tokens, Reference(second, 10));
+  // An unrelated prompt of 40 uncached tokens goes to a prefill worker.
+  uint64_t id = 0;
+  auto remote = Submit(Prompt(40, 9), 5, /*local=*/false, absl::Seconds(30), &id);
+  std::optional<DecodeEvent> event = remote->PopWithTimeout(absl::Seconds(10));
+  ASSERT_TRUE(event.has_value());
+  EXPECT_TRUE(event->response.has_kv_target());
+  scheduler_->Cancel(id);
+  Collect(*remote);
+  WaitUntilAllFree();
 }
 
 }  // namespace

@@ -18,14 +18,16 @@ grpc::Status DecodeServiceImpl::Decode(grpc::ServerContext* context,
   absl::StatusOr<serving::PromptAndSampling> parsed =
       serving::ParsePromptAndSampling(request->prompt_token_ids(), request->sampling(), config_);
   if (!parsed.ok()) return common::ToGrpcStatus(parsed.status());
-  if (request->lease_millis() < 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lease_millis must be >= 0");
+  if (request->lease_millis() < 0 || request->local_prefill_max_tokens() < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "lease_millis and local_prefill_max_tokens must be >= 0");
   }
   DecodeJob job;
   job.request_id = request->request_id();
   job.prompt = std::move(parsed->prompt);
   job.sampling = std::move(parsed->sampling);
   job.local_prefill = request->local_prefill();
+  job.local_prefill_max_tokens = request->local_prefill_max_tokens();
   job.lease = absl::Milliseconds(request->lease_millis());
   auto events = std::make_shared<DecodeEventQueue>();
   job.events = events;

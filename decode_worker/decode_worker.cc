@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "engine/kv_cache/prefix_hash.h"
 #include "engine/tokenizer/gguf_vocab.h"
 
 namespace baton::decode_worker {
@@ -20,6 +21,7 @@ absl::StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(
   DecodeSchedulerOptions scheduler_options = options.scheduler;
   ASSIGN_OR_RETURN(scheduler_options.end_of_generation_ids,
                    engine::tokenizer::LoadEndOfGenerationIds(worker->loaded_.model->file()));
+  scheduler_options.prefix_hash_seed = kv_cache::PrefixHashSeed(worker->loaded_.model_name);
   ASSIGN_OR_RETURN(
       worker->scheduler_,
       DecodeScheduler::Create(worker->loaded_.engine.get(), worker->loaded_.pool.get(),
@@ -28,7 +30,8 @@ absl::StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(
       worker->scheduler_.get(), worker->loaded_.model->config(), options.max_streams);
   DecodeWorker* raw = worker.get();
   worker->load_service_ =
-      std::make_unique<serving::WorkerLoadService>([raw] { return raw->Load(); });
+      std::make_unique<serving::WorkerLoadService>([raw] { return raw->Load(); },
+                                                   worker->loaded_.pool.get());
   ASSIGN_OR_RETURN(
       worker->endpoints_,
       serving::Endpoints::Start(options.endpoints,
@@ -40,15 +43,19 @@ absl::StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(
 baton::internal::v1::WorkerLoad DecodeWorker::Load() const {
   const std::string address =
       endpoints_ == nullptr ? "" : endpoints_->advertised_grpc_address();
-  return serving::MakeWorkerLoad(baton::internal::v1::WORKER_ROLE_DECODE, loaded_.model_name,
-                                 loaded_.pool->layout(), address, scheduler_->Load());
+  baton::internal::v1::WorkerLoad load =
+      serving::MakeWorkerLoad(baton::internal::v1::WORKER_ROLE_DECODE, loaded_.model_name,
+                              loaded_.pool->layout(), address, scheduler_->Load());
+  load.set_draining(shut_down_);
+  return load;
 }
 
 void DecodeWorker::Shutdown() {
   if (endpoints_ == nullptr || shut_down_.exchange(true)) return;
+  // Load reports say draining from now on; they go on while running work finishes.
   endpoints_->SetNotServing();
-  load_service_->Stop();
   scheduler_->Shutdown(options_.shutdown_grace);
+  load_service_->Stop();
   endpoints_->Shutdown(absl::Seconds(1));
 }
 

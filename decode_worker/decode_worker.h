@@ -29,7 +29,8 @@ struct DecodeWorkerOptions {
   // Model, threads and the paged KV pool.
   serving::EngineSetup engine;
   serving::EndpointOptions endpoints;
-  DecodeSchedulerOptions scheduler;  // end_of_generation_ids is taken from the model
+  // end_of_generation_ids and prefix_hash_seed are taken from the model.
+  DecodeSchedulerOptions scheduler;
   serving::TransportOptions transport;
   // Most Decode streams open at once (each holds a gRPC thread); more get RESOURCE_EXHAUSTED.
   int32_t max_streams = 1024;
@@ -49,9 +50,9 @@ class DecodeWorker {
   int http_port() const { return endpoints_->http_port(); }
   baton::internal::v1::WorkerLoad Load() const;
 
-  // Stops taking requests (health NOT_SERVING, new Decode calls fail with UNAVAILABLE), lets
-  // in-flight ones finish for up to shutdown_grace, cancels the rest, then stops listening.
-  // Idempotent.
+  // Stops taking requests (load reports say draining, health NOT_SERVING, new Decode calls fail
+  // with UNAVAILABLE), lets in-flight ones finish for up to shutdown_grace, cancels the rest,
+  // then stops listening. Idempotent.
   void Shutdown();
 
  private:

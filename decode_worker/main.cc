@@ -24,6 +24,8 @@ ABSL_FLAG(int32_t, prefill_chunk, 256, "Most local prompt tokens per step (coloc
 ABSL_FLAG(int32_t, lease_ms, 30000, "Default lease on blocks reserved for remote KV.");
 ABSL_FLAG(int32_t, max_streams, 1024, "Most Decode streams open at once.");
 ABSL_FLAG(bool, kv_checksum, false, "Verify a checksum of every KV run received.");
+ABSL_FLAG(bool, prefix_cache, true,
+          "Keep finished requests' full KV blocks and reuse them for prompts that share them.");
 ABSL_FLAG(std::string, transport, "ucx",
           "KV transport by registered name: ucx, nccl (CUDA build) or inprocess.");
 ABSL_FLAG(int32_t, kv_progress_spin_us, 200,
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   options.scheduler.prefill_chunk_tokens = absl::GetFlag(FLAGS_prefill_chunk);
   options.scheduler.default_lease = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ms));
   options.scheduler.kv_checksum = absl::GetFlag(FLAGS_kv_checksum);
+  options.scheduler.prefix_caching = absl::GetFlag(FLAGS_prefix_cache);
   options.max_streams = absl::GetFlag(FLAGS_max_streams);
   options.transport.kind = absl::GetFlag(FLAGS_transport);
   auto ucx = baton::serving::ParseUcxConfig(absl::GetFlag(FLAGS_ucx));

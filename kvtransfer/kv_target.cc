@@ -24,7 +24,6 @@ absl::Status ValidateTarget(const KvTarget& target) {
   if (target.pool_num_blocks <= 0) {
     return absl::InvalidArgumentError("KvTarget has a non-positive pool size");
   }
-  if (target.block_ids.empty()) return absl::InvalidArgumentError("KvTarget has no blocks");
   std::vector<bool> seen(target.pool_num_blocks, false);
   for (int32_t block : target.block_ids) {
     if (block < 0 || block >= target.pool_num_blocks) {

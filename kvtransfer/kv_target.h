@@ -34,7 +34,8 @@ struct KvTarget {
   uint64_t base_address = 0;
   // Number of blocks of the receiving pool (the layer stride of engine::KvLayout::Offset).
   int32_t pool_num_blocks = 0;
-  // Destination block ids, in prompt order: source block i lands in block_ids[i].
+  // Destination block ids, in prompt order: source block i lands in block_ids[i]. May be empty:
+  // the receiver already holds every block (its prefix cache) and only the completion travels.
   std::vector<int32_t> block_ids;
   // Layout of the receiving pool; must equal the sender's.
   engine::KvLayout layout;
@@ -49,8 +50,8 @@ struct KvTarget {
 };
 
 // Structural checks on a target received from a peer: non-empty transport and address, a
-// positive layout, block ids inside [0, pool_num_blocks) without duplicates, a nonzero transfer
-// id. Returns kInvalidArgument naming the first problem.
+// positive layout, block ids (possibly none) inside [0, pool_num_blocks) without duplicates, a
+// nonzero transfer id. Returns kInvalidArgument naming the first problem.
 absl::Status ValidateTarget(const KvTarget& target);
 
 // Whether a sender whose pool has `source` layout may write into `target`. Returns

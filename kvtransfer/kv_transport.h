@@ -121,10 +121,11 @@ class KvReceiver {
   virtual ~KvReceiver() = default;
 
   // Starts accepting writes of transfer `id` into `block_ids` (in prompt order) and returns the
-  // target to hand to the sender. on_complete runs exactly once: with the result when the
+  // target to hand to the sender. `block_ids` may be empty (the receiver's prefix cache already
+  // holds the prompt's KV): the transfer then completes with the sender's completion alone. on_complete runs exactly once: with the result when the
   // transfer completed; kDeadlineExceeded; kAborted (Abort, the sender cancelled, or the
   // receiver is being destroyed); kDataLoss (a checksum mismatch).
-  // Errors (on_complete then never runs): kInvalidArgument for id 0, no blocks, block ids
+  // Errors (on_complete then never runs): kInvalidArgument for id 0, block ids
   // outside the pool or listed twice; kAlreadyExists if `id` is live; kFailedPrecondition if a
   // block belongs to another live transfer (its writer may still be active).
   virtual absl::StatusOr<KvTarget> ExpectTransfer(TransferId id, std::vector<int32_t> block_ids,

@@ -43,7 +43,6 @@ void ReceiveTracker::Shutdown() {
 absl::Status ReceiveTracker::Expect(TransferId id, std::vector<int32_t> block_ids,
                                     ExpectOptions options, ReceiveCallback on_complete) {
   if (id == 0) return absl::InvalidArgumentError("transfer id 0");
-  if (block_ids.empty()) return absl::InvalidArgumentError("a transfer needs blocks");
   absl::MutexLock lock(&mu_);
   if (shut_down_) return absl::UnavailableError("KV receiver is shutting down");
   if (transfers_.contains(id)) {

@@ -22,6 +22,8 @@ ABSL_FLAG(int32_t, max_batch_tokens, 512, "Most prompt tokens per engine step.")
 ABSL_FLAG(int32_t, max_batch, 16, "Most sequences per engine step.");
 ABSL_FLAG(int32_t, max_queue, 1024, "Most queued requests.");
 ABSL_FLAG(int32_t, max_calls, 1024, "Most Prefill calls open at once.");
+ABSL_FLAG(bool, prefix_cache, true,
+          "Keep computed prompts' full KV blocks and reuse them for prompts that share them.");
 ABSL_FLAG(std::string, transport, "ucx",
           "KV transport by registered name: ucx, nccl (CUDA build) or inprocess.");
 ABSL_FLAG(int32_t, kv_progress_spin_us, 200,
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   options.scheduler.max_queue = absl::GetFlag(FLAGS_max_queue);
   options.scheduler.testing_layer_delay =
       absl::Milliseconds(absl::GetFlag(FLAGS_testing_layer_delay_ms));
+  options.scheduler.prefix_caching = absl::GetFlag(FLAGS_prefix_cache);
   options.max_calls = absl::GetFlag(FLAGS_max_calls);
   options.transport.kind = absl::GetFlag(FLAGS_transport);
   auto ucx = baton::serving::ParseUcxConfig(absl::GetFlag(FLAGS_ucx));

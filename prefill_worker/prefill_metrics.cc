@@ -16,7 +16,8 @@ std::unique_ptr<PrefillMetrics> PrefillMetrics::Create(prometheus::Registry& r) 
   m->cancelled = serving::AddCounter(r, "baton_prefill_cancelled_total",
                                      "Prefill requests dropped because the caller cancelled.");
   m->prompt_tokens =
-      serving::AddCounter(r, "baton_prefill_prompt_tokens_total", "Prompt tokens computed.");
+      serving::AddCounter(r, "baton_prefill_prompt_tokens_total",
+                          "Prompt tokens computed (those found in the prefix cache excluded).");
   m->steps = serving::AddCounter(r, "baton_prefill_steps_total", "Engine steps run.");
   m->step_seconds =
       serving::AddHistogram(r, "baton_prefill_step_seconds", "Duration of one engine step.",
@@ -46,6 +47,7 @@ std::unique_ptr<PrefillMetrics> PrefillMetrics::Create(prometheus::Registry& r) 
   m->transfer_failures =
       serving::AddCounter(r, "baton_prefill_kv_transfer_failures_total",
                           "KV transfers that failed (peer gone, deadline, aborted).");
+  m->prefix_cache = std::make_unique<serving::PrefixCacheMetrics>(r, "baton_prefill");
   return m;
 }
 

@@ -11,6 +11,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "serving/prefix_cache_metrics.h"
 
 namespace baton::prefill_worker {
 
@@ -22,7 +23,7 @@ struct PrefillMetrics {
   prometheus::Counter* rejected = nullptr;       // queue full or prompt larger than the pool
   prometheus::Counter* failed = nullptr;         // ended with an error (transfer, deadline...)
   prometheus::Counter* cancelled = nullptr;      // dropped because the caller went away
-  prometheus::Counter* prompt_tokens = nullptr;  // prompt tokens computed
+  prometheus::Counter* prompt_tokens = nullptr;  // prompt tokens computed (cache hits excluded)
   prometheus::Counter* steps = nullptr;
   prometheus::Histogram* step_seconds = nullptr;
   prometheus::Histogram* batch_tokens = nullptr;     // tokens per step
@@ -35,6 +36,7 @@ struct PrefillMetrics {
   prometheus::Counter* transfer_bytes = nullptr;
   prometheus::Histogram* transfer_seconds = nullptr;  // first layer write to delivered completion
   prometheus::Counter* transfer_failures = nullptr;
+  std::unique_ptr<serving::PrefixCacheMetrics> prefix_cache;  // baton_prefill_prefix_cache_*
 };
 
 }  // namespace baton::prefill_worker

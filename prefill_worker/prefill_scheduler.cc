@@ -132,7 +132,7 @@ void PrefillScheduler::OnTransferDone(TransferDoneCmd& cmd) {
       timings->set_transfer_seconds(transfer_seconds);
       const engine::KvLayout& layout = pool_->layout();
       const uint64_t bytes = static_cast<uint64_t>(layout.num_layers) *
-                             request.table.blocks().size() * layout.LayerBlockBytes();
+                             request.response.blocks_sent() * layout.LayerBlockBytes();
       request.response.set_kv_bytes(bytes);
       metrics_->transfer_bytes->Increment(static_cast<double>(bytes));
       metrics_->transfer_seconds->Observe(transfer_seconds);
@@ -174,15 +174,30 @@ bool PrefillScheduler::Start(Request& request) {
                        "lease of request ", request.job.request_id, " ended while queued")));
     return true;
   }
-  absl::Status reserved = request.table.Reserve(*pool_, request.job.prompt.size());
-  if (!reserved.ok()) return false;
+  const std::vector<int32_t>& prompt = request.job.prompt;
+  const int32_t prompt_len = static_cast<int32_t>(prompt.size());
+  if (options_.prefix_caching) {
+    // Up to the block holding the last token: its logits are computed here.
+    request.table.AdoptCachedPrefix(*pool_, options_.prefix_hash_seed, prompt,
+                                    (prompt_len - 1) / pool_->layout().block_size_tokens);
+  }
+  if (!request.table.Reserve(*pool_, prompt_len).ok()) {
+    CHECK_OK(request.table.Release(*pool_));  // retried from scratch when blocks are free
+    return false;
+  }
+  const int32_t cached_tokens = request.table.num_tokens();
+  const int32_t skip = target.cached_prefix_blocks;
+  request.response.set_cached_prompt_tokens(cached_tokens);
+  request.response.set_computed_prompt_tokens(prompt_len - cached_tokens);
+  request.response.set_blocks_sent(static_cast<int32_t>(request.table.blocks().size()) - skip);
+  metrics_->prefix_cache->AddHitTokens(cached_tokens);
   kvtransfer::KvSource source;
   source.pool_base = pool_->base();
   source.pool_num_blocks = pool_->num_blocks();
   source.layout = pool_->layout();
-  source.block_ids.assign(request.table.blocks().begin(), request.table.blocks().end());
-  absl::StatusOr<std::unique_ptr<kvtransfer::KvWriteStream>> stream =
-      transport_->StartWrite(target.target, std::move(source), target.lease_deadline);
+  source.block_ids.assign(request.table.blocks().begin() + skip, request.table.blocks().end());
+  absl::StatusOr<std::unique_ptr<kvtransfer::KvWriteStream>> stream = transport_->StartWrite(
+      serving::BlocksToWrite(target), std::move(source), target.lease_deadline);
   if (!stream.ok()) {
     metrics_->transfer_failures->Increment();
     Reply(request, stream.status());
@@ -263,6 +278,11 @@ bool PrefillScheduler::RunStep() {
   for (size_t i = 0; i < batch.size(); ++i) {
     Request& request = *batch[i];
     request.table.Advance(static_cast<int32_t>(steps[i].tokens.size()));
+    if (options_.prefix_caching) {
+      // Computed blocks are only read from now on (by the transport, and by prompts sharing them).
+      CHECK_OK(request.table.PublishFullBlocks(*pool_, options_.prefix_hash_seed,
+                                               request.job.prompt));
+    }
     if (steps[i].logits == engine::LogitsMode::kNone) continue;
     request.compute_done = absl::Now();
     std::erase(computing_, request.id);
@@ -302,6 +322,8 @@ void PrefillScheduler::RefreshLoad() {
   metrics_->queued_tokens->Set(static_cast<double>(load.queued_prompt_tokens));
   metrics_->kv_blocks_free->Set(load.free_blocks);
   metrics_->kv_blocks_used->Set(load.total_blocks - load.free_blocks);
+  load.cached_blocks = pool_->num_cached();
+  metrics_->prefix_cache->Update(*pool_);
   PublishLoad(load);
 }
 

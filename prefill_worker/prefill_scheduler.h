@@ -4,6 +4,13 @@
 // then samples the first token and sends the transfer's completion (the token and, when asked
 // for, its logprobs: serving/first_token.h).
 //
+// Prefix cache: the scratch pool keeps the full blocks of computed prompts (named as they are
+// computed), so a prompt starts from the longest cached run of its leading full blocks (up to, not
+// including, the block of its last token, whose logits are needed) and computes only the rest.
+// The KV of every prompt block is then in the scratch pool; the transfer writes only the blocks
+// after the decode worker's own cached prefix (KvTarget.cached_prefix_blocks), possibly none, and
+// always sends the completion.
+//
 // Life of a request:
 //   Submit ─► queue ─► computing (one or more chunks; the stream opens with the first chunk)
 //     final chunk: WriteLayer(l) from the layer callback for every layer, sample, Finish
@@ -55,6 +62,10 @@ struct PrefillSchedulerOptions {
   // Testing seam: sleep this long in each layer callback (slows prefill down so tests can kill
   // or cancel mid-prefill). Zero in production.
   absl::Duration testing_layer_delay = absl::ZeroDuration();
+  // Reuse and keep the KV of full prompt blocks across requests (see above).
+  bool prefix_caching = true;
+  // kv_cache::PrefixHashSeed of the served model's name (WorkerLoad.model).
+  uint64_t prefix_hash_seed = 0;
 };
 
 using PrefillResultQueue =

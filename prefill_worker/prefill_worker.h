@@ -30,7 +30,7 @@ struct PrefillWorkerOptions {
   // decode workers').
   serving::EngineSetup engine;
   serving::EndpointOptions endpoints;
-  PrefillSchedulerOptions scheduler;
+  PrefillSchedulerOptions scheduler;  // prefix_hash_seed is taken from the model
   serving::TransportOptions transport;
   // Most Prefill calls open at once (each holds a gRPC thread); more get RESOURCE_EXHAUSTED.
   int32_t max_calls = 1024;
@@ -49,8 +49,9 @@ class PrefillWorker {
   int http_port() const { return endpoints_->http_port(); }
   baton::internal::v1::WorkerLoad Load() const;
 
-  // Health NOT_SERVING, new calls fail with UNAVAILABLE, queued/running prompts get up to
-  // shutdown_grace, the rest are cancelled; then the listeners stop. Idempotent.
+  // Load reports say draining, health NOT_SERVING, new calls fail with UNAVAILABLE,
+  // queued/running prompts get up to shutdown_grace, the rest are cancelled; then the listeners
+  // stop. Idempotent.
   void Shutdown();
 
  private:

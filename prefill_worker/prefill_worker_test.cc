@@ -2,14 +2,20 @@
 // router's DisaggClient, against single-sequence engine::Generate.
 #include "prefill_worker/prefill_worker.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/status_matchers.h"
+#include "absl/algorithm/container.h"
+#include "absl/types/span.h"
 #include "common/testing/http_client.h"
 #include "decode_worker/decode_worker.h"
+#include "engine/kv_cache/prefix_hash.h"
 #include "engine/model/random_model.h"
 #include "engine/runtime/generate.h"
 #include "gtest/gtest.h"
@@ -17,6 +23,7 @@
 #include "proto/baton/internal/v1/prefill.grpc.pb.h"
 #include "proto/baton/internal/v1/worker.grpc.pb.h"
 #include "router/disagg_client.h"
+#include "serving/testing/fake_monotonic_clock.h"
 
 namespace baton::prefill_worker {
 namespace {
@@ -45,6 +52,8 @@ class PrefillWorkerTest : public ::testing::Test {
     d.scheduler.kv_checksum = true;
     d.transport = transport_;
     d.scheduler.max_batch_size = 8;
+    d.scheduler.prefix_caching = prefix_caching_;
+    d.scheduler.clock = &decode_clock_;
     d.shutdown_grace = absl::Seconds(2);
     ASSERT_OK_AND_ASSIGN(decode_, decode_worker::DecodeWorker::Create(d));
     PrefillWorkerOptions p;
@@ -52,6 +61,7 @@ class PrefillWorkerTest : public ::testing::Test {
     p.transport = transport_;
     p.scheduler.max_batch_tokens = 32;  // long prompts go in chunks
     p.scheduler.testing_layer_delay = layer_delay;
+    p.scheduler.prefix_caching = prefix_caching_;
     p.shutdown_grace = absl::Seconds(2);
     ASSERT_OK_AND_ASSIGN(prefill_, PrefillWorker::Create(p));
     client_ = std::make_unique<router::DisaggClient>(Channel(decode_->grpc_port()),
@@ -112,6 +122,41 @@ class PrefillWorkerTest : public ::testing::Test {
     }
     ADD_FAILURE() << "decode worker not idle: " << load.DebugString();
   }
+
+  // Both pools back to all blocks free or cached-evictable.
+  void ExpectPoolsIdle() {
+    ExpectDecodeIdle();
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    v1::WorkerLoad load = prefill_->Load();
+    while (load.free_kv_blocks() != load.total_kv_blocks() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+      load = prefill_->Load();
+    }
+    EXPECT_EQ(load.free_kv_blocks(), load.total_kv_blocks()) << load.DebugString();
+  }
+
+  // Runs prompts that share a 48-token prefix (three blocks) one after the other, checks each
+  // against single-sequence generation and returns the results.
+  std::vector<router::DisaggResult> RunSharedPrefixPrompts() {
+    const std::vector<int32_t> shared = Prompt(48, 77);
+    std::vector<router::DisaggResult> results;
+    // Suffixes of 5, 16 and 21 tokens, the shared part alone (every block cached on D: only the
+    // completion travels) and a shorter cut of it (a partial block).
+    for (int32_t suffix : {5, 16, 0, 21, -10}) {
+      std::vector<int32_t> prompt(shared.begin(), shared.end() + std::min(suffix, 0));
+      for (int32_t i = 0; i < suffix; ++i) prompt.push_back(3 + (suffix * 7 + i * 11) % 500);
+      absl::StatusOr<router::DisaggResult> result = client_->Generate(Request(prompt, 12));
+      EXPECT_OK(result.status());
+      if (!result.ok()) return results;
+      EXPECT_EQ(result->tokens, Reference(prompt, 12)) << "suffix " << suffix;
+      results.push_back(*std::move(result));
+    }
+    return results;
+  }
+
+  bool prefix_caching_ = true;
+  // The decode worker's lease clock: leases end only when a test moves it.
+  serving::testing::FakeMonotonicClock decode_clock_;
 
   // Tests that move the KV over UCX (tcp on lo, both workers in this process) set it so
   // before StartWorkers.
@@ -273,7 +318,12 @@ TEST_F(PrefillWorkerTest, DecodeCancelDuringPrefillLeaksNothing) {
     v1::PrefillResponse response;
     prefill_status = prefill->Prefill(&context, prefill_request, &response);
   });
-  absl::SleepFor(absl::Milliseconds(100));  // inside the first layer's delay
+  // Cancel once P computes the prompt (each layer then waits 150 ms).
+  const absl::Time computing_by = absl::Now() + absl::Seconds(10);
+  while (prefill_->Load().running_sequences() == 0 && absl::Now() < computing_by) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_GT(prefill_->Load().running_sequences(), 0);
   decode_context.TryCancel();
   v1::DecodeResponse message;
   while (stream->Read(&message)) {
@@ -302,14 +352,18 @@ TEST_F(PrefillWorkerTest, ExpiredLeaseIsDeadlineExceededWithoutCompute) {
   v1::DecodeResponse first;
   ASSERT_TRUE(stream->Read(&first));
   ASSERT_TRUE(first.has_kv_target());
-  absl::SleepFor(absl::Milliseconds(60));  // the lease is over before P sees the request
   v1::PrefillRequest prefill_request;
   *prefill_request.mutable_prompt_token_ids() = request.prompt_token_ids();
   *prefill_request.mutable_kv_target() = first.kv_target();
+  // The lease is over before P sees the request: on P's (wall) clock by the deadline it is sent,
+  // on D's by moving D's clock.
+  prefill_request.mutable_kv_target()->set_lease_deadline_unix_micros(
+      absl::ToUnixMicros(absl::Now() - absl::Seconds(1)));
   grpc::ClientContext context;
   v1::PrefillResponse response;
   EXPECT_EQ(prefill->Prefill(&context, prefill_request, &response).error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
+  decode_clock_.Advance(absl::Milliseconds(21));
   v1::DecodeResponse message;
   while (stream->Read(&message)) {
   }
@@ -463,6 +517,137 @@ TEST_F(PrefillWorkerTest, ShutdownFinishesInFlightAndRefusesNewWork) {
   ASSERT_OK(result.status());
   EXPECT_EQ(result->tokens.size(), 30u);
   EXPECT_FALSE(client_->Generate(Request(Prompt(10, 4), 30)).ok());
+}
+
+
+TEST_F(PrefillWorkerTest, SharedPrefixPromptsSkipCachedWorkAndMatchTheNoCacheOutputs) {
+  StartWorkers();
+  std::vector<router::DisaggResult> cached = RunSharedPrefixPrompts();
+  ASSERT_EQ(cached.size(), 5u);
+  // The first prompt finds nothing; it computes and sends everything.
+  EXPECT_EQ(cached[0].prefill.cached_prompt_tokens(), 0);
+  EXPECT_EQ(cached[0].prefill.computed_prompt_tokens(), 53);
+  EXPECT_EQ(cached[0].prefill.blocks_sent(), 4);
+  EXPECT_EQ(cached[0].finished.cached_prompt_tokens(), 0);
+  // 64 tokens: P and D both hold the three shared blocks; P computes 16, one block crosses.
+  EXPECT_EQ(cached[1].prefill.cached_prompt_tokens(), 48);
+  EXPECT_EQ(cached[1].prefill.computed_prompt_tokens(), 16);
+  EXPECT_EQ(cached[1].prefill.blocks_sent(), 1);
+  EXPECT_EQ(cached[1].finished.cached_prompt_tokens(), 48);
+  EXPECT_EQ(cached[1].prefill.kv_bytes() * 4, cached[0].prefill.kv_bytes());
+  // The shared part alone: P recomputes the last block for the logits, D holds all of it, so no
+  // block crosses: only the completion with the first token.
+  EXPECT_EQ(cached[2].prefill.cached_prompt_tokens(), 32);
+  EXPECT_EQ(cached[2].prefill.computed_prompt_tokens(), 16);
+  EXPECT_EQ(cached[2].prefill.blocks_sent(), 0);
+  EXPECT_EQ(cached[2].prefill.kv_bytes(), 0u);
+  EXPECT_EQ(cached[2].finished.cached_prompt_tokens(), 48);
+  EXPECT_EQ(cached[3].prefill.blocks_sent(), 2);
+  EXPECT_EQ(cached[4].prefill.computed_prompt_tokens(), 6);  // 38 tokens: two blocks cached
+  ExpectPoolsIdle();
+  auto metrics = ::baton::testing::HttpCall(prefill_->http_port(), "GET", "/metrics");
+  ASSERT_OK(metrics.status());
+  // 53 + 16 + 16 + 21 + 6 prompt tokens computed in all.
+  EXPECT_NE(metrics->body.find("baton_prefill_prompt_tokens_total 112\n"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("baton_prefill_prefix_cache_hit_tokens_total 160\n"),
+            std::string::npos);
+
+  // The same prompts through workers without a prefix cache: the same tokens, all computed.
+  prefix_caching_ = false;
+  client_.reset();
+  prefill_.reset();
+  decode_.reset();
+  StartWorkers();
+  std::vector<router::DisaggResult> uncached = RunSharedPrefixPrompts();
+  ASSERT_EQ(uncached.size(), cached.size());
+  for (size_t i = 0; i < cached.size(); ++i) {
+    EXPECT_EQ(uncached[i].tokens, cached[i].tokens) << "prompt " << i;
+    EXPECT_EQ(uncached[i].prefill.cached_prompt_tokens(), 0);
+    EXPECT_EQ(uncached[i].finished.cached_prompt_tokens(), 0);
+  }
+  ExpectPoolsIdle();
+}
+
+// The set a PrefixCacheEvents stream describes, after applying `events` to `names`.
+void ApplyPrefixEvents(const v1::PrefixCacheEvents& events, std::set<uint64_t>& names) {
+  if (events.snapshot()) names.clear();
+  for (uint64_t name : events.removed()) names.erase(name);
+  for (uint64_t name : events.stored()) names.insert(name);
+}
+
+TEST_F(PrefillWorkerTest, LoadReportsCarryCachedBlocksAsASnapshotThenDeltas) {
+  StartWorkers(/*decode_blocks=*/8);
+  auto decode_stub = v1::WorkerService::NewStub(Channel(decode_->grpc_port()));
+  const std::vector<int32_t> first = Prompt(40, 21);
+  ASSERT_OK_AND_ASSIGN(router::DisaggResult a, client_->Generate(Request(first, 9)));
+  // KV of 40 + 8 positions: three full blocks, named by the chain the router computes too.
+  std::vector<int32_t> a_tokens = first;
+  a_tokens.insert(a_tokens.end(), a.tokens.begin(), a.tokens.end());
+  grpc::ClientContext get_context;
+  v1::WorkerLoad load;
+  ASSERT_TRUE(decode_stub->GetLoad(&get_context, v1::GetLoadRequest(), &load).ok());
+  const uint64_t seed = kv_cache::PrefixHashSeed(load.model());
+  const std::vector<uint64_t> a_names = kv_cache::PrefixBlockHashes(
+      seed, absl::MakeConstSpan(a_tokens.data(), 48), load.kv_layout().block_size_tokens());
+  ASSERT_EQ(a_names.size(), 3u);
+  EXPECT_EQ(load.cached_kv_blocks(), 3);
+  EXPECT_TRUE(load.prefix_cache().snapshot());
+  std::set<uint64_t> reported;
+  ApplyPrefixEvents(load.prefix_cache(), reported);
+  EXPECT_EQ(reported, std::set<uint64_t>(a_names.begin(), a_names.end()));
+
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::WatchLoadRequest watch;
+  watch.set_interval_millis(50);
+  auto stream = decode_stub->WatchLoad(&watch_context, watch);
+  ASSERT_TRUE(stream->Read(&load));
+  EXPECT_TRUE(load.prefix_cache().snapshot());
+  std::set<uint64_t> watched;
+  ApplyPrefixEvents(load.prefix_cache(), watched);
+  EXPECT_EQ(watched, reported);
+
+  // 96 tokens need six of the eight blocks: one of A's cached blocks, the least recently freed
+  // (its first), is evicted, and B's six full blocks are stored.
+  const std::vector<int32_t> second = Prompt(96, 22);
+  ASSERT_OK(client_->Generate(Request(second, 1)).status());
+  std::set<uint64_t> expected(a_names.begin() + 1, a_names.end());
+  for (uint64_t name : kv_cache::PrefixBlockHashes(seed, second, 16)) expected.insert(name);
+  bool saw_removal = false;
+  while (watched != expected && stream->Read(&load)) {
+    if (!load.prefix_cache().snapshot()) {
+      saw_removal = saw_removal || absl::c_linear_search(load.prefix_cache().removed(), a_names[0]);
+    }
+    ApplyPrefixEvents(load.prefix_cache(), watched);
+  }
+  EXPECT_EQ(watched, expected);
+  EXPECT_TRUE(saw_removal);
+  watch_context.TryCancel();
+  while (stream->Read(&load)) {
+  }
+  stream->Finish();
+
+  // The prefill worker reports its own cache: the full prompt blocks it computed.
+  auto prefill_stub = v1::WorkerService::NewStub(Channel(prefill_->grpc_port()));
+  grpc::ClientContext prefill_context;
+  ASSERT_TRUE(prefill_stub->GetLoad(&prefill_context, v1::GetLoadRequest(), &load).ok());
+  std::set<uint64_t> prefill_names;
+  ApplyPrefixEvents(load.prefix_cache(), prefill_names);
+  EXPECT_EQ(load.cached_kv_blocks(), 8);  // two of A's prompt, six of B's
+  for (uint64_t name : kv_cache::PrefixBlockHashes(seed, first, 16)) {
+    EXPECT_TRUE(prefill_names.contains(name));
+  }
+  ExpectPoolsIdle();
+}
+
+TEST_F(PrefillWorkerTest, SharedPrefixPromptsOverUcxMatch) {
+  UseUcx();
+  StartWorkers();
+  std::vector<router::DisaggResult> results = RunSharedPrefixPrompts();
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[2].prefill.blocks_sent(), 0);  // a transfer of the completion alone
+  ExpectPoolsIdle();
 }
 
 }  // namespace

@@ -1,32 +1,17 @@
-// The router's core handoff: runs one request on a (prefill, decode) worker pair.
-//
-//   1. open DecodeService.Decode on D; its first message is the KvTarget (D reserved blocks)
-//   2. call PrefillService.Prefill on P with the prompt, sampling and that KvTarget
-//      (on its own thread, while 3. reads the stream)
-//   3. relay D's token messages to the caller until D's final message (the first one carries
-//      the first token, which P sampled and handed to D with the KV, and its logprobs)
-// In colocated mode (local_prefill) step 2 is skipped: D prefills itself.
-//
-// Failure handling: when a prefill worker is unavailable or overloaded (UNAVAILABLE,
-// RESOURCE_EXHAUSTED), the same KvTarget goes to the next prefill worker while D's lease lasts
-// (D accepts rewrites of a transfer until it completes). When Prefill fails for good, the Decode
-// call is cancelled (D frees the blocks) and the prefill's status is returned; when Decode fails or
-// the caller stops (TokenCallback returns false), the Prefill call is cancelled (P drops or aborts
-// the transfer).
+// Runs requests on fixed workers: one decode worker and a list of prefill workers that requests
+// start on in turn and fail over between (handoff.h has the protocol and its failure handling).
+// The router itself uses FleetRunner over a worker pool; this client serves tests and tools that
+// talk to known workers.
 //
 // Threading: a DisaggClient is thread-safe (gRPC stubs are); each Generate call blocks its
 // caller and uses one extra thread for the Prefill call.
 #pragma once
 
 #include <atomic>
-#include <cstdint>
-#include <functional>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/baton/internal/v1/decode.grpc.pb.h"
 #include "proto/baton/internal/v1/prefill.grpc.pb.h"

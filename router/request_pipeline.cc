@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "router/stop_strings.h"
+#include "router/utf8_text.h"
 #include "serving/sampling.h"
 
 namespace baton::router {
@@ -119,7 +120,7 @@ absl::StatusOr<GenerateResponse> RequestPipeline::Run(const baton::v1::GenerateR
       *lp = message.logprobs(i);
       FillLogprobTexts(tokenizer, *lp);
     }
-    chunk.set_text_delta(std::move(text));
+    chunk.set_text_delta(ValidUtf8(text));
     if (first_token_at == absl::InfiniteFuture()) {
       first_token_at = now;
       metrics_->ObserveFirstToken(absl::ToDoubleSeconds(now - arrival));
@@ -148,7 +149,7 @@ absl::StatusOr<GenerateResponse> RequestPipeline::Run(const baton::v1::GenerateR
     if (!tail.empty()) {
       GenerateResponse chunk;
       chunk.set_request_id(work.request_id);
-      chunk.set_text_delta(std::move(tail));
+      chunk.set_text_delta(ValidUtf8(tail));
       if (!on_chunk(chunk)) return absl::CancelledError("the client went away");
     }
   }

@@ -1,6 +1,6 @@
 // The router's one request pipeline (InferenceBackend): every front end's request goes through
 //   validate -> chat template -> tokenize -> limits -> admission -> workers (GenerationRunner)
-//   -> incremental detokenization -> stop strings -> usage, timings and metrics,
+//   -> incremental detokenization -> stop strings -> valid UTF-8 -> usage, timings and metrics,
 // so each rule lives here once.
 //
 // Limits: a prompt must leave room for at least one generated token in the model's context; an

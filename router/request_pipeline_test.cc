@@ -214,5 +214,13 @@ TEST_F(RequestPipelineTest, OverAdmissionIsRefusedAtOnce) {
   EXPECT_EQ(pipeline->admission().running(), 0);
 }
 
+TEST_F(RequestPipelineTest, BytesThatFormNoCharacterBecomeReplacementCharacters) {
+  // A lone continuation byte and a lead byte followed by ASCII: no UTF-8 character.
+  runner_.messages = {{ByteToken('a'), ByteToken('\x80')}, {ByteToken('\xC3'), ByteToken('b')}};
+  auto pipeline = MakePipeline();
+  ASSERT_OK_AND_ASSIGN(std::string text, Collect(*pipeline, TextRequest("hi")));
+  EXPECT_EQ(text, "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+}
+
 }  // namespace
 }  // namespace baton::router

@@ -37,6 +37,7 @@ baton::internal::v1::WorkerLoad MakeWorkerLoad(baton::internal::v1::WorkerRole r
   out.set_waiting_sequences(counts.waiting);
   out.set_queued_prompt_tokens(counts.queued_prompt_tokens);
   out.set_pending_transfers(counts.pending_transfers);
+  out.set_cached_kv_blocks(counts.cached_blocks);
   *out.mutable_kv_layout() = kvtransfer::KvLayoutToProto(layout);
   out.set_address(address);
   return out;

@@ -11,6 +11,7 @@ namespace v1 = ::baton::internal::v1;
 v1::KvTarget WireKvTargetToProto(const WireKvTarget& wire) {
   v1::KvTarget out = kvtransfer::KvTargetToProto(wire.target);
   out.set_num_tokens(wire.num_tokens);
+  out.set_cached_prefix_blocks(wire.cached_prefix_blocks);
   if (wire.lease_deadline != absl::InfiniteFuture()) {
     out.set_lease_deadline_unix_micros(absl::ToUnixMicros(wire.lease_deadline));
   }
@@ -28,10 +29,23 @@ absl::StatusOr<WireKvTarget> WireKvTargetFromProto(const v1::KvTarget& proto) {
                                                    " blocks cannot hold ", wire.num_tokens,
                                                    " prompt tokens exactly"));
   }
+  wire.cached_prefix_blocks = proto.cached_prefix_blocks();
+  if (wire.cached_prefix_blocks < 0 ||
+      wire.cached_prefix_blocks > static_cast<int32_t>(t.block_ids.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("cached_prefix_blocks ",
+                                                   wire.cached_prefix_blocks, " outside [0, ",
+                                                   t.block_ids.size(), "]"));
+  }
   if (proto.lease_deadline_unix_micros() != 0) {
     wire.lease_deadline = absl::FromUnixMicros(proto.lease_deadline_unix_micros());
   }
   return wire;
+}
+
+kvtransfer::KvTarget BlocksToWrite(const WireKvTarget& wire) {
+  kvtransfer::KvTarget out = wire.target;
+  out.block_ids.erase(out.block_ids.begin(), out.block_ids.begin() + wire.cached_prefix_blocks);
+  return out;
 }
 
 }  // namespace baton::serving

@@ -13,6 +13,8 @@ struct LoadCounts {
   int32_t waiting = 0;
   int32_t pending_transfers = 0;
   int64_t queued_prompt_tokens = 0;
+  // Full blocks in the prefix cache (referenced or evictable).
+  int32_t cached_blocks = 0;
 };
 
 }  // namespace baton::serving

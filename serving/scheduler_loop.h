@@ -2,8 +2,8 @@
 // queue of commands other threads post to it, a published load snapshot, and a shutdown that
 // drains before it cancels.
 //
-// The loop: take the posted commands (waiting for one when there is no work, or when the last
-// step could not run anything), Handle each, then RunStep; after Shutdown's grace it calls
+// The loop: take the posted commands (waiting for one, at most IdleWait, when there is no work, or
+// when the last step could not run anything), Handle each, then RunStep; after Shutdown's grace it calls
 // CancelAll and keeps handling commands (e.g. transport callbacks) until Drained.
 //
 // Threading: Load, Shutdown and the Post functions are thread-safe. The virtual hooks run on
@@ -84,6 +84,9 @@ class SchedulerLoop {
   virtual bool Drained() const = 0;
   // Computes the load and calls PublishLoad.
   virtual void RefreshLoad() = 0;
+  // Longest the loop waits for a command when idle before it runs RunStep anyway (e.g. to
+  // check leases against a clock). Default: until a command comes.
+  virtual absl::Duration IdleWait() const { return absl::InfiniteDuration(); }
 
  private:
   void Loop() {
@@ -94,12 +97,13 @@ class SchedulerLoop {
       bool stopping;
       {
         const bool idle = !HasWork() || !progressed;
+        const absl::Duration idle_wait = IdleWait();
         absl::MutexLock lock(&mu_);
         if (idle) {
           auto wake = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             return !commands_.empty() || (stopping_ && !stop_seen);
           };
-          mu_.Await(absl::Condition(&wake));
+          mu_.AwaitWithTimeout(absl::Condition(&wake), idle_wait);
         }
         commands.swap(commands_);
         stopping = stopping_;

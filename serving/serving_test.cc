@@ -1,4 +1,5 @@
 #include <thread>
+#include <vector>
 
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
@@ -162,6 +163,7 @@ WireKvTarget SampleTarget() {
   wire.target.transfer_id = 0xfeedbeef12345ull;
   wire.lease_deadline = absl::FromUnixMicros(1700000000123456);
   wire.num_tokens = 40;
+  wire.cached_prefix_blocks = 2;
   return wire;
 }
 
@@ -177,6 +179,14 @@ TEST(KvTargetProtoTest, RoundTrips) {
   EXPECT_EQ(back.target.transfer_id, wire.target.transfer_id);
   EXPECT_EQ(back.lease_deadline, wire.lease_deadline);
   EXPECT_EQ(back.num_tokens, 40);
+  EXPECT_EQ(back.cached_prefix_blocks, 2);
+  // The sender writes only the blocks after the decode worker's cached prefix.
+  EXPECT_EQ(BlocksToWrite(back).block_ids, std::vector<int32_t>{2});
+  // All cached: nothing to write, the completion alone travels.
+  WireKvTarget all = SampleTarget();
+  all.cached_prefix_blocks = 3;
+  ASSERT_OK_AND_ASSIGN(WireKvTarget all_back, WireKvTargetFromProto(WireKvTargetToProto(all)));
+  EXPECT_TRUE(BlocksToWrite(all_back).block_ids.empty());
 }
 
 TEST(KvTargetProtoTest, RejectsMalformedTargets) {
@@ -193,6 +203,14 @@ TEST(KvTargetProtoTest, RejectsMalformedTargets) {
   proto = WireKvTargetToProto(SampleTarget());
   proto.mutable_layout()->set_dtype(static_cast<baton::internal::v1::KvDType>(7));
   EXPECT_THAT(WireKvTargetFromProto(proto).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  // A cached prefix covers at most every block.
+  for (int32_t cached : {-1, 4}) {
+    proto = WireKvTargetToProto(SampleTarget());
+    proto.set_cached_prefix_blocks(cached);
+    EXPECT_THAT(WireKvTargetFromProto(proto).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << cached;
+  }
 }
 
 TEST(FlagsTest, ParsesDTypeAndUcxSettings) {

@@ -1,5 +1,6 @@
 // Failure paths with real processes: a prefill worker killed mid-prefill, a client cancelling
-// mid-stream, a pool too small for the request, SIGTERM; plus promtool on both /metrics.
+// mid-stream, a pool too small for the request, SIGTERM; plus promtool on both /metrics (prefix
+// cache metrics included).
 #include <signal.h>
 
 #include <cstdio>
@@ -72,7 +73,6 @@ TEST_F(FailureTest, KilledPrefillWorkerReleasesTheLeaseAndFailsUnavailable) {
     if (load.ok() && load->running_sequences() > 0) break;
     absl::SleepFor(absl::Milliseconds(10));
   }
-  absl::SleepFor(absl::Milliseconds(100));
   const absl::Time killed_at = absl::Now();
   cluster->KillPrefill();
   prefill_call.join();
@@ -104,8 +104,7 @@ TEST_F(FailureTest, PrefillFailsOverToAnotherWorkerWithTheSameTarget) {
     if (load.ok() && load->running_sequences() > 0) break;
     absl::SleepFor(absl::Milliseconds(10));
   }
-  absl::SleepFor(absl::Milliseconds(100));  // inside the first layer's delay
-  cluster->KillPrefill(0);
+  cluster->KillPrefill(0);  // computing: inside the first layer's 300 ms delay at the latest
   request.join();
   ASSERT_OK(result.status());
   EXPECT_EQ(result->tokens, expected);
@@ -146,6 +145,35 @@ TEST_F(FailureTest, PoolTooSmallIsResourceExhaustedNotACrash) {
 TEST_F(FailureTest, MetricsPassPromtoolAndSigtermShutsDownCleanly) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Cluster> cluster, Cluster::Start({.model_path = model_}));
   ASSERT_OK(cluster->client().Generate(GreedyRequest(SyntheticPrompt(9, 4), 6)).status());
+  // The same 40-token prompt twice: the second finds its first two blocks (32 tokens) cached on
+  // both workers, so the prefill worker computes 40 + 8 of its tokens.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK(cluster->client().Generate(GreedyRequest(SyntheticPrompt(40, 5), 6)).status());
+  }
+  ASSERT_OK_AND_ASSIGN(std::string decode_metrics, Cluster::Metrics(cluster->decode().http_port()));
+  ASSERT_OK_AND_ASSIGN(std::string prefill_metrics,
+                       Cluster::Metrics(cluster->prefill().http_port()));
+  for (const char* line :
+       {"baton_decode_prefix_cache_hit_tokens_total 32\n", "baton_decode_prefix_cache_blocks 2\n",
+        "baton_decode_prefix_cache_stored_blocks_total 2\n",
+        "baton_decode_prefix_cache_evicted_blocks_total 0\n"}) {
+    EXPECT_NE(decode_metrics.find(line), std::string::npos) << line << decode_metrics;
+  }
+  for (const char* line : {"baton_prefill_prefix_cache_hit_tokens_total 32\n",
+                                  "baton_prefill_prompt_tokens_total 57\n",
+                                  "baton_prefill_prefix_cache_stored_blocks_total 2\n"}) {
+    EXPECT_NE(prefill_metrics.find(line), std::string::npos) << line << prefill_metrics;
+  }
+  // Both pools are back to all blocks free or cached-evictable.
+  EXPECT_OK(cluster->WaitDecodeIdle());
+  v1::WorkerLoad prefill_load;
+  for (const absl::Time give_up = absl::Now() + absl::Seconds(10); absl::Now() < give_up;) {
+    ASSERT_OK_AND_ASSIGN(prefill_load, Cluster::GetLoad(cluster->prefill().grpc_port()));
+    if (prefill_load.free_kv_blocks() == prefill_load.total_kv_blocks()) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(prefill_load.free_kv_blocks(), prefill_load.total_kv_blocks());
+  EXPECT_EQ(prefill_load.cached_kv_blocks(), 2);
   for (int port : {cluster->decode().http_port(), cluster->prefill().http_port()}) {
     ASSERT_OK_AND_ASSIGN(std::string metrics, Cluster::Metrics(port));
     const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/metrics-", port, ".txt");

@@ -136,5 +136,137 @@ TEST(KvPoolTest, ExportImportRoundTrip) {
   EXPECT_THAT(dst->ImportSlab(0, 6, buf), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+
+// Names blocks as a sequence would: allocate, publish, free.
+std::vector<int32_t> CacheBlocks(KvPool& pool, const std::vector<uint64_t>& names) {
+  absl::StatusOr<std::vector<int32_t>> blocks = pool.Allocate(static_cast<int32_t>(names.size()));
+  EXPECT_TRUE(blocks.ok());
+  for (size_t i = 0; i < names.size(); ++i) {
+    absl::StatusOr<bool> published = pool.PublishCached((*blocks)[i], names[i]);
+    EXPECT_TRUE(published.ok() && *published);
+  }
+  EXPECT_TRUE(pool.Free(*blocks).ok());
+  return *blocks;
+}
+
+TEST(KvPoolCacheTest, FreedNamedBlocksStayCachedAndCountAsFree) {
+  ASSERT_OK_AND_ASSIGN(auto pool, KvPool::Create(SmallLayout(), 4));
+  const std::vector<int32_t> cached = CacheBlocks(*pool, {11, 12});
+  EXPECT_EQ(pool->num_free(), 4);  // evictable blocks are allocatable
+  EXPECT_EQ(pool->num_cached(), 2);
+  EXPECT_EQ(pool->num_evictable(), 2);
+  const std::vector<uint64_t> names = {11, 12, 13};
+  EXPECT_EQ(pool->CountCached(names), 2);
+  EXPECT_EQ(pool->AcquireCached(names), cached);
+  EXPECT_EQ(pool->num_free(), 2);
+  EXPECT_EQ(pool->num_evictable(), 0);
+  ASSERT_OK(pool->Free(cached));
+  EXPECT_EQ(pool->num_evictable(), 2);
+  EXPECT_EQ(pool->cache_stats().hit_blocks, 2);
+}
+
+TEST(KvPoolCacheTest, ExhaustionCountsEvictableBlocksAsFreeAndEvictsOnlyWhatItMust) {
+  ASSERT_OK_AND_ASSIGN(auto pool, KvPool::Create(SmallLayout(), 4));
+  CacheBlocks(*pool, {1, 2, 3});  // blocks 0, 1, 2; block 3 stays free
+  // One block: the free one, no eviction.
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> one, pool->Allocate(1));
+  EXPECT_EQ(one, std::vector<int32_t>{3});
+  EXPECT_EQ(pool->num_cached(), 3);
+  // Three more: only evictable blocks are left, and all three go.
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> three, pool->Allocate(3));
+  EXPECT_EQ(pool->num_cached(), 0);
+  EXPECT_EQ(pool->cache_stats().evicted_blocks, 3);
+  EXPECT_THAT(pool->Allocate(1).status(), StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_OK(pool->Free(one));
+  ASSERT_OK(pool->Free(three));
+  EXPECT_EQ(pool->num_free(), 4);
+}
+
+TEST(KvPoolCacheTest, EvictsLeastRecentlyReleasedFirst) {
+  ASSERT_OK_AND_ASSIGN(auto pool, KvPool::Create(SmallLayout(), 3));
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> blocks, pool->Allocate(3));
+  for (int i = 0; i < 3; ++i) ASSERT_OK(pool->PublishCached(blocks[i], 100 + i).status());
+  // Released in the order 2, 0, 1: block 2 is the oldest evictable one.
+  for (int32_t b : {2, 0, 1}) ASSERT_OK(pool->Free(std::vector<int32_t>{b}));
+  // Reusing block 2's name makes it the youngest: 0 is now the oldest.
+  const std::vector<uint64_t> name2 = {102};
+  ASSERT_EQ(pool->AcquireCached(name2), std::vector<int32_t>{2});
+  ASSERT_OK(pool->Free(std::vector<int32_t>{2}));
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> first, pool->Allocate(1));
+  EXPECT_EQ(first, std::vector<int32_t>{0});
+  EXPECT_EQ(pool->CountCached(std::vector<uint64_t>{100}), 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> second, pool->Allocate(1));
+  EXPECT_EQ(second, std::vector<int32_t>{1});
+  EXPECT_EQ(pool->CountCached(std::vector<uint64_t>{102}), 1);  // youngest survives
+}
+
+TEST(KvPoolCacheTest, ABlockReferencedTwiceIsNeitherEvictedNorReusedUntilBothRelease) {
+  ASSERT_OK_AND_ASSIGN(auto pool, KvPool::Create(SmallLayout(), 2));
+  const std::vector<uint64_t> names = {7};
+  CacheBlocks(*pool, names);
+  // Two running sequences share the cached prefix block.
+  const std::vector<int32_t> a = pool->AcquireCached(names);
+  const std::vector<int32_t> b = pool->AcquireCached(names);
+  ASSERT_EQ(a, b);
+  EXPECT_EQ(pool->num_free(), 1);
+  ASSERT_OK(pool->Free(a));
+  EXPECT_EQ(pool->num_free(), 1);  // still referenced by b
+  EXPECT_EQ(pool->num_evictable(), 0);
+  // Allocation cannot take it while b holds it.
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> other, pool->Allocate(1));
+  EXPECT_NE(other, a);
+  EXPECT_THAT(pool->Allocate(1).status(), StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_OK(pool->Free(b));
+  EXPECT_THAT(pool->Free(b), StatusIs(absl::StatusCode::kInvalidArgument));  // no third ref
+  EXPECT_EQ(pool->num_evictable(), 1);
+  ASSERT_OK(pool->Free(other));
+}
+
+TEST(KvPoolCacheTest, SharedPrefixesOfRunningSequencesDivergeAfterTheSharedBlocks) {
+  ASSERT_OK_AND_ASSIGN(auto pool, KvPool::Create(SmallLayout(), 6));
+  CacheBlocks(*pool, {1, 2});  // a prefix of two blocks
+  // Sequence A's chain continues with 3, B's with 4: both share blocks named 1 and 2.
+  const std::vector<int32_t> a = pool->AcquireCached(std::vector<uint64_t>{1, 2, 3});
+  const std::vector<int32_t> b = pool->AcquireCached(std::vector<uint64_t>{1, 2, 4});
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a, b);
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> a_tail, pool->Allocate(1));
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> b_tail, pool->Allocate(1));
+  EXPECT_TRUE(pool->PublishCached(a_tail[0], 3).value_or(false));
+  // A name already held by another block is not taken twice; the duplicate stays unnamed.
+  ASSERT_OK_AND_ASSIGN(bool duplicate, pool->PublishCached(b_tail[0], 3));
+  EXPECT_FALSE(duplicate);
+  EXPECT_FALSE(pool->PublishCached(a_tail[0], 5).value_or(true));  // already named
+  ASSERT_OK(pool->Free(a));
+  ASSERT_OK(pool->Free(a_tail));
+  ASSERT_OK(pool->Free(b));
+  ASSERT_OK(pool->Free(b_tail));
+  EXPECT_EQ(pool->num_cached(), 3);
+  EXPECT_EQ(pool->num_free(), 6);
+  EXPECT_THAT(pool->PublishCached(a_tail[0], 9).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // not referenced any more
+}
+
+TEST(KvPoolCacheTest, SnapshotThenNetDeltas) {
+  ASSERT_OK_AND_ASSIGN(auto pool, KvPool::Create(SmallLayout(), 2));
+  CacheBlocks(*pool, {1});
+  const KvPool::CacheSnapshot snapshot = pool->Snapshot();
+  EXPECT_EQ(snapshot.hashes, std::vector<uint64_t>{1});
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> both, pool->Allocate(2));  // evicts 1
+  ASSERT_OK(pool->PublishCached(both[0], 2).status());
+  ASSERT_OK(pool->PublishCached(both[1], 3).status());
+  ASSERT_OK(pool->Free(both));
+  ASSERT_OK_AND_ASSIGN(std::vector<int32_t> again, pool->Allocate(1));  // evicts 2 again
+  std::optional<KvPool::CacheDelta> delta = pool->EventsSince(snapshot.cursor);
+  ASSERT_TRUE(delta.has_value());
+  EXPECT_EQ(delta->stored, std::vector<uint64_t>{3});  // 2 came and went
+  EXPECT_EQ(delta->removed, std::vector<uint64_t>{1});
+  std::optional<KvPool::CacheDelta> none = pool->EventsSince(delta->cursor);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->stored.empty() && none->removed.empty());
+  EXPECT_FALSE(pool->EventsSince(delta->cursor + 1).has_value());  // from the future
+  ASSERT_OK(pool->Free(again));
+}
+
 }  // namespace
 }  // namespace baton::engine

@@ -8,6 +8,11 @@ uint64_t PrefixHashSeed(absl::string_view model_name) {
   return XXH3_64bits(model_name.data(), model_name.size());
 }
 
+uint64_t PrefixBlockHash(uint64_t previous, absl::Span<const int32_t> block_tokens) {
+  // The previous hash seeds this block's: a block's name depends on everything before it.
+  return XXH3_64bits_withSeed(block_tokens.data(), sizeof(int32_t) * block_tokens.size(), previous);
+}
+
 std::vector<uint64_t> PrefixBlockHashes(uint64_t seed, absl::Span<const int32_t> tokens,
                                         int block_size_tokens) {
   std::vector<uint64_t> hashes;
@@ -16,9 +21,7 @@ std::vector<uint64_t> PrefixBlockHashes(uint64_t seed, absl::Span<const int32_t>
   hashes.reserve(full_blocks);
   uint64_t previous = seed;
   for (size_t b = 0; b < full_blocks; ++b) {
-    const int32_t* block = tokens.data() + b * block_size_tokens;
-    // The previous hash seeds this block's: a block's name depends on everything before it.
-    previous = XXH3_64bits_withSeed(block, sizeof(int32_t) * block_size_tokens, previous);
+    previous = PrefixBlockHash(previous, tokens.subspan(b * block_size_tokens, block_size_tokens));
     hashes.push_back(previous);
   }
   return hashes;

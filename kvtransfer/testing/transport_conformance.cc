@@ -103,6 +103,36 @@ TEST_P(KvTransportConformanceTest, BytesLandIntactInExactlyTheRightSlabs) {
   ExpectIdle(*sending);
 }
 
+// A receiver whose prefix cache already holds every block of the prompt expects no block: only the
+// completion (the first token) travels, and every layer's write is still acknowledged.
+TEST_P(KvTransportConformanceTest, TransferOfNoBlocksDeliversTheCompletion) {
+  const engine::KvLayout layout = SmallLayout();
+  auto receiving = Make();
+  auto sending = Make();
+  ASSERT_TRUE(receiving && sending);
+  {
+    HostPool dst(layout, 4, MemoryFrom(*receiving));
+    HostPool src(layout, 4, MemoryFrom(*sending));
+    ASSERT_OK_AND_ASSIGN(auto receiver, receiving->CreateReceiver(dst.data(), 4, layout));
+    ReceiveWaiter received;
+    ASSERT_OK_AND_ASSIGN(KvTarget target,
+                         receiver->ExpectTransfer(31, {}, {Soon(), true}, received.Callback()));
+    EXPECT_TRUE(target.block_ids.empty());
+    ASSERT_OK_AND_ASSIGN(auto stream,
+                         sending->StartWrite(target, {src.data(), 4, layout, {}}, Soon()));
+    EXPECT_THAT(WriteAll(*stream, {0, 1, 2}, {.first_token = 9}), IsOk());
+    absl::StatusOr<ReceiveResult> result = received.Wait();
+    ASSERT_THAT(result.status(), IsOk());
+    EXPECT_EQ(result->completion.first_token, 9);
+    EXPECT_EQ(result->bytes_received, 0u);
+    for (int32_t layer = 0; layer < layout.num_layers; ++layer) {
+      for (int32_t block = 0; block < 4; ++block) EXPECT_TRUE(dst.SlabIsZero(layer, block));
+    }
+  }
+  ExpectIdle(*receiving);
+  ExpectIdle(*sending);
+}
+
 TEST_P(KvTransportConformanceTest, ChecksummedTransferCompletes) {
   const engine::KvLayout layout = SmallLayout();
   auto receiving = Make();

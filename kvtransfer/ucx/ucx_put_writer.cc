@@ -68,7 +68,12 @@ absl::StatusOr<std::shared_ptr<RemoteKey>> UcxTransportImpl::UnpackRemoteKey(
 void UcxTransportImpl::DecidePut(const std::shared_ptr<SendState>& state) {
   state->put_decided = true;
   using Mode = Options::WriteMode;
-  if (state->target.remote_keys.empty() || options_.write_mode == Mode::kActiveMessage) return;
+  // A transfer of no blocks (the receiver caches them all) carries only its completion: no writer
+  // to register.
+  if (state->target.remote_keys.empty() || state->target.block_ids.empty() ||
+      options_.write_mode == Mode::kActiveMessage) {
+    return;
+  }
   // Never UCX's put over tcp (a slow emulation). kAuto: where the pool is mapped into this process
   // (UCX attached the receiver's shared-memory pool: a put is one memcpy) or a lane does RDMA.
   // kPut: on any other endpoint too (cma, or UCX's emulation over shared-memory active messages).
