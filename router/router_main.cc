@@ -6,7 +6,7 @@
 // workers (common/tls_flags.h). Prints "READY grpc_port=N http_port=M" once listening; SIGTERM
 // or SIGINT stop it cleanly.
 //
-//   router --model=m.gguf --decode=127.0.0.1:5001,dns:///decode.svc:5001 \
+//   router --model=m.gguf --decode=127.0.0.1:5001,dns:///decode.svc:5001
 //          --prefill=127.0.0.1:5002,127.0.0.1:5003 --routing_policy=prefix_aware
 #include <iostream>
 #include <memory>

@@ -61,8 +61,11 @@ start prefill "$ns_p" "$root/prefill_worker/prefill_worker" --model="$work/model
   --host=0.0.0.0 --transport=ucx
 decode="$subnet.2:$(port_of decode grpc_port)"
 prefill="$subnet.1:$(port_of prefill grpc_port)"
+# --local_prefill_max_tokens=0: the short prompt must not be prefilled on the decode worker, or no
+# KV would cross the link.
 start router "$ns_p" "$root/router/router" --model="$work/model.gguf" --model_name=baton \
-  --decode="$decode" --prefill="$prefill" --grpc_port=0 --http_port=0
+  --decode="$decode" --prefill="$prefill" --grpc_port=0 --http_port=0 \
+  --local_prefill_max_tokens=0
 http="127.0.0.1:$(port_of router http_port)"
 
 # The decode worker is reachable only over the veth link from the prefill namespace.
