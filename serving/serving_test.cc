@@ -222,6 +222,11 @@ TEST(FlagsTest, ParsesDTypeAndUcxSettings) {
   EXPECT_EQ(ucx[1].second, "lo");
   EXPECT_THAT(ParseUcxConfig("TLS").status(), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(ReadyLine(1, 2), "READY grpc_port=1 http_port=2");
+  std::optional<ReadyPorts> ports = ParseReadyLine(ReadyLine(8001, 8000));
+  ASSERT_TRUE(ports.has_value());
+  EXPECT_EQ(ports->grpc_port, 8001);
+  EXPECT_EQ(ports->http_port, 8000);
+  EXPECT_FALSE(ParseReadyLine("listening grpc_port=1").has_value());
 }
 
 TEST(TransportTest, UnknownKindIsInvalidArgument) {

@@ -9,11 +9,13 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "serving/flags.h"
 
 extern char** environ;
 
@@ -81,12 +83,10 @@ absl::StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
     if (newline != std::string::npos) {
       const std::string line = buffer.substr(0, newline);
       buffer.erase(0, newline + 1);
-      if (line.rfind("READY ", 0) != 0) continue;
-      for (absl::string_view field : absl::StrSplit(line, ' ')) {
-        std::pair<std::string, std::string> kv = absl::StrSplit(field, absl::MaxSplits('=', 1));
-        if (kv.first == "grpc_port") (void)absl::SimpleAtoi(kv.second, &process->grpc_port_);
-        if (kv.first == "http_port") (void)absl::SimpleAtoi(kv.second, &process->http_port_);
-      }
+      std::optional<serving::ReadyPorts> ports = serving::ParseReadyLine(line);
+      if (!ports.has_value()) continue;
+      process->grpc_port_ = ports->grpc_port;
+      process->http_port_ = ports->http_port;
       return process;
     }
     const absl::Duration left = deadline - absl::Now();

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -17,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_credentials.h"
 #include "common/grpc_health.h"
+#include "serving/flags.h"
 
 extern char** environ;
 
@@ -32,17 +34,15 @@ sigset_t WatchedSignals() {
   return set;
 }
 
-// Parses "READY grpc_port=N http_port=M" from the child's log; false until it is there.
+// Finds the child's ReadyLine in its log; false until it is there.
 bool ReadReady(const std::string& log_path, int* grpc_port, int* http_port) {
   std::ifstream in(log_path);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("READY ", 0) != 0) continue;
-    for (absl::string_view field : absl::StrSplit(line, ' ')) {
-      std::pair<std::string, std::string> kv = absl::StrSplit(field, absl::MaxSplits('=', 1));
-      if (kv.first == "grpc_port") (void)absl::SimpleAtoi(kv.second, grpc_port);
-      if (kv.first == "http_port") (void)absl::SimpleAtoi(kv.second, http_port);
-    }
+    std::optional<serving::ReadyPorts> ports = serving::ParseReadyLine(line);
+    if (!ports.has_value()) continue;
+    *grpc_port = ports->grpc_port;
+    *http_port = ports->http_port;
     return true;
   }
   return false;

@@ -172,7 +172,8 @@ int RunReceiver(KvTransport& transport) {
     } else if (f[0] == "STATS" || (f[0] == "SETTLED" && f.size() == 2)) {
       int64_t timeout_ms = 0;
       if (f[0] == "SETTLED") absl::SimpleAtoi(f[1], &timeout_ms);
-      const absl::Time settle_by = absl::Now() + absl::Milliseconds(timeout_ms);
+      const absl::Time asked = absl::Now();
+      const absl::Time settle_by = asked + absl::Milliseconds(timeout_ms);
       TransportStats stats = transport.Stats();
       while ((stats.receiving_transfers != 0 || stats.landings_in_flight != 0) &&
              absl::Now() < settle_by) {
@@ -182,8 +183,7 @@ int RunReceiver(KvTransport& transport) {
       if (f[0] == "SETTLED") {
         std::fprintf(stderr, "ucx_peer: settled %s after %lld ms\n",
                      stats.receiving_transfers == 0 && stats.landings_in_flight == 0 ? "" : "NOT",
-                     static_cast<long long>(absl::ToInt64Milliseconds(
-                         absl::Now() - settle_by + absl::Milliseconds(timeout_ms))));
+                     static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - asked)));
       }
       Say(absl::StrCat("STATS ", stats.live_registrations, " ", stats.receiving_transfers, " ",
                        stats.landings_in_flight));
