@@ -20,6 +20,8 @@ PACKAGES=(
   prometheus-cpp-dev prometheus
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio python3-protobuf curl
+  # portable x86 intrinsics: the kernel tests run the AVX-512 kernels on any CPU
+  libsimde-dev
   # the router's end-to-end tests: Node (>= 20) runs the npm clients of tests/clients
   nodejs
   # load-test plots (loadgen); test certificates (TLS); network namespaces (two-host UCX test)

@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 #include "engine/kernels/cpu/activations.h"
+#include "engine/kernels/cpu/matmul_testing.h"
 #include "engine/kernels/cpu/quantize.h"
 #include "engine/kernels/cpu/row_kernels.h"
 
@@ -13,15 +14,25 @@ namespace baton::engine::kernels {
 namespace {
 
 std::atomic<KernelVariant> max_variant{KernelVariant::kAvx512Vnni};
+// The builds behind the two AVX-512 tiers (replaced by SetAvx512FamiliesForTesting).
+std::atomic<const Avx512Family*> avx512_vnni_family{&kAvx512VnniKernels};
+std::atomic<const Avx512Family*> avx512_family{&kAvx512Kernels};
 
 bool Allowed(KernelVariant v) {
   return max_variant.load() >= v && CpuSupportsKernelVariant(v);
 }
 
+// The AVX-512 build of the best AVX-512 tier allowed here, or nullptr.
+const Avx512Family* AllowedAvx512Family() {
+  if (Allowed(KernelVariant::kAvx512Vnni)) return avx512_vnni_family.load();
+  if (Allowed(KernelVariant::kAvx512)) return avx512_family.load();
+  return nullptr;
+}
+
 // The first of the families allowed here, best first, that has a kernel for `t`.
 KernelChoice ChooseKernel(TensorType t) {
   KernelChoice c;
-  if (Allowed(KernelVariant::kAvx512Vnni)) c = Avx512Kernel(t);
+  if (const Avx512Family* f = AllowedAvx512Family()) c = f->kernel(t);
   if (c.kernel == nullptr && Allowed(KernelVariant::kAvx2)) c = Avx2Kernel(t);
   if (c.kernel == nullptr) c = ScalarKernel(t);
   return c;
@@ -49,6 +60,7 @@ const char* KernelVariantName(KernelVariant v) {
   switch (v) {
     case KernelVariant::kScalar: return "scalar";
     case KernelVariant::kAvx2: return "avx2";
+    case KernelVariant::kAvx512: return "avx512";
     case KernelVariant::kAvx512Vnni: return "avx512vnni";
   }
   return "unknown";
@@ -58,12 +70,18 @@ bool CpuSupportsKernelVariant(KernelVariant v) {
   switch (v) {
     case KernelVariant::kScalar: return true;
     case KernelVariant::kAvx2: return CpuHasAvx2Kernels();
-    case KernelVariant::kAvx512Vnni: return CpuHasAvx512Kernels();
+    case KernelVariant::kAvx512: return avx512_family.load()->cpu_supported();
+    case KernelVariant::kAvx512Vnni: return avx512_vnni_family.load()->cpu_supported();
   }
   return false;
 }
 
 void SetMaxKernelVariant(KernelVariant v) { max_variant.store(v); }
+
+void SetAvx512FamiliesForTesting(const Avx512Family* vnni, const Avx512Family* no_vnni) {
+  avx512_vnni_family.store(vnni != nullptr ? vnni : &kAvx512VnniKernels);
+  avx512_family.store(no_vnni != nullptr ? no_vnni : &kAvx512Kernels);
+}
 
 void SetForceScalarKernels(bool force) {
   SetMaxKernelVariant(force ? KernelVariant::kScalar : KernelVariant::kAvx512Vnni);
@@ -72,7 +90,7 @@ void SetForceScalarKernels(bool force) {
 const char* MatMulKernelName(TensorType t) {
   const KernelChoice c = ChooseKernel(t);
   if (c.kernel != nullptr) return c.name;
-  if (Allowed(KernelVariant::kAvx512Vnni)) return "dequantize+avx512";
+  if (AllowedAvx512Family() != nullptr) return "dequantize+avx512";
   if (Allowed(KernelVariant::kAvx2)) return "dequantize+avx2";
   return "scalar";
 }
@@ -86,12 +104,12 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   const uint8_t* wb = static_cast<const uint8_t*>(w);
 
   const KernelChoice choice = ChooseKernel(t);
-  const bool avx512 = Allowed(KernelVariant::kAvx512Vnni);
+  const Avx512Family* avx512 = AllowedAvx512Family();
   // Without AVX-512, f32 rows (and dequantized rows of the types with no kernel) are summed in
   // llama.cpp's order (row_kernels.h), bit for bit on AVX2 and in portable code.
   DotFn dot = DotF32Scalar;
-  if (avx512) {
-    dot = DotF32Avx512;
+  if (avx512 != nullptr) {
+    dot = avx512->dot_f32;
   } else if (Allowed(KernelVariant::kAvx2)) {
     dot = DotF32Avx2;
   }
@@ -105,8 +123,8 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   thread_local Q8Activations q8;
   if (choice.kernel != nullptr && choice.form != ActivationForm::kFloat) {
     const int block = choice.form == ActivationForm::kQ8Block32 ? 32 : 256;
-    if (avx512) {
-      QuantizeActivationsAvx512(x, m, k, block, choice.bias, &q8);
+    if (avx512 != nullptr) {
+      avx512->quantize_activations(x, m, k, block, choice.bias, &q8);
     } else {
       QuantizeActivations(x, m, k, block, choice.bias, &q8);
     }

@@ -1,6 +1,6 @@
 // Matrix-vector / matrix-matrix products of a quantized weight matrix with float activations,
 // the hot loop of the forward pass. Picks the fastest kernel family the CPU supports at run time
-// (KernelVariant: AVX-512 with VNNI, else AVX2, else portable scalar code); every kernel is
+// (KernelVariant: AVX-512 with VNNI, AVX-512, AVX2, else portable scalar code); every kernel is
 // tested against MatMulReference. Thread-safe: concurrent calls may share weights and
 // a pool (the pool serializes them).
 #pragma once
@@ -43,10 +43,12 @@ const char* MatMulKernelName(TensorType t);
 enum class KernelVariant {
   kScalar = 0,      // portable C++: ggml's rounding for Q8_0 and f32, else dequantize + f32 dot
   kAvx2 = 1,        // AVX2, FMA and F16C
-  kAvx512Vnni = 2,  // AVX-512 F/BW/VL/DQ/VNNI with F16C and FMA
+  kAvx512 = 2,      // AVX-512 F/BW/VL/DQ with F16C and FMA: kAvx512Vnni's kernels without VNNI
+  kAvx512Vnni = 3,  // AVX-512 F/BW/VL/DQ/VNNI with F16C and FMA
 };
 inline constexpr KernelVariant kAllKernelVariants[] = {
-    KernelVariant::kScalar, KernelVariant::kAvx2, KernelVariant::kAvx512Vnni};
+    KernelVariant::kScalar, KernelVariant::kAvx2, KernelVariant::kAvx512,
+    KernelVariant::kAvx512Vnni};
 
 const char* KernelVariantName(KernelVariant v);
 // Whether this CPU has the features `v` needs.

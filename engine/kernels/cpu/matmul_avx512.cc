@@ -1,23 +1,17 @@
-// AVX-512 row kernels. Every function here carries a target attribute, so the file compiles
-// without global -m flags; callers reach them only after the runtime CPU check.
-#include <immintrin.h>
-
+// AVX-512 row kernels, one source for every AVX-512 family (avx512_isa.h): with VNNI, without
+// it, and the emulated test builds of both. Native builds put a target attribute on every
+// function, so the file compiles without global -m flags; callers reach them only after the
+// runtime CPU check (Avx512Family::cpu_supported).
 #include <cstddef>
 #include <type_traits>
 
+#include "engine/kernels/cpu/avx512_isa.h"
 #include "engine/kernels/cpu/block_formats.h"
 #include "engine/kernels/cpu/row_kernels.h"
 
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_* helpers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-
-#define BATON_AVX512_TARGET \
-  "avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,f16c,fma,avx2"
-#define BATON_AVX512 __attribute__((target(BATON_AVX512_TARGET)))
-// Helpers and lambdas in the inner loops: GCC otherwise leaves some out of line, which forces
-// the accumulator arrays through memory.
-#define BATON_AVX512_INLINE __attribute__((always_inline, target(BATON_AVX512_TARGET)))
 
 // Loops over activation rows (NR <= 4) and unroll slots must be fully unrolled, or GCC keeps
 // the accumulator arrays in memory.
@@ -28,18 +22,34 @@ namespace {
 
 BATON_AVX512_INLINE inline float Reduce(__m512 v) { return _mm512_reduce_add_ps(v); }
 
-}  // namespace
-
-bool CpuHasAvx512Kernels() {
+bool CpuSupported() {
+#if defined(BATON_AVX512_EMULATED)
+  return true;
+#else
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512vnni") &&
+                          (!BATON_AVX512_VNNI || __builtin_cpu_supports("avx512vnni")) &&
                           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") &&
                           __builtin_cpu_supports("fma");
   return has;
+#endif
 }
 
-BATON_AVX512 float DotF32Avx512(const float* a, const float* b, int64_t k) {
+// acc + the sums of each 4 consecutive products u8 * s8, per 32-bit lane (vpdpbusd), exactly.
+// Without VNNI: vpmaddubsw adds pairs of products into int16 with saturation, which never
+// happens here: every caller's unsigned operand is at most 63 (Q6_K's 6-bit quants; Q4/Q5
+// quants <= 31, all-ones bytes) and its signed one is an activation quant in [-127, 127]
+// (QuantizeActivations rounds x * 127 / amax), so a pair is at most 2 * 63 * 127 = 16002.
+BATON_AVX512_INLINE inline __m512i DotU8S8(__m512i acc, __m512i u, __m512i s) {
+#if BATON_AVX512_VNNI
+  return _mm512_dpbusd_epi32(acc, u, s);
+#else
+  const __m512i pairs = _mm512_maddubs_epi16(u, s);
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)));
+#endif
+}
+
+BATON_AVX512 float DotF32(const float* a, const float* b, int64_t k) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t j = 0;
   for (; j + 32 <= k; j += 32) {
@@ -53,9 +63,6 @@ BATON_AVX512 float DotF32Avx512(const float* a, const float* b, int64_t k) {
   }
   return Reduce(_mm512_add_ps(acc0, acc1));
 }
-
-
-namespace {
 
 // ---- Float-activation kernels (f32, f16, bf16 weights): exact products, fp32 accumulation. ----
 
@@ -170,15 +177,6 @@ struct Q5_0Decoder {
     return _mm256_or_si256(LowHighNibbles(b->qs), high);
   }
 };
-struct Q8_0Decoder {
-  using Block = BlockQ8_0;
-  static constexpr bool kHasMin = false;
-  BATON_AVX512_INLINE static __m256i Quants(const Block* b) {
-    // Signed to unsigned by adding 128 (the activation's bias is 128).
-    return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs)),
-                            _mm256_set1_epi8(static_cast<char>(0x80)));
-  }
-};
 
 // Quants of blocks b and b + 1 in one register (lanes 0-7 block b, 8-15 block b + 1).
 template <typename D>
@@ -233,7 +231,8 @@ template <typename Block>
 BATON_AVX512_INLINE inline void QuadWeightScales(const Block* blk, __m512* pair01,
                                                  __m512* pair23) {
   static_assert(offsetof(Block, d) == 0);
-  const __m512 w = _mm512_castps128_ps512(QuadHalves<Block, 0>(blk));
+  const __m128 d4 = QuadHalves<Block, 0>(blk);
+  const __m512 w = _mm512_castps128_ps512(d4);
   *pair01 = _mm512_permutexvar_ps(
       _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), w);
   *pair23 = _mm512_permutexvar_ps(
@@ -268,8 +267,8 @@ BATON_AVX512 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8
     const __m512i q = kPair ? PairQuants<D>(blk + b) : _mm512_zextsi256_si512(D::Quants(blk + b));
     BATON_UNROLL
     for (int r = 0; r < NR; ++r) {
-      const __m512i s = _mm512_dpbusd_epi32(_mm512_maskz_loadu_epi32(kLanes, corr[r] + 8 * b), q,
-                                            _mm512_maskz_loadu_epi8(kBytes, xq[r] + 32 * b));
+      const __m512i s = DotU8S8(_mm512_maskz_loadu_epi32(kLanes, corr[r] + 8 * b), q,
+                                _mm512_maskz_loadu_epi8(kBytes, xq[r] + 32 * b));
       const __m512 scale = _mm512_mul_ps(wscale, _mm512_maskz_loadu_ps(kLanes, xd8[r] + 8 * b));
       acc[r][u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[r][u]);
     }
@@ -334,6 +333,24 @@ BATON_AVX512_INLINE inline float SumLanesGgmlOrder(__m256 v) {
   return _mm_cvtss_f32(two) + _mm_cvtss_f32(_mm_shuffle_ps(two, two, _MM_SHUFFLE(1, 1, 1, 1)));
 }
 
+// The exact sums of each 4 consecutive products of Q8_0 weight quants w and activation quants x
+// (both signed), per 32-bit lane; `corr` holds the activation's corr lanes (bias 128).
+BATON_AVX512_INLINE inline __m256i Q8_0Dot(const int32_t* corr, __m256i w, __m256i x) {
+#if BATON_AVX512_VNNI
+  // vpdpbusd takes unsigned weights: w + 128 (the sign bit flipped), whose bias the corr lanes
+  // (-128 * the sum of each 4 activation quants) remove exactly.
+  const __m256i biased = _mm256_xor_si256(w, _mm256_set1_epi8(static_cast<char>(0x80)));
+  return _mm256_dpbusd_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr)), biased,
+                             x);
+#else
+  // w + 128 reaches 255, where vpmaddubsw's int16 pair sums could saturate; |w| (<= 128) times
+  // x carrying w's sign (|x| <= 127) stays within 2 * 128 * 127 = 32512.
+  (void)corr;
+  const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+#endif
+}
+
 template <int NR>
 BATON_AVX512 void Q8_0Rows(const BlockQ8_0* blk, int64_t nb, const Q8Activations& q8, int64_t i0,
                            float* out, int64_t out_stride) {
@@ -349,13 +366,12 @@ BATON_AVX512 void Q8_0Rows(const BlockQ8_0* blk, int64_t nb, const Q8Activations
     corr[r] = q8.row_corr(i0 + r);
   }
   for (int64_t b = 0; b < nb; ++b) {
-    const __m256i w = Q8_0Decoder::Quants(blk + b);  // q + 128; corr removes the bias exactly
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[b].qs));
     const float wd = _cvtsh_ss(blk[b].d);
     BATON_UNROLL
     for (int r = 0; r < NR; ++r) {
-      const __m256i s = _mm256_dpbusd_epi32(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr[r] + 8 * b)), w,
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + 32 * b)));
+      const __m256i s = Q8_0Dot(corr[r] + 8 * b, w,
+                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + 32 * b)));
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(wd * xd[r][b]), _mm256_cvtepi32_ps(s), acc[r]);
     }
   }
@@ -439,8 +455,8 @@ BATON_AVX512 void QK4Rows(const uint8_t* w_row, const RowArgs& a, int64_t i0, fl
           sc16);
       BATON_UNROLL
       for (int r = 0; r < NR; ++r) {
-        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q,
-                                              _mm512_loadu_si512(xq[r] + kQkK * sb + 64 * c));
+        const __m512i p =
+            DotU8S8(_mm512_setzero_si512(), q, _mm512_loadu_si512(xq[r] + kQkK * sb + 64 * c));
         isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p, scales));
       }
     }
@@ -516,10 +532,10 @@ BATON_AVX512 void Q6_KRows(const uint8_t* w_row, const RowArgs& a, int64_t i0, f
       const int64_t e = kQkK * sb + 128 * h;  // first element of this half
       BATON_UNROLL
       for (int r = 0; r < NR; ++r) {
-        const __m512i p0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr[r] + e / 4), q_lo,
-                                               _mm512_loadu_si512(xq[r] + e));
-        const __m512i p1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr[r] + (e + 64) / 4), q_hi,
-                                               _mm512_loadu_si512(xq[r] + e + 64));
+        const __m512i p0 = DotU8S8(_mm512_loadu_si512(corr[r] + e / 4), q_lo,
+                                   _mm512_loadu_si512(xq[r] + e));
+        const __m512i p1 = DotU8S8(_mm512_loadu_si512(corr[r] + (e + 64) / 4), q_hi,
+                                   _mm512_loadu_si512(xq[r] + e + 64));
         isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p0, sc_lo));
         isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p1, sc_hi));
       }
@@ -541,8 +557,6 @@ BATON_AVX512 void Q6_KKernel(const uint8_t* w_row, const RowArgs& a, float* out,
     Q6_KRows<decltype(nr)::value>(w_row, a, i0, out, out_stride);
   });
 }
-
-}  // namespace
 
 BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k, int block,
                                             int bias, Q8Activations* out) {
@@ -574,12 +588,12 @@ BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), _mm512_cvtsepi32_epi8(qi));
     }
   }
-  // Sums of 4 consecutive quants are exactly what vpdpbusd against all-ones bytes produces.
+  // Sums of 4 consecutive quants are exactly the integer dot product with all-ones bytes.
   const int64_t total = m * k;
   for (int64_t j = 0; j < total; j += 64) {
     const bool full = total - j >= 64;  // total is a multiple of 32
     const __m512i q = _mm512_maskz_loadu_epi8(full ? ~0ull : 0xffffffffull, out->qs.data() + j);
-    const __m512i sum4 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, q);
+    const __m512i sum4 = DotU8S8(_mm512_setzero_si512(), ones, q);
     _mm512_mask_storeu_epi32(out->corr.data() + j / 4, full ? 0xffff : 0x00ff,
                              _mm512_mullo_epi32(sum4, neg_bias));
     out->sum32[j / 32] = _mm512_mask_reduce_add_epi32(0x00ff, sum4);
@@ -589,7 +603,8 @@ BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k
 }
 
 KernelChoice Avx512Kernel(TensorType t) {
-  if (!CpuHasAvx512Kernels()) return {};
+  if (!CpuSupported()) return {};
+  constexpr const char* kName = BATON_AVX512_KERNEL_NAME;
   switch (t) {
     case TensorType::kF32:
       return {FloatKernel<F32Weights>, ActivationForm::kFloat, 0, "avx512-f32"};
@@ -598,22 +613,28 @@ KernelChoice Avx512Kernel(TensorType t) {
     case TensorType::kBF16:
       return {FloatKernel<Bf16Weights>, ActivationForm::kFloat, 0, "avx512-bf16"};
     case TensorType::kQ4_0:
-      return {Block32Kernel<Q4_0Decoder>, ActivationForm::kQ8Block32, 8, "avx512vnni"};
+      return {Block32Kernel<Q4_0Decoder>, ActivationForm::kQ8Block32, 8, kName};
     case TensorType::kQ4_1:
-      return {Block32Kernel<Q4_1Decoder>, ActivationForm::kQ8Block32, 0, "avx512vnni"};
+      return {Block32Kernel<Q4_1Decoder>, ActivationForm::kQ8Block32, 0, kName};
     case TensorType::kQ5_0:
-      return {Block32Kernel<Q5_0Decoder>, ActivationForm::kQ8Block32, 16, "avx512vnni"};
+      return {Block32Kernel<Q5_0Decoder>, ActivationForm::kQ8Block32, 16, kName};
     case TensorType::kQ8_0:
-      return {Q8_0Kernel, ActivationForm::kQ8Block32, 128, "avx512vnni-ggml"};
+      return {Q8_0Kernel, ActivationForm::kQ8Block32, 128, BATON_AVX512_KERNEL_NAME "-ggml"};
     case TensorType::kQ4_K:
-      return {QK4Kernel<false>, ActivationForm::kQ8Block256, 0, "avx512vnni"};
+      return {QK4Kernel<false>, ActivationForm::kQ8Block256, 0, kName};
     case TensorType::kQ5_K:
-      return {QK4Kernel<true>, ActivationForm::kQ8Block256, 0, "avx512vnni"};
+      return {QK4Kernel<true>, ActivationForm::kQ8Block256, 0, kName};
     case TensorType::kQ6_K:
-      return {Q6_KKernel, ActivationForm::kQ8Block256, 32, "avx512vnni"};
+      return {Q6_KKernel, ActivationForm::kQ8Block256, 32, kName};
     default:  // MatMul falls back to the AVX2 kernel
       return {};
   }
 }
+
+}  // namespace
+
+extern const Avx512Family BATON_AVX512_FAMILY;
+const Avx512Family BATON_AVX512_FAMILY = {CpuSupported, Avx512Kernel, DotF32,
+                                          QuantizeActivationsAvx512};
 
 }  // namespace baton::engine::kernels

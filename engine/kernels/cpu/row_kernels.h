@@ -32,9 +32,27 @@ struct KernelChoice {
   const char* name = "";
 };
 
-// The AVX-512 kernel for `t`, or kernel == nullptr when there is none for this type or the CPU
-// lacks AVX-512 F/BW/VL/DQ/VNNI, F16C and FMA.
-KernelChoice Avx512Kernel(TensorType t);
+// One build of the AVX-512 kernels (matmul_avx512.cc, avx512_isa.h). MatMul takes from the
+// family of the best kernel tier allowed: the row kernels, the dot product of its float path and
+// the activation quantizer.
+struct Avx512Family {
+  // Whether this CPU can run the family (always true for the emulated test builds).
+  bool (*cpu_supported)();
+  // The kernel for `t`, or kernel == nullptr when there is none for this type or the CPU
+  // cannot run the family.
+  KernelChoice (*kernel)(TensorType t);
+  // Dot product of two float vectors, in the family's own summation order.
+  float (*dot_f32)(const float* a, const float* b, int64_t k);
+  // QuantizeActivations (activations.h); identical results.
+  void (*quantize_activations)(const float* x, int64_t m, int64_t k, int block, int bias,
+                               Q8Activations* out);
+};
+
+// AVX-512 F/BW/VL/DQ/VNNI with F16C and FMA: int8 dot products with vpdpbusd.
+extern const Avx512Family kAvx512VnniKernels;
+// AVX-512 F/BW/VL/DQ with F16C and FMA, no VNNI: the same kernels with vpmaddubsw + vpmaddwd in
+// place of vpdpbusd (identical integer sums, so results equal kAvx512VnniKernels' bit for bit).
+extern const Avx512Family kAvx512Kernels;
 
 // The AVX2 kernel for `t` (requires AVX2, FMA and F16C, else kernel == nullptr): f32/f16/bf16
 // rows summed in ggml's f32 order (bit-identical to DotF32Scalar over the dequantized row), the
@@ -48,10 +66,6 @@ KernelChoice Avx2QuantKernel(TensorType t);
 // activations quantized by QuantizeActivations, block 32), else kernel == nullptr (MatMul
 // then dequantizes rows and takes float dot products).
 KernelChoice ScalarKernel(TensorType t);
-
-// Dot product of two float vectors with AVX-512 (requires the CPU features above).
-float DotF32Avx512(const float* a, const float* b, int64_t k);
-bool CpuHasAvx512Kernels();
 
 // ---- Float dot products rounded as llama.cpp's reference build rounds them. ----
 // ggml_vec_dot_f32 in that build (AVX-512, where the golden files come from): 64 fp32 lanes,
@@ -73,9 +87,5 @@ float AddDotF32Leftovers(const float* a, const float* b, int64_t begin, int64_t 
 // DotF32Scalar with AVX2 and FMA, bit for bit; requires CpuHasAvx2Kernels() (AVX2, FMA, F16C).
 float DotF32Avx2(const float* a, const float* b, int64_t k);
 bool CpuHasAvx2Kernels();
-
-// QuantizeActivations (activations.h) with AVX-512; identical results.
-void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k, int block, int bias,
-                               Q8Activations* out);
 
 }  // namespace baton::engine::kernels
