@@ -48,7 +48,9 @@ template <typename V, typename T, int N>
 inline V MaskzLoad(uint64_t mask, const void* p) {
   Lanes<T, N, V> r;
   for (int i = 0; i < N; ++i) {
-    if ((mask >> i) & 1) std::memcpy(&r.lane[i], static_cast<const char*>(p) + i * sizeof(T), sizeof(T));
+    if ((mask >> i) & 1) {
+      std::memcpy(&r.lane[i], static_cast<const char*>(p) + i * sizeof(T), sizeof(T));
+    }
   }
   return r.vector();
 }
@@ -152,8 +154,8 @@ inline float _cvtsh_ss(uint16_t h) {
   return simde_mm_cvtss_f32(simde_mm_cvtph_ps(simde_mm_cvtsi32_si128(h)));
 }
 inline uint16_t _cvtss_sh(float f, int /*rounding: the kernels pass nearest*/) {
-  return static_cast<uint16_t>(
-      simde_mm_cvtsi128_si32(simde_mm_cvtps_ph(simde_mm_set_ss(f), SIMDE_MM_FROUND_TO_NEAREST_INT)));
+  const __m128i h = simde_mm_cvtps_ph(simde_mm_set_ss(f), SIMDE_MM_FROUND_TO_NEAREST_INT);
+  return static_cast<uint16_t>(simde_mm_cvtsi128_si32(h));
 }
 
 // GCC's order: the 256-bit halves added, then the 128-bit halves, then lanes (0 + 2, 1 + 3),

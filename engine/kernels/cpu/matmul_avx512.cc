@@ -370,8 +370,8 @@ BATON_AVX512 void Q8_0Rows(const BlockQ8_0* blk, int64_t nb, const Q8Activations
     const float wd = _cvtsh_ss(blk[b].d);
     BATON_UNROLL
     for (int r = 0; r < NR; ++r) {
-      const __m256i s = Q8_0Dot(corr[r] + 8 * b, w,
-                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + 32 * b)));
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + 32 * b));
+      const __m256i s = Q8_0Dot(corr[r] + 8 * b, w, x);
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(wd * xd[r][b]), _mm256_cvtepi32_ps(s), acc[r]);
     }
   }

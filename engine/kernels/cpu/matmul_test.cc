@@ -147,7 +147,8 @@ TEST(ActivationsTest, Block32ScaleIsFp16Rounded) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllTypesAllFamilies, MatMulTest,
-    ::testing::Combine(::testing::ValuesIn(kAllTensorTypes), ::testing::ValuesIn(kAllKernelVariants),
+    ::testing::Combine(::testing::ValuesIn(kAllTensorTypes),
+                       ::testing::ValuesIn(kAllKernelVariants),
                        ::testing::Values(kNativeAvx512Builds)),
     MatMulTestName);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -22,6 +23,7 @@ struct Avx512Builds {
   const Avx512Family* vnni;      // behind KernelVariant::kAvx512Vnni
   const Avx512Family* no_vnni;   // behind KernelVariant::kAvx512
 };
+inline void PrintTo(const Avx512Builds& b, std::ostream* os) { *os << b.name; }
 inline constexpr Avx512Builds kNativeAvx512Builds = {"native", &kAvx512VnniKernels,
                                                      &kAvx512Kernels};
 
