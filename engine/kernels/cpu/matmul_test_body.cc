@@ -277,7 +277,9 @@ TEST_P(KernelTiersTest, Avx512TiersAgreeBitForBit) {
           // row 0's, so every product of that row is maximal and of one sign.
           for (int64_t j = 0; j < s.n_rows * s.k; ++j) wf[j] = wf[j] < 0 ? -1.0f : 1.0f;
           for (int64_t j = 0; j < s.m * s.k; ++j) x[j] = wf[j % s.k];
-          if (s.m > 1) for (int64_t j = 0; j < s.k; ++j) x[s.k + j] = -wf[j];
+          if (s.m > 1) {  // and a row with every product of the other sign
+            for (int64_t j = 0; j < s.k; ++j) x[s.k + j] = -wf[j];
+          }
         }
         const std::vector<uint8_t> w = QuantizeRows(t, wf, s);
         const auto vnni = ProductsOn(KernelVariant::kAvx512Vnni, t, s, w, x);
