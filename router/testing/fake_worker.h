@@ -64,6 +64,8 @@ class FakeWorker {
   // Every Decode / Prefill call fails at once with `code` (OK: no failure).
   void FailDecode(grpc::StatusCode code);
   void FailPrefill(grpc::StatusCode code);
+  // Every Prefill call answers nothing until its caller gives up (deadline or cancel).
+  void HangPrefill();
   // The next Decode call fails with UNAVAILABLE after streaming `tokens` tokens.
   void DieAfterTokens(int32_t tokens);
 
