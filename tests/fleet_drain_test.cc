@@ -35,15 +35,12 @@ TEST(FleetDrainTest, DrainingDecodeWorkerFinishesItsStreamsAndGetsNoNewOnes) {
   const double other_before = MetricSum(before, "baton_decode_requests_total");
   cluster->decode(0).Signal(SIGTERM);
   // The signal is handled asynchronously: requests sent before the worker drains are its own.
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (true) {
-    absl::StatusOr<baton::internal::v1::WorkerLoad> load =
-        Cluster::GetLoad(cluster->decode(0).grpc_port());
-    ASSERT_THAT(load, IsOk());
-    if (load->draining()) break;
-    ASSERT_LT(absl::Now(), deadline) << "the decode worker never reported draining";
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  ASSERT_THAT(WaitForLoad(
+                  cluster->decode(0),
+                  [](const baton::internal::v1::WorkerLoad& load) { return load.draining(); },
+                  absl::Seconds(60)),
+              IsOk())
+      << "the decode worker never reported draining";
   // New requests while it drains: all served, all by the other decode worker.
   constexpr int kNew = 10;
   for (int i = 0; i < kNew; ++i) {
