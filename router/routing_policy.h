@@ -42,8 +42,9 @@ class RoutingPolicy {
 struct RoutingPolicyOptions {
   // Feeds the random choices of two_choices.
   uint64_t seed = 0;
-  // prefix_aware, decode pool: the sequences of load that holding the whole prompt outweighs
-  // (docs/BENCHMARKS.md: 1, 2, 4 and 8 measured on the shared-prefix workload).
+  // prefix_aware, decode pool: the sequences of load that holding the whole prompt outweighs.
+  // The router's --prefix_overlap_weight defaults to 8, the best of 1, 2, 4 and 8 measured on
+  // the shared-prefix workload (docs/BENCHMARKS.md).
   double prefix_overlap_weight = 1.0;
 };
 

@@ -14,7 +14,7 @@
 // Every run is a fresh fleet (router + 2 prefill + 2 decode worker processes on loopback, KV over
 // UCX tcp, a random q4_0 model with a 2048-token context, kKvBlocks KV blocks per worker) and the
 // same requests from concurrent clients. The settings of a suite alternate over 5 rounds (8 for
-// LocalPrefill; the first setting of round r is setting r), so a machine whose load drifts weighs on each of
+// LocalPrefill and PrefixOverlapWeight; the first setting of round r is setting r), so a machine whose load drifts weighs on each of
 // them alike. Reported per setting, over all rounds: client-side TTFT p50/p99, throughput
 // (requests and generated tokens per second of wall time), the cache hit rate (prompt tokens
 // served from a worker's prefix cache, both pools' hit counters, over all prompt tokens), the
@@ -225,7 +225,7 @@ TEST(FleetRoutingBench, Policies) {
 
 TEST(FleetRoutingBench, PrefixOverlapWeight) {
   Compare(Sweep("prefix_overlap_weight", {"1", "2", "4", "8"}, {"--routing_policy=prefix_aware"}),
-          SharedPrefixWorkload());
+          SharedPrefixWorkload(), /*rounds=*/8);
 }
 
 TEST(FleetRoutingBench, LocalPrefill) {
