@@ -130,14 +130,8 @@ absl::Status FleetCluster::WaitWorkersIdle(absl::Duration timeout) {
   for (auto* group : {&prefill_, &decode_}) {
     for (auto& worker : *group) {
       if (worker == nullptr) continue;
-      absl::StatusOr<internal_v1::WorkerLoad> idle = WaitForLoad(
-          *worker,
-          [](const internal_v1::WorkerLoad& load) {
-            return load.free_kv_blocks() == load.total_kv_blocks() &&
-                   load.running_sequences() == 0 && load.waiting_sequences() == 0 &&
-                   load.pending_transfers() == 0;
-          },
-          deadline - absl::Now());
+      absl::StatusOr<internal_v1::WorkerLoad> idle =
+          WaitForLoad(*worker, PoolIdle, deadline - absl::Now());
       if (!idle.ok()) {
         return absl::Status(idle.status().code(), absl::StrCat("worker ", Address(*worker),
                                                                " not idle: ",
@@ -204,6 +198,11 @@ absl::StatusOr<std::string> MakeLongContextModel(int seed) {
                absl::StrCat("--out=", path)});
   if (!out.ok()) return out.status();
   return path;
+}
+
+bool PoolIdle(const internal_v1::WorkerLoad& load) {
+  return load.free_kv_blocks() == load.total_kv_blocks() && load.running_sequences() == 0 &&
+         load.waiting_sequences() == 0 && load.pending_transfers() == 0;
 }
 
 absl::StatusOr<internal_v1::WorkerLoad> WaitForLoad(

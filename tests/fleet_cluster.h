@@ -113,6 +113,10 @@ std::vector<int32_t> WordPrompt(int32_t length, int32_t seed);
 // context, written into TEST_TMPDIR: for tests that need long prompts or streams.
 absl::StatusOr<std::string> MakeLongContextModel(int seed);
 
+// Whether a worker's pool is all free (cached blocks count as free: they are evictable) with
+// nothing running, waiting or pending.
+bool PoolIdle(const baton::internal::v1::WorkerLoad& load);
+
 // Follows `worker`'s WorkerService.WatchLoad stream (reports come within 20 ms of a change) until
 // a report satisfies `done`, and returns it; kDeadlineExceeded with the last report after
 // `timeout`, or the stream's error.
