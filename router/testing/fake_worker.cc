@@ -135,6 +135,12 @@ class FakeWorker::Services final : public v1::WorkerService::Service,
 
   grpc::Status Prefill(grpc::ServerContext* context, const v1::PrefillRequest* request,
                        v1::PrefillResponse* response) override {
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&mu_);
+      hook = prefill_hook_;
+    }
+    if (hook != nullptr) hook();
     {
       absl::MutexLock lock(&mu_);
       ++prefill_calls_;
@@ -168,6 +174,7 @@ class FakeWorker::Services final : public v1::WorkerService::Service,
   grpc::StatusCode decode_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
   grpc::StatusCode prefill_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
   bool hang_prefill_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> prefill_hook_ ABSL_GUARDED_BY(mu_);
   int32_t die_after_ ABSL_GUARDED_BY(mu_) = 0;
   int32_t decode_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int32_t prefill_calls_ ABSL_GUARDED_BY(mu_) = 0;
@@ -243,6 +250,11 @@ void FakeWorker::FailDecode(grpc::StatusCode code) {
 void FakeWorker::FailPrefill(grpc::StatusCode code) {
   absl::MutexLock lock(&services_->mu_);
   services_->prefill_failure_ = code;
+}
+
+void FakeWorker::OnPrefill(std::function<void()> hook) {
+  absl::MutexLock lock(&services_->mu_);
+  services_->prefill_hook_ = std::move(hook);
 }
 
 void FakeWorker::HangPrefill() {
