@@ -135,7 +135,7 @@ absl::StatusOr<DisaggResult> FleetRunner::Generate(const DisaggRequest& request,
     };
     const HandoffOutcome outcome =
         RunHandoff(*decode_stub, leg, deadline, options_.prefill_attempt_timeout, picker,
-                   on_tokens, &result);
+                   on_tokens, &result, options_.clock);
     if (outcome.prefilled_on_decode && local_reason.empty()) {
       metrics_->CountLocalPrefill("short_uncached");
     }

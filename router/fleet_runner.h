@@ -7,8 +7,8 @@
 //     prefill worker is called), and always when no prefill worker is healthy or every one is
 //     saturated (queued prompt tokens >= prefill_saturated_tokens).
 //   - Prefill failover: a failed or timed-out prefill attempt goes to another prefill worker with
-//     the same KvTarget (at most max_prefill_attempts in all, while D's lease lasts); when every
-//     attempt failed, the request is prefilled on the same D.
+//     the same KvTarget (at most max_prefill_attempts in all, while D's lease lasts, counted on
+//     options.clock); when every attempt failed, the request is prefilled on the same D.
 //   - Decode failover: RESOURCE_EXHAUSTED or UNAVAILABLE from D before it streamed a token tries
 //     another decode worker (at most max_decode_attempts decode workers per start).
 //   - Migration: when D fails mid-stream, the request continues on another decode worker by
@@ -28,6 +28,7 @@
 #include "router/generation_runner.h"
 #include "router/routing_policy.h"
 #include "router/worker_pool.h"
+#include "serving/monotonic_clock.h"
 
 namespace baton::router {
 
@@ -42,6 +43,8 @@ struct FleetOptions {
   absl::Duration prefill_attempt_timeout = absl::Seconds(60);
   // A prefill worker with at least this many queued prompt tokens is saturated; 0: never.
   int64_t prefill_saturated_tokens = 0;
+  // Counts down D's lease between prefill attempts (RunHandoff); must outlive the runner.
+  const serving::MonotonicClock* clock = serving::SteadyClock::Get();
 };
 
 class FleetRunner : public GenerationRunner {

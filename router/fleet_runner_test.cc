@@ -79,7 +79,7 @@ class FleetRunnerTest : public ::testing::Test {
                  p.Candidates(v1::WORKER_ROLE_DECODE, {}).size() == 2;
         },
         absl::Seconds(20)));
-    auto made = MakeRoutingPolicy(policy, 1);
+    auto made = MakeRoutingPolicy(policy, {.seed = 1});
     ASSERT_TRUE(made.ok());
     policy_ = *std::move(made);
     metrics_ = std::make_unique<FleetMetrics>(registry_, policy);
@@ -127,6 +127,38 @@ TEST_F(FleetRunnerTest, FailedPrefillIsRetriedOnAnotherWorker) {
   EXPECT_EQ(prefill_[0]->prefill_calls(), 2);  // its turns, each retried on the other
   EXPECT_EQ(prefill_[1]->prefill_calls(), 4);
   EXPECT_THAT(Metrics(), HasSubstr("baton_router_prefill_retries_total 2"));
+}
+
+TEST_F(FleetRunnerTest, TimedOutPrefillIsRetriedOnAnotherWorker) {
+  StartRunner({.prefill_attempt_timeout = absl::Milliseconds(300)});
+  prefill_[0]->HangPrefill();
+  ASSERT_OK_AND_ASSIGN(DisaggResult result, runner_->Generate(Request(Prompt(1), 4), nullptr));
+  EXPECT_THAT(result.tokens, ElementsAreArray(FakeGenerate(Prompt(1), 4)));
+  EXPECT_EQ(prefill_[0]->prefill_calls(), 1);
+  EXPECT_EQ(prefill_[1]->prefill_calls(), 1);
+  EXPECT_THAT(Metrics(), HasSubstr("baton_router_prefill_retries_total 1"));
+}
+
+// The fake decode worker leases its blocks for 30 s; the runner counts that down on the fake
+// clock, which the failing prefill worker moves forward before it fails.
+TEST_F(FleetRunnerTest, FailedPrefillIsRetriedOnlyWhileTheLeaseLasts) {
+  StartRunner({.clock = &clock_});
+  prefill_[0]->FailPrefill(grpc::StatusCode::UNAVAILABLE);
+  prefill_[0]->OnPrefill([this] { clock_.Advance(absl::Seconds(29)); });
+  ASSERT_OK_AND_ASSIGN(DisaggResult retried, runner_->Generate(Request(Prompt(1), 4), nullptr));
+  EXPECT_THAT(retried.tokens, ElementsAreArray(FakeGenerate(Prompt(1), 4)));
+  EXPECT_EQ(prefill_[1]->prefill_calls(), 1);  // 29 s: still leased, retried there
+
+  // Round robin: the next request's first attempt is prefill worker 1's turn.
+  prefill_[1]->FailPrefill(grpc::StatusCode::UNAVAILABLE);
+  for (auto& worker : prefill_) worker->OnPrefill([this] { clock_.Advance(absl::Seconds(31)); });
+  ASSERT_OK_AND_ASSIGN(DisaggResult local, runner_->Generate(Request(Prompt(2), 4), nullptr));
+  EXPECT_THAT(local.tokens, ElementsAreArray(FakeGenerate(Prompt(2), 4)));
+  EXPECT_EQ(prefill_[1]->prefill_calls(), 2);
+  EXPECT_EQ(prefill_[0]->prefill_calls(), 1);  // 31 s: the lease is over, no retry
+  EXPECT_THAT(Metrics(), HasSubstr("baton_router_prefill_retries_total 1"));
+  EXPECT_THAT(Metrics(),
+              HasSubstr("baton_router_local_prefills_total{reason=\"prefill_failed\"} 1"));
 }
 
 TEST_F(FleetRunnerTest, WhenEveryPrefillFailsTheDecodeWorkerPrefills) {

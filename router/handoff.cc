@@ -18,11 +18,16 @@ namespace {
 // the deadline last. Run is called on one thread; Cancel from any other.
 class PrefillAttempts {
  public:
-  PrefillAttempts(const PrefillPicker& picker, absl::Time deadline, absl::Duration attempt_timeout)
-      : picker_(picker), deadline_(deadline), attempt_timeout_(attempt_timeout) {}
+  PrefillAttempts(const PrefillPicker& picker, absl::Time deadline, absl::Duration attempt_timeout,
+                  const serving::MonotonicClock* clock)
+      : picker_(picker), deadline_(deadline), attempt_timeout_(attempt_timeout), clock_(clock) {}
 
   absl::Status Run(const v1::PrefillRequest& request, v1::PrefillResponse* response) {
+    // D's lease is wall-clock time on the wire: read against the wall clock once, as it arrives,
+    // then counted down on the monotonic clock (a wall-clock step cannot stretch it; tests move it).
     const int64_t lease_micros = request.kv_target().lease_deadline_unix_micros();
+    const absl::Duration lease_end =
+        clock_->Now() + (absl::FromUnixMicros(lease_micros) - absl::Now());
     absl::Status last = absl::OkStatus();
     for (int attempt = 0;; ++attempt) {
       v1::PrefillService::Stub* stub = picker_(attempt, last);
@@ -46,8 +51,7 @@ class PrefillAttempts {
         current_ = nullptr;
         if (cancelled_) return last;
       }
-      const absl::Time now = absl::Now();
-      const bool lease_left = lease_micros == 0 || now < absl::FromUnixMicros(lease_micros);
+      const bool lease_left = lease_micros == 0 || clock_->Now() < lease_end;
       if (last.ok() || !RetryablePrefillFailure(last) || !lease_left || absl::Now() >= deadline_) {
         return last;
       }
@@ -69,6 +73,7 @@ class PrefillAttempts {
   const PrefillPicker& picker_;
   const absl::Time deadline_;
   const absl::Duration attempt_timeout_;
+  const serving::MonotonicClock* const clock_;
   absl::Mutex mu_;
   grpc::ClientContext* current_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
@@ -99,11 +104,11 @@ bool RetryablePrefillFailure(const absl::Status& status) {
 HandoffOutcome RunHandoff(v1::DecodeService::Stub& decode, const v1::DecodeRequest& request,
                           absl::Time deadline, absl::Duration prefill_attempt_timeout,
                           const PrefillPicker& picker, const TokenCallback& on_tokens,
-                          DisaggResult* result) {
+                          DisaggResult* result, const serving::MonotonicClock* clock) {
   HandoffOutcome outcome;
   grpc::ClientContext decode_context;
   if (deadline != absl::InfiniteFuture()) decode_context.set_deadline(absl::ToChronoTime(deadline));
-  PrefillAttempts prefill_attempts(picker, deadline, prefill_attempt_timeout);
+  PrefillAttempts prefill_attempts(picker, deadline, prefill_attempt_timeout, clock);
   std::unique_ptr<grpc::ClientReader<v1::DecodeResponse>> stream =
       decode.Decode(&decode_context, request);
 

@@ -23,6 +23,7 @@
 #include "proto/baton/internal/v1/decode.grpc.pb.h"
 #include "proto/baton/internal/v1/prefill.grpc.pb.h"
 #include "router/generation_runner.h"
+#include "serving/monotonic_clock.h"
 
 namespace baton::router {
 
@@ -54,11 +55,14 @@ struct HandoffOutcome {
 
 // Runs `request` on `decode` until the deadline. Tokens and logprobs are appended to `result`,
 // and its `finished` / `prefill` set when they arrive. D's lease deadline is wall-clock time (Unix
-// microseconds in the KvTarget), so it is compared with absl::Now().
+// microseconds in the KvTarget): it is read against absl::Now() when the KvTarget arrives and then
+// counted down on `clock` (which must outlive the call), which decides whether a failed prefill
+// may still be retried.
 HandoffOutcome RunHandoff(baton::internal::v1::DecodeService::Stub& decode,
                           const baton::internal::v1::DecodeRequest& request, absl::Time deadline,
                           absl::Duration prefill_attempt_timeout, const PrefillPicker& picker,
-                          const TokenCallback& on_tokens, DisaggResult* result);
+                          const TokenCallback& on_tokens, DisaggResult* result,
+                          const serving::MonotonicClock* clock = serving::SteadyClock::Get());
 
 // The Decode call of `request` (local_prefill as asked); an unset seed becomes a random one, which
 // every worker that serves the request then uses.

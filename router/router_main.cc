@@ -49,12 +49,16 @@ ABSL_FLAG(std::string, prefill, "",
 ABSL_FLAG(int32_t, resolve_interval_s, 10, "Seconds between look-ups of dns:/// worker names.");
 ABSL_FLAG(std::string, routing_policy, "prefix_aware",
           "How workers are picked: round_robin, least_loaded, two_choices or prefix_aware.");
+ABSL_FLAG(double, prefix_overlap_weight, 8.0,
+          "prefix_aware, decode pool: how many sequences of load a worker holding the whole "
+          "prompt in its prefix cache outweighs (default measured: docs/BENCHMARKS.md).");
 ABSL_FLAG(int32_t, local_prefill_max_tokens, 32,
           "A decode worker prefills a request itself when its prefix cache leaves at most this "
-          "many prompt tokens to compute (0: never on its own account).");
+          "many prompt tokens to compute (0: never on its own account; default measured: "
+          "docs/BENCHMARKS.md).");
 ABSL_FLAG(int64_t, prefill_saturated_tokens, 65536,
           "A prefill worker with this many queued prompt tokens is saturated; when all are, "
-          "decode workers prefill (0: never).");
+          "decode workers prefill (0: never; docs/BENCHMARKS.md).");
 ABSL_FLAG(int32_t, max_prefill_attempts, 3, "Prefill workers tried per request before the "
           "decode worker prefills it.");
 ABSL_FLAG(int32_t, max_decode_attempts, 3,
@@ -117,7 +121,10 @@ int main(int argc, char** argv) {
   if (!pool.ok()) return Fail(pool.status());
   (*pool)->StartMaintenance(absl::Milliseconds(100));
   absl::StatusOr<std::unique_ptr<router::RoutingPolicy>> policy =
-      router::MakeRoutingPolicy(absl::GetFlag(FLAGS_routing_policy), std::random_device{}());
+      router::MakeRoutingPolicy(
+          absl::GetFlag(FLAGS_routing_policy),
+          {.seed = std::random_device{}(),
+           .prefix_overlap_weight = absl::GetFlag(FLAGS_prefix_overlap_weight)});
   if (!policy.ok()) return Fail(policy.status());
   const auto all_joined = [](const router::WorkerPool& p) {
     for (auto role : {baton::internal::v1::WORKER_ROLE_PREFILL,

@@ -32,14 +32,14 @@ double Load(v1::WorkerRole role, const WorkerView& w) {
   return role == v1::WORKER_ROLE_PREFILL ? PrefillLoad(w) : DecodeLoad(w);
 }
 
-double PrefixAwareCost(v1::WorkerRole role, const WorkerView& w) {
+double PrefixAwareCost(double overlap_weight, v1::WorkerRole role, const WorkerView& w) {
   if (role == v1::WORKER_ROLE_PREFILL) {
     const int64_t uncached = std::max<int64_t>(0, w.prompt_tokens - w.cached_prefix_tokens());
     return PrefillLoad(w) + static_cast<double>(uncached);
   }
   const double held_share =
       w.prompt_blocks > 0 ? static_cast<double>(w.cached_prefix_blocks) / w.prompt_blocks : 0.0;
-  return DecodeLoad(w) - held_share;
+  return DecodeLoad(w) - overlap_weight * held_share;
 }
 
 // The first candidate of lowest cost, ties going to the one after the previous pick so that
@@ -100,15 +100,23 @@ class TwoChoices : public RoutingPolicy {
 
 struct Entry {
   const char* name;
-  std::function<std::unique_ptr<RoutingPolicy>(uint64_t seed)> make;
+  std::function<std::unique_ptr<RoutingPolicy>(const RoutingPolicyOptions&)> make;
 };
 
 const std::vector<Entry>& Registry() {
   static const auto* registry = new std::vector<Entry>{
-      {"round_robin", [](uint64_t) { return std::make_unique<RoundRobin>(); }},
-      {"least_loaded", [](uint64_t) { return std::make_unique<LowestCost>(Load); }},
-      {"two_choices", [](uint64_t seed) { return std::make_unique<TwoChoices>(seed); }},
-      {"prefix_aware", [](uint64_t) { return std::make_unique<LowestCost>(PrefixAwareCost); }},
+      {"round_robin", [](const RoutingPolicyOptions&) { return std::make_unique<RoundRobin>(); }},
+      {"least_loaded",
+       [](const RoutingPolicyOptions&) { return std::make_unique<LowestCost>(Load); }},
+      {"two_choices",
+       [](const RoutingPolicyOptions& o) { return std::make_unique<TwoChoices>(o.seed); }},
+      {"prefix_aware",
+       [](const RoutingPolicyOptions& o) {
+         return std::make_unique<LowestCost>(
+             [weight = o.prefix_overlap_weight](v1::WorkerRole role, const WorkerView& w) {
+               return PrefixAwareCost(weight, role, w);
+             });
+       }},
   };
   return *registry;
 }
@@ -121,10 +129,15 @@ std::vector<std::string> RoutingPolicyNames() {
   return names;
 }
 
-absl::StatusOr<std::unique_ptr<RoutingPolicy>> MakeRoutingPolicy(absl::string_view name,
-                                                                  uint64_t seed) {
+absl::StatusOr<std::unique_ptr<RoutingPolicy>> MakeRoutingPolicy(
+    absl::string_view name, const RoutingPolicyOptions& options) {
+  if (!(options.prefix_overlap_weight >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("prefix overlap weight ",
+                                                   options.prefix_overlap_weight,
+                                                   " is negative"));
+  }
   for (const Entry& entry : Registry()) {
-    if (name == entry.name) return entry.make(seed);
+    if (name == entry.name) return entry.make(options);
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown routing policy '", name, "'; known: ",
                                                  absl::StrJoin(RoutingPolicyNames(), ", ")));

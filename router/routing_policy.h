@@ -11,8 +11,9 @@
 //   prefix_aware  the lowest cost after crediting cached prefix overlap: a prefill worker's cost
 //                 is the prompt tokens it would have to compute (queue plus this prompt's
 //                 uncached part); a decode worker's is least_loaded's minus the share of the
-//                 prompt it holds (each held block is KV that neither crosses the wire nor is
-//                 computed again)
+//                 prompt it holds times prefix_overlap_weight (each held block is KV that
+//                 neither crosses the wire nor is computed again; the weight says how many
+//                 sequences of load holding the whole prompt outweighs)
 //
 // Threading: Pick is thread-safe.
 #pragma once
@@ -38,10 +39,19 @@ class RoutingPolicy {
                       absl::Span<const WorkerView> candidates) = 0;
 };
 
-// The policy named `name`, or kInvalidArgument listing the known names. `seed` feeds the random
-// choices of two_choices.
-absl::StatusOr<std::unique_ptr<RoutingPolicy>> MakeRoutingPolicy(absl::string_view name,
-                                                                  uint64_t seed = 0);
+struct RoutingPolicyOptions {
+  // Feeds the random choices of two_choices.
+  uint64_t seed = 0;
+  // prefix_aware, decode pool: the sequences of load that holding the whole prompt outweighs.
+  // The router's --prefix_overlap_weight defaults to 8, the best of 1, 2, 4 and 8 measured on
+  // the shared-prefix workload (docs/BENCHMARKS.md).
+  double prefix_overlap_weight = 1.0;
+};
+
+// The policy named `name`, or kInvalidArgument listing the known names (or for a negative
+// weight).
+absl::StatusOr<std::unique_ptr<RoutingPolicy>> MakeRoutingPolicy(
+    absl::string_view name, const RoutingPolicyOptions& options = {});
 // The known names, in a fixed order.
 std::vector<std::string> RoutingPolicyNames();
 

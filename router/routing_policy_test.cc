@@ -36,8 +36,9 @@ WorkerView Decode(const std::string& address, int32_t running, int32_t free_bloc
   return view;
 }
 
-std::unique_ptr<RoutingPolicy> Make(const std::string& name) {
-  absl::StatusOr<std::unique_ptr<RoutingPolicy>> policy = MakeRoutingPolicy(name, 7);
+std::unique_ptr<RoutingPolicy> Make(const std::string& name, double prefix_overlap_weight = 1) {
+  absl::StatusOr<std::unique_ptr<RoutingPolicy>> policy = MakeRoutingPolicy(
+      name, {.seed = 7, .prefix_overlap_weight = prefix_overlap_weight});
   EXPECT_TRUE(policy.ok()) << policy.status();
   return *std::move(policy);
 }
@@ -110,6 +111,18 @@ TEST(RoutingPolicyTest, PrefixAwareDecodePrefersTheHolderAtEqualLoad) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(policy->Pick(kDecode, workers), 1u);
   workers[1].load.set_running_sequences(4);  // far busier: load wins over the cache
   EXPECT_EQ(policy->Pick(kDecode, workers), 0u);
+}
+
+TEST(RoutingPolicyTest, PrefixOverlapWeightSaysHowMuchLoadTheCacheOutweighs) {
+  // b holds the whole prompt but runs 2 sequences more than a.
+  const std::vector<WorkerView> workers = {Decode("a", 1, 50, 0), Decode("b", 3, 50, 32)};
+  EXPECT_EQ(Make("prefix_aware", 1)->Pick(kDecode, workers), 0u);
+  EXPECT_EQ(Make("prefix_aware", 4)->Pick(kDecode, workers), 1u);
+  // Half the prompt held at weight 4 is worth 2 sequences: b's extra load still loses.
+  const std::vector<WorkerView> half = {Decode("a", 1, 50, 0), Decode("b", 4, 50, 16)};
+  EXPECT_EQ(Make("prefix_aware", 4)->Pick(kDecode, half), 0u);
+  EXPECT_THAT(MakeRoutingPolicy("prefix_aware", {.prefix_overlap_weight = -1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("negative")));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/match.h"
@@ -14,6 +15,7 @@
 #include "common/testing/http_client.h"
 #include "common/testing/shared_data.h"
 #include "grpcpp/grpcpp.h"
+#include "proto/baton/internal/v1/worker.grpc.pb.h"
 #include "proto/baton/v1/inference.grpc.pb.h"
 #include "tests/cluster.h"
 
@@ -125,25 +127,16 @@ absl::StatusOr<StreamResult> FleetCluster::Generate(int r, const std::vector<int
 
 absl::Status FleetCluster::WaitWorkersIdle(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  std::vector<WorkerProcess*> live;
   for (auto* group : {&prefill_, &decode_}) {
     for (auto& worker : *group) {
-      if (worker != nullptr) live.push_back(worker.get());
-    }
-  }
-  for (WorkerProcess* worker : live) {
-    while (true) {
-      absl::StatusOr<internal_v1::WorkerLoad> load = Cluster::GetLoad(worker->grpc_port());
-      if (!load.ok()) return load.status();
-      if (load->free_kv_blocks() == load->total_kv_blocks() && load->running_sequences() == 0 &&
-          load->waiting_sequences() == 0 && load->pending_transfers() == 0) {
-        break;
+      if (worker == nullptr) continue;
+      absl::StatusOr<internal_v1::WorkerLoad> idle =
+          WaitForLoad(*worker, PoolIdle, deadline - absl::Now());
+      if (!idle.ok()) {
+        return absl::Status(idle.status().code(), absl::StrCat("worker ", Address(*worker),
+                                                               " not idle: ",
+                                                               idle.status().message()));
       }
-      if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError(absl::StrCat("worker ", Address(*worker),
-                                                        " not idle: ", load->ShortDebugString()));
-      }
-      absl::SleepFor(absl::Milliseconds(20));
     }
   }
   return absl::OkStatus();
@@ -205,6 +198,39 @@ absl::StatusOr<std::string> MakeLongContextModel(int seed) {
                absl::StrCat("--out=", path)});
   if (!out.ok()) return out.status();
   return path;
+}
+
+bool PoolIdle(const internal_v1::WorkerLoad& load) {
+  return load.free_kv_blocks() == load.total_kv_blocks() && load.running_sequences() == 0 &&
+         load.waiting_sequences() == 0 && load.pending_transfers() == 0;
+}
+
+absl::StatusOr<internal_v1::WorkerLoad> WaitForLoad(
+    const WorkerProcess& worker, const std::function<bool(const internal_v1::WorkerLoad&)>& done,
+    absl::Duration timeout) {
+  auto stub = internal_v1::WorkerService::NewStub(grpc::CreateChannel(
+      FleetCluster::Address(worker), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + std::max(timeout, absl::ZeroDuration())));
+  internal_v1::WatchLoadRequest request;
+  request.set_interval_millis(100);
+  auto reader = stub->WatchLoad(&context, request);
+  internal_v1::WorkerLoad load;
+  bool any = false;
+  while (reader->Read(&load)) {
+    any = true;
+    if (done(load)) {
+      context.TryCancel();
+      (void)reader->Finish();
+      return load;
+    }
+  }
+  const absl::Status status = common::FromGrpcStatus(reader->Finish());
+  const std::string last = any ? load.ShortDebugString() : "no report";
+  if (absl::IsDeadlineExceeded(status) || status.ok()) {
+    return absl::DeadlineExceededError(absl::StrCat("last report: ", last));
+  }
+  return absl::Status(status.code(), absl::StrCat(status.message(), "; last report: ", last));
 }
 
 double MetricSum(const std::string& text, const std::string& name, const std::string& label) {

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "proto/baton/internal/v1/worker.pb.h"
 #include "proto/baton/v1/inference.pb.h"
 #include "tests/worker_process.h"
 
@@ -64,8 +65,9 @@ class FleetCluster {
                                         const std::function<void(size_t)>& on_tokens = nullptr,
                                         absl::Duration timeout = absl::Seconds(120)) const;
 
-  // Polls every live worker until its pool is all free (cached blocks count as free) with
-  // nothing running, waiting or pending, or `timeout` passes (kDeadlineExceeded naming it).
+  // Waits until every live worker's pool is all free (cached blocks count as free: they are
+  // evictable) with nothing running, waiting or pending, or `timeout` passes
+  // (kDeadlineExceeded naming the worker and its last report): the leak check after each test.
   absl::Status WaitWorkersIdle(absl::Duration timeout = absl::Seconds(30));
 
  private:
@@ -110,6 +112,18 @@ std::vector<int32_t> WordPrompt(int32_t length, int32_t seed);
 // A random q4_0 model (//engine/tools:make_model, the tiny shape's sizes) with a 2048-token
 // context, written into TEST_TMPDIR: for tests that need long prompts or streams.
 absl::StatusOr<std::string> MakeLongContextModel(int seed);
+
+// Whether a worker's pool is all free (cached blocks count as free: they are evictable) with
+// nothing running, waiting or pending.
+bool PoolIdle(const baton::internal::v1::WorkerLoad& load);
+
+// Follows `worker`'s WorkerService.WatchLoad stream (reports come within 20 ms of a change) until
+// a report satisfies `done`, and returns it; kDeadlineExceeded with the last report after
+// `timeout`, or the stream's error.
+absl::StatusOr<baton::internal::v1::WorkerLoad> WaitForLoad(
+    const WorkerProcess& worker,
+    const std::function<bool(const baton::internal::v1::WorkerLoad&)>& done,
+    absl::Duration timeout);
 
 // The sum of every sample of metric `name` (any labels) in Prometheus text `text` whose label
 // set contains `label` (e.g. "worker=\"127.0.0.1:5\""; empty: any); 0 when there is none.

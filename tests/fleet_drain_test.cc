@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -15,6 +16,8 @@
 
 namespace baton::testing {
 namespace {
+
+namespace v1 = ::baton::internal::v1;
 
 TEST(FleetDrainTest, DrainingDecodeWorkerFinishesItsStreamsAndGetsNoNewOnes) {
   ASSERT_OK_AND_ASSIGN(std::string model, MakeLongContextModel(51));
@@ -33,17 +36,34 @@ TEST(FleetDrainTest, DrainingDecodeWorkerFinishesItsStreamsAndGetsNoNewOnes) {
   ASSERT_TRUE(streams.WaitAllStreamed(3, absl::Seconds(120)));
   ASSERT_OK_AND_ASSIGN(std::string before, MetricsText(cluster->decode(1).http_port()));
   const double other_before = MetricSum(before, "baton_decode_requests_total");
+  // The leak check of the draining worker, which is gone when the test ends: its reports, watched
+  // from before the SIGTERM, show its pool idle while it drains, before it exits.
+  absl::Notification watching;
+  absl::StatusOr<v1::WorkerLoad> drained_idle = absl::UnknownError("not watched");
+  std::thread watcher([&] {
+    drained_idle = WaitForLoad(
+        cluster->decode(0),
+        [&](const v1::WorkerLoad& load) {
+          if (!watching.HasBeenNotified()) watching.Notify();
+          return load.draining() && PoolIdle(load);
+        },
+        absl::Seconds(240));
+    if (!watching.HasBeenNotified()) watching.Notify();
+  });
+  struct Joiner {
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) t.join();
+    }
+  } joiner{watcher};
+  ASSERT_TRUE(watching.WaitForNotificationWithTimeout(absl::Seconds(60)));
   cluster->decode(0).Signal(SIGTERM);
   // The signal is handled asynchronously: requests sent before the worker drains are its own.
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (true) {
-    absl::StatusOr<baton::internal::v1::WorkerLoad> load =
-        Cluster::GetLoad(cluster->decode(0).grpc_port());
-    ASSERT_THAT(load, IsOk());
-    if (load->draining()) break;
-    ASSERT_LT(absl::Now(), deadline) << "the decode worker never reported draining";
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  ASSERT_THAT(WaitForLoad(
+                  cluster->decode(0), [](const v1::WorkerLoad& load) { return load.draining(); },
+                  absl::Seconds(60)),
+              IsOk())
+      << "the decode worker never reported draining";
   // New requests while it drains: all served, all by the other decode worker.
   constexpr int kNew = 10;
   for (int i = 0; i < kNew; ++i) {
@@ -62,6 +82,8 @@ TEST(FleetDrainTest, DrainingDecodeWorkerFinishesItsStreamsAndGetsNoNewOnes) {
   EXPECT_EQ(MetricSum(router, "baton_router_migrations_total"), 0);  // drained, not failed over
   ASSERT_OK_AND_ASSIGN(int exit_code, cluster->WaitDecodeExit(0, absl::Seconds(120)));
   EXPECT_EQ(exit_code, 0);
+  watcher.join();
+  EXPECT_THAT(drained_idle, IsOk()) << "the draining decode worker's pool never came back idle";
   EXPECT_THAT(cluster->WaitWorkersIdle(), IsOk());
 }
 

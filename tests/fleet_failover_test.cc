@@ -29,15 +29,16 @@ std::unique_ptr<FleetCluster> StartFleet(std::vector<std::string> prefill_flags 
   return cluster.ok() ? *std::move(cluster) : nullptr;
 }
 
-TEST(FleetFailoverTest, KillingAPrefillWorkerMidRunLosesNoRequest) {
-  // Slow layers keep prefills in flight when the worker dies.
+TEST(FleetFailoverTest, KillingAPrefillWorkerMidPrefillLosesNoRequest) {
+  // Slow layers (100 ms each, about half a second a prompt) keep prefills in flight, so the kill
+  // lands inside the prefill that prefill worker 0 is seen computing.
   if (!StoriesModel()) GTEST_SKIP() << "../shared/models/stories260K.gguf not present";
-  std::unique_ptr<FleetCluster> cluster = StartFleet({"--testing_layer_delay_ms=40"});
+  std::unique_ptr<FleetCluster> cluster = StartFleet({"--testing_layer_delay_ms=100"});
   ASSERT_NE(cluster, nullptr);
   constexpr int kRequests = 50;
   absl::Mutex mu;
   int done = 0;
-  std::vector<absl::Status> statuses(kRequests);
+  std::vector<absl::Status> statuses(kRequests, absl::UnknownError("not run"));
   std::atomic<int> next{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t) {
@@ -59,9 +60,24 @@ TEST(FleetFailoverTest, KillingAPrefillWorkerMidRunLosesNoRequest) {
     auto ten_done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done >= 10; };
     ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&ten_done), absl::Seconds(120)));
   }
+  // The router's prefills so far, every one of them answered: none was retried yet.
+  ASSERT_OK_AND_ASSIGN(std::string before, MetricsText(cluster->router().http_port()));
+  EXPECT_EQ(MetricSum(before, "baton_router_prefill_retries_total"), 0);
+  const absl::StatusOr<baton::internal::v1::WorkerLoad> computing = WaitForLoad(
+      cluster->prefill(0),
+      [](const baton::internal::v1::WorkerLoad& load) { return load.running_sequences() > 0; },
+      absl::Seconds(60));
+  ASSERT_THAT(computing, IsOk()) << "prefill worker 0 never computed a prompt";
   cluster->KillPrefill(0);
   for (std::thread& t : threads) t.join();
-  for (int i = 0; i < kRequests; ++i) EXPECT_THAT(statuses[i], IsOk()) << "request " << i;
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(done, kRequests);
+    for (int i = 0; i < kRequests; ++i) EXPECT_THAT(statuses[i], IsOk()) << "request " << i;
+  }
+  // The prefill the kill cut short went to the other prefill worker.
+  ASSERT_OK_AND_ASSIGN(std::string router, MetricsText(cluster->router().http_port()));
+  EXPECT_GT(MetricSum(router, "baton_router_prefill_retries_total"), 0);
   EXPECT_THAT(cluster->WaitWorkersIdle(), IsOk());
 }
 

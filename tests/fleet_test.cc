@@ -39,7 +39,9 @@ class FleetTest : public ::testing::Test {
     ASSERT_NE(cluster_, nullptr);
   }
   void TearDown() override {
-    if (cluster_ != nullptr) EXPECT_THAT(cluster_->WaitWorkersIdle(), IsOk());
+    if (cluster_ != nullptr) {
+      EXPECT_THAT(cluster_->WaitWorkersIdle(), IsOk());
+    }
   }
 
   // Runs `count` requests on `threads` threads through router `r`; prompt i is SyntheticPrompt

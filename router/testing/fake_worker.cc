@@ -133,13 +133,28 @@ class FakeWorker::Services final : public v1::WorkerService::Service,
     return grpc::Status::OK;
   }
 
-  grpc::Status Prefill(grpc::ServerContext*, const v1::PrefillRequest* request,
+  grpc::Status Prefill(grpc::ServerContext* context, const v1::PrefillRequest* request,
                        v1::PrefillResponse* response) override {
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&mu_);
+      hook = prefill_hook_;
+    }
+    if (hook != nullptr) hook();
     {
       absl::MutexLock lock(&mu_);
       ++prefill_calls_;
       if (prefill_failure_ != grpc::StatusCode::OK) {
         return grpc::Status(prefill_failure_, "scripted prefill failure");
+      }
+      if (hang_prefill_) {
+        // Until the caller gives up (its deadline or cancel) or the worker stops.
+        auto over = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopped_ || context->IsCancelled();
+        };
+        while (!mu_.AwaitWithTimeout(absl::Condition(&over), absl::Milliseconds(20))) {
+        }
+        return grpc::Status(grpc::StatusCode::CANCELLED, "hung prefill given up");
       }
     }
     const int32_t first = FakeNextToken(
@@ -158,6 +173,8 @@ class FakeWorker::Services final : public v1::WorkerService::Service,
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   grpc::StatusCode decode_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
   grpc::StatusCode prefill_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
+  bool hang_prefill_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> prefill_hook_ ABSL_GUARDED_BY(mu_);
   int32_t die_after_ ABSL_GUARDED_BY(mu_) = 0;
   int32_t decode_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int32_t prefill_calls_ ABSL_GUARDED_BY(mu_) = 0;
@@ -233,6 +250,16 @@ void FakeWorker::FailDecode(grpc::StatusCode code) {
 void FakeWorker::FailPrefill(grpc::StatusCode code) {
   absl::MutexLock lock(&services_->mu_);
   services_->prefill_failure_ = code;
+}
+
+void FakeWorker::OnPrefill(std::function<void()> hook) {
+  absl::MutexLock lock(&services_->mu_);
+  services_->prefill_hook_ = std::move(hook);
+}
+
+void FakeWorker::HangPrefill() {
+  absl::MutexLock lock(&services_->mu_);
+  services_->hang_prefill_ = true;
 }
 
 void FakeWorker::DieAfterTokens(int32_t tokens) {

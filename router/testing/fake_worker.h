@@ -64,6 +64,11 @@ class FakeWorker {
   // Every Decode / Prefill call fails at once with `code` (OK: no failure).
   void FailDecode(grpc::StatusCode code);
   void FailPrefill(grpc::StatusCode code);
+  // Runs `hook` at the start of every Prefill call (before its scripted failure), on the call's
+  // thread.
+  void OnPrefill(std::function<void()> hook);
+  // Every Prefill call answers nothing until its caller gives up (deadline or cancel).
+  void HangPrefill();
   // The next Decode call fails with UNAVAILABLE after streaming `tokens` tokens.
   void DieAfterTokens(int32_t tokens);
 
