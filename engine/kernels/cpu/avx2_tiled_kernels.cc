@@ -1,0 +1,241 @@
+// AVX2 tiled kernels (tiled_kernels.h). Panels interleave kPanelRows weight rows so that 32-bit
+// lane r of every vector belongs to row r: for the 32-element block types, panel vector (b, g)
+// holds elements 4g..4g+3 of block b of each row, and a broadcast of the same 4 activation
+// quants multiplies all 8 rows at once (vpmaddubsw, vpmaddwd). Every function carries a target
+// attribute; callers reach them only after CpuHasAvx2Kernels().
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "engine/kernels/cpu/block_formats.h"
+#include "engine/kernels/cpu/tiled_kernels.h"
+
+#define BATON_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define BATON_AVX2_INLINE __attribute__((always_inline, target("avx2,fma,f16c")))
+
+namespace baton::engine::kernels {
+namespace {
+
+// In place: v[r] lane g becomes v[g] lane r (8 x 8 32-bit lanes).
+BATON_AVX2_INLINE inline void Transpose8x8(__m256i v[8]) {
+  __m256 a[8], b[8];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    a[2 * i] = _mm256_unpacklo_ps(_mm256_castsi256_ps(v[2 * i]), _mm256_castsi256_ps(v[2 * i + 1]));
+    a[2 * i + 1] =
+        _mm256_unpackhi_ps(_mm256_castsi256_ps(v[2 * i]), _mm256_castsi256_ps(v[2 * i + 1]));
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; ++i) {
+    b[4 * i] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0x44);
+    b[4 * i + 1] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0xEE);
+    b[4 * i + 2] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0x44);
+    b[4 * i + 3] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    v[i] = _mm256_castps_si256(_mm256_permute2f128_ps(b[i], b[i + 4], 0x20));
+    v[i + 4] = _mm256_castps_si256(_mm256_permute2f128_ps(b[i], b[i + 4], 0x31));
+  }
+}
+
+// Four activation quants as one 32-bit lane, repeated in all 8 lanes.
+BATON_AVX2_INLINE inline __m256i BroadcastQuad(const int8_t* q) {
+  int32_t v;
+  std::memcpy(&v, q, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+
+// Writes the `rows` first lanes of v to out (rows <= 8).
+BATON_AVX2_INLINE inline void StoreRows(__m256 v, int rows, float* out) {
+  if (rows == kPanelRows) {
+    _mm256_storeu_ps(out, v);
+    return;
+  }
+  alignas(32) float lanes[kPanelRows];
+  _mm256_store_ps(lanes, v);
+  std::memcpy(out, lanes, rows * sizeof(float));
+}
+
+// Packs blocks of a panel: Decode(row, b) gives block b of a row as 32 bytes in element
+// order; rows past `rows` are zero (with zero scales). Panel vector (b, g) lands at
+// q[(b * 8 + g) * stride].
+template <typename D>
+BATON_AVX2_INLINE inline void PackBlock32Panel(const TileArgs& a, int64_t r0, int rows,
+                                               int stride, __m256i* q, float* d) {
+  const int64_t nb = a.k / kQk;
+  const typename D::Block* blk[kPanelRows];
+  for (int r = 0; r < kPanelRows; ++r) {
+    blk[r] = reinterpret_cast<const typename D::Block*>(a.w + (r0 + std::min(r, rows - 1)) *
+                                                                  a.row_bytes);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i v[kPanelRows];
+    alignas(32) float scales[kPanelRows];
+#pragma GCC unroll 8
+    for (int r = 0; r < kPanelRows; ++r) {
+      v[r] = r < rows ? D::Bytes(blk[r][b]) : _mm256_setzero_si256();
+      scales[r] = r < rows ? _cvtsh_ss(blk[r][b].d) : 0.0f;
+    }
+    Transpose8x8(v);
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; ++g) q[(b * 8 + g) * stride] = v[g];
+    std::memcpy(d + b * kPanelRows, scales, sizeof(scales));
+  }
+}
+
+// ---- Q4_0: unsigned nibbles against signed quants, offset folded in per block. ----
+struct Q4_0Tiles {
+  using Block = BlockQ4_0;
+  static constexpr int kStride = 1;       // panel vectors per (block, group)
+  static constexpr int kActRows = 4;      // activation rows per pass over a panel
+  // The 32 nibbles in element order (low nibbles are elements 0-15), unsigned 0..15.
+  BATON_AVX2_INLINE static __m256i Bytes(const Block& b) {
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+  }
+  // |sum of 8 vpmaddubsw lanes| <= 8 * 2 * 15 * 127 < 2^15: a block's products fit int16.
+  template <int RA>
+  BATON_AVX2_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
+                                     const Q8Activations& q8, int64_t i0, __m256 acc[RA]) {
+    const int8_t* xq[RA];
+    const float* xd[RA];
+    const int32_t* xs[RA];
+#pragma GCC unroll 4
+    for (int j = 0; j < RA; ++j) {
+      acc[j] = _mm256_setzero_ps();
+      xq[j] = q8.row_qs(i0 + j);
+      xd[j] = q8.row_d(i0 + j);
+      xs[j] = q8.row_sum32(i0 + j);
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; ++b) {
+      __m256i s16[RA];
+#pragma GCC unroll 4
+      for (int j = 0; j < RA; ++j) s16[j] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+        const __m256i w = _mm256_load_si256(pq + b * 8 + g);
+#pragma GCC unroll 4
+        for (int j = 0; j < RA; ++j) {
+          s16[j] = _mm256_add_epi16(
+              s16[j], _mm256_maddubs_epi16(w, BroadcastQuad(xq[j] + kQk * b + 4 * g)));
+        }
+      }
+      const __m256 dw = _mm256_load_ps(pd + b * kPanelRows);
+#pragma GCC unroll 4
+      for (int j = 0; j < RA; ++j) {
+        const __m256i s32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[j], ones),
+                                             _mm256_set1_epi32(8 * xs[j][b]));
+        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32),
+                                 _mm256_mul_ps(dw, _mm256_set1_ps(xd[j][b])), acc[j]);
+      }
+    }
+  }
+};
+
+// ---- Q8_0: the row kernel's arithmetic, lane for lane. ----
+// Lane l of the row kernel's accumulator for weight row r is lane r of acc_l here: each takes
+// fma(d_w * d_x, float(exact dot of elements 4l..4l+3)) per block, in block order, and the
+// 8 accumulators are then added in SumLanesGgmlOrder's order. Panel vectors come in pairs
+// (w, |w|) for vpmaddubsw's unsigned operand.
+struct Q8_0Tiles {
+  using Block = BlockQ8_0;
+  static constexpr int kStride = 2;
+  static constexpr int kActRows = 1;  // 8 accumulators per activation row
+  BATON_AVX2_INLINE static __m256i Bytes(const Block& b) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+  }
+  template <int RA>
+  BATON_AVX2_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
+                                     const Q8Activations& q8, int64_t i0, __m256 out[RA]) {
+    static_assert(RA == 1);
+    const int8_t* xq = q8.row_qs(i0);
+    const float* xd = q8.row_d(i0);
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; ++l) acc[l] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; ++b) {
+      const __m256 scale = _mm256_mul_ps(_mm256_load_ps(pd + b * kPanelRows), _mm256_set1_ps(xd[b]));
+#pragma GCC unroll 8
+      for (int l = 0; l < 8; ++l) {
+        const __m256i w = _mm256_load_si256(pq + (b * 8 + l) * 2);
+        const __m256i w_abs = _mm256_load_si256(pq + (b * 8 + l) * 2 + 1);
+        const __m256i x = BroadcastQuad(xq + kQk * b + 4 * l);
+        const __m256i s =
+            _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(x, w)), ones);
+        acc[l] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), acc[l]);
+      }
+    }
+    // ((l4 + l0) + (l6 + l2)) + ((l5 + l1) + (l7 + l3)), then + 0.0f as the row kernel adds
+    // its (zero) minimum term.
+    const __m256 even = _mm256_add_ps(_mm256_add_ps(acc[4], acc[0]), _mm256_add_ps(acc[6], acc[2]));
+    const __m256 odd = _mm256_add_ps(_mm256_add_ps(acc[5], acc[1]), _mm256_add_ps(acc[7], acc[3]));
+    out[0] = _mm256_add_ps(_mm256_add_ps(even, odd), _mm256_setzero_ps());
+  }
+  // After packing: the odd vectors of each pair become |w|.
+  BATON_AVX2_INLINE static void Finish(__m256i* pq, int64_t nb) {
+    for (int64_t v = 0; v < nb * 8; ++v) pq[2 * v + 1] = _mm256_sign_epi8(pq[2 * v], pq[2 * v]);
+  }
+};
+
+template <typename T>
+BATON_AVX2_INLINE inline void FinishPanel(__m256i* pq, int64_t nb) {
+  if constexpr (T::kStride == 2) T::Finish(pq, nb);
+}
+
+template <typename T, int RA>
+BATON_AVX2_INLINE inline void PassRows(const TileArgs& a, const __m256i* pq, const float* pd,
+                                       int64_t nb, int64_t i0, int64_t r0, int rows) {
+  __m256 acc[RA];
+  T::template Rows<RA>(pq, pd, nb, *a.q8, i0, acc);
+#pragma GCC unroll 4
+  for (int j = 0; j < RA; ++j) StoreRows(acc[j], rows, a.y + (i0 + j) * a.n_rows + r0);
+}
+
+// A per-thread buffer of at least `bytes`, 32-byte aligned (std::vector does not promise
+// over-aligned storage for vector types here). Reused across calls on the thread.
+void* PanelScratch(size_t bytes) {
+  thread_local std::vector<uint8_t> buffer;
+  if (buffer.size() < bytes + 32) buffer.resize(bytes + 32);
+  const uintptr_t p = reinterpret_cast<uintptr_t>(buffer.data());
+  return buffer.data() + ((32 - p % 32) % 32);
+}
+
+template <typename T>
+BATON_AVX2 void Block32Tiled(const TileArgs& a, int64_t r0, int64_t r1) {
+  const int64_t nb = a.k / kQk;
+  const size_t q_bytes = nb * 8 * T::kStride * sizeof(__m256i);
+  auto* pq = static_cast<__m256i*>(PanelScratch(q_bytes + nb * kPanelRows * sizeof(float)));
+  float* pd = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(pq) + q_bytes);
+  for (int64_t p = r0; p < r1; p += kPanelRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, r1 - p));
+    PackBlock32Panel<T>(a, p, rows, T::kStride, pq, pd);
+    FinishPanel<T>(pq, nb);
+    int64_t i = 0;
+    for (; i + T::kActRows <= a.m; i += T::kActRows) {
+      PassRows<T, T::kActRows>(a, pq, pd, nb, i, p, rows);
+    }
+    for (; i < a.m; ++i) PassRows<T, 1>(a, pq, pd, nb, i, p, rows);
+  }
+}
+
+}  // namespace
+
+TiledKernelChoice Avx2TiledKernel(TensorType t) {
+  if (!CpuHasAvx2Kernels()) return {};
+  switch (t) {
+    case TensorType::kQ4_0:
+      return {Block32Tiled<Q4_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled"};
+    case TensorType::kQ8_0:
+      return {Block32Tiled<Q8_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled-ggml"};
+    default:
+      return {};
+  }
+}
+
+}  // namespace baton::engine::kernels

@@ -1,0 +1,54 @@
+// Register-tiled kernels MatMul uses when there are several activation rows (prefill, batched
+// decode). A tiled kernel takes a range of weight rows, packs them panel by panel (kPanelRows
+// rows) into a per-thread buffer whose vectors interleave the rows, and passes every activation
+// row over each panel while it sits in L1/L2: each 32-bit lane of an accumulator belongs to one
+// weight row, so no horizontal sums are needed and a panel's decoding is paid once for all m
+// activation rows. Internal to engine/kernels/cpu. Stateless apart from per-thread scratch:
+// thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/kernels/cpu/activations.h"
+#include "engine/kernels/cpu/row_kernels.h"
+#include "engine/tensor/tensor_type.h"
+
+namespace baton::engine::kernels {
+
+// Weight rows per panel: one 32-bit lane of an AVX2 vector each.
+inline constexpr int64_t kPanelRows = 8;
+
+// One MatMul's operands (see MatMul for the layouts).
+struct TileArgs {
+  const uint8_t* w = nullptr;
+  size_t row_bytes = 0;
+  int64_t n_rows = 0;
+  int64_t k = 0;
+  int64_t m = 0;
+  const float* x = nullptr;           // m rows of k floats (always set)
+  const Q8Activations* q8 = nullptr;  // set for kQ8Block32 / kQ8Block256
+  float* y = nullptr;                 // m rows of n_rows floats
+};
+
+// Computes y[i * n_rows + r] for r0 <= r < r1 and every i < m. r0 is a multiple of kPanelRows.
+using TiledKernel = void (*)(const TileArgs& a, int64_t r0, int64_t r1);
+
+struct TiledKernelChoice {
+  TiledKernel kernel = nullptr;
+  ActivationForm form = ActivationForm::kFloat;
+  int bias = 0;  // Q8Activations::bias
+  const char* name = "";
+};
+
+// The AVX2 tiled kernel for `t`, or kernel == nullptr when there is none (or no AVX2, FMA and
+// F16C). Q8_0 keeps the row kernel's arithmetic exactly (per block, 8 float lanes per weight
+// row each take fma(d_w * d_x, dot of 4 quants), summed in ggml's order), so its results are
+// bit-identical to Avx2Kernel's and ScalarKernel's; Q4_0 sums a block's products in integers
+// and subtracts the offset 8 * (sum of the block's activation quants) before one float step.
+TiledKernelChoice Avx2TiledKernel(TensorType t);
+
+// MatMul uses a tiled kernel (when there is one) from this many activation rows on.
+inline constexpr int64_t kTiledMinActivationRows = 4;
+
+}  // namespace baton::engine::kernels
