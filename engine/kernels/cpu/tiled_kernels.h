@@ -45,7 +45,10 @@ struct TiledKernelChoice {
 // F16C). Q8_0 keeps the row kernel's arithmetic exactly (per block, 8 float lanes per weight
 // row each take fma(d_w * d_x, dot of 4 quants), summed in ggml's order), so its results are
 // bit-identical to Avx2Kernel's and ScalarKernel's; Q4_0 sums a block's products in integers
-// and subtracts the offset 8 * (sum of the block's activation quants) before one float step.
+// and subtracts the offset 8 * (sum of the block's activation quants) before one float step;
+// F16/BF16 weights are converted to fp32 once per panel and multiplied with fp32 FMA in
+// element order (exact products, fp32 sums, not in ggml's 64-lane order). F32 has none: its
+// row kernel must keep ggml's order bit for bit.
 TiledKernelChoice Avx2TiledKernel(TensorType t);
 
 // MatMul uses a tiled kernel (when there is one) from this many activation rows on.

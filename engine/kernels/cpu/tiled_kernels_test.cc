@@ -25,7 +25,16 @@ struct Shape {
 
 // n_rows and m off every tile size, k from one block to past 64 blocks.
 const Shape kShapes[] = {{13, 32 * 7, 5}, {8, 64, 4},   {17, 32 * 3, 9},
-                         {1, 32, 6},      {33, 32 * 65, 7}, {24, 32 * 2, 16}};
+                         {1, 32, 6},      {33, 32 * 65, 7}, {24, 32 * 2, 16}, {9, 32, 23}};
+
+// Float weights take rows of any length: k off the 8-element vectors too.
+const Shape kFloatShapes[] = {{5, 37, 9}, {11, 333, 8}, {3, 7, 4}, {16, 1, 5}};
+
+std::vector<Shape> ShapesFor(TensorType t) {
+  std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
+  if (BlockElements(t) == 1) shapes.insert(shapes.end(), std::begin(kFloatShapes), std::end(kFloatShapes));
+  return shapes;
+}
 
 struct Operands {
   std::vector<uint8_t> w;
@@ -48,6 +57,7 @@ Operands Make(TensorType t, const Shape& s, bool on_grid) {
   for (int64_t r = 0; r < s.n_rows; ++r) {
     QuantizeRow(t, wf.data() + r * s.k, o.w.data() + r * row_bytes, s.k);
   }
+  if (s.k % 32 != 0) return o;  // float weights only: no quantized activations
   QuantizeActivations(o.x.data(), s.m, s.k, 32, 0, &o.q8);
   if (on_grid) {
     for (int64_t j = 0; j < s.m * s.k; ++j) o.x[j] = o.q8.qs[j] * o.q8.d[j / 32];
@@ -119,7 +129,7 @@ TEST_P(TiledKernelTest, Q8_0IsBitIdenticalToTheRowKernels) {
 // kernel's integer block sums and offset must match the double reference to 1e-5 of sum |w x|.
 TEST_P(TiledKernelTest, MatchesTheReferenceOnTheQ8Grid) {
   const TensorType t = GetParam();
-  for (const Shape& s : kShapes) {
+  for (const Shape& s : ShapesFor(t)) {
     const Operands o = Make(t, s, true);
     std::vector<float> want(s.m * s.n_rows);
     MatMulReference(t, o.w.data(), s.n_rows, s.k, o.x.data(), s.m, want.data());
@@ -163,7 +173,8 @@ TEST_P(TiledKernelTest, MatMulBatchEqualsRowsOneAtATime) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, TiledKernelTest,
-                         ::testing::Values(TensorType::kQ4_0, TensorType::kQ8_0),
+                         ::testing::Values(TensorType::kQ4_0, TensorType::kQ8_0,
+                                           TensorType::kF16, TensorType::kBF16),
                          [](const auto& info) { return std::string(TensorTypeName(info.param)); });
 
 }  // namespace
