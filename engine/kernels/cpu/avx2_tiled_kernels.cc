@@ -42,6 +42,10 @@ BATON_AVX2_INLINE inline void Transpose8x8(__m256i v[8]) {
   }
 }
 
+// An empty asm that claims to modify v: GCC otherwise reassociates a chain of integer adds into
+// a tree over all the products, whose many live values spill the accumulators to the stack.
+BATON_AVX2_INLINE inline void KeepInRegister(__m256i& v) { asm("" : "+x"(v)); }
+
 // Four activation quants as one 32-bit lane, repeated in all 8 lanes.
 BATON_AVX2_INLINE inline __m256i BroadcastQuad(const int8_t* q) {
   int32_t v;
@@ -101,7 +105,8 @@ struct Q4_0Tiles {
   // |sum of 8 vpmaddubsw lanes| <= 8 * 2 * 15 * 127 < 2^15: a block's products fit int16.
   template <int RA>
   BATON_AVX2_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
-                                     const Q8Activations& q8, int64_t i0, __m256 acc[RA]) {
+                                     const Q8Activations& q8, int64_t i0, __m256 out[RA]) {
+    __m256 acc[RA];  // local, so the accumulators stay in registers
     const int8_t* xq[RA];
     const float* xd[RA];
     const int32_t* xs[RA];
@@ -124,6 +129,7 @@ struct Q4_0Tiles {
         for (int j = 0; j < RA; ++j) {
           s16[j] = _mm256_add_epi16(
               s16[j], _mm256_maddubs_epi16(w, BroadcastQuad(xq[j] + kQk * b + 4 * g)));
+          KeepInRegister(s16[j]);
         }
       }
       const __m256 dw = _mm256_load_ps(pd + b * kPanelRows);
@@ -135,6 +141,8 @@ struct Q4_0Tiles {
                                  _mm256_mul_ps(dw, _mm256_set1_ps(xd[j][b])), acc[j]);
       }
     }
+#pragma GCC unroll 4
+    for (int j = 0; j < RA; ++j) out[j] = acc[j];
   }
 };
 
