@@ -36,6 +36,9 @@ TiledKernelChoice ChooseTiledKernel(TensorType t) {
   return {};
 }
 
+// Activation rows from which MatMul quantizes on the pool.
+constexpr int64_t kParallelQuantizeRows = 16;
+
 using DotFn = float (*)(const float*, const float*, int64_t);
 
 // Generic kernel: dequantize the row once into a per-thread buffer, then dot it with every
@@ -120,6 +123,15 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
     const int block = form == ActivationForm::kQ8Block32 ? 32 : 256;
     if (avx512) {
       QuantizeActivationsAvx512(x, m, k, block, bias, &q8);
+    } else if (pool != nullptr && m >= kParallelQuantizeRows) {
+      // A prompt's activations (512 x 8192 for ffn_down) take milliseconds to quantize:
+      // split the rows over the pool instead of leaving the other threads waiting.
+      // (By pointer: inside the lambda `q8` would name the worker thread's own buffer.)
+      Q8Activations* shared = &q8;
+      ResizeActivations(m, k, block, bias, shared);
+      pool->ParallelFor(m, [x, shared](int64_t i0, int64_t i1) {
+        QuantizeActivationRows(x, i0, i1, shared);
+      });
     } else {
       QuantizeActivations(x, m, k, block, bias, &q8);
     }
