@@ -143,8 +143,9 @@ absl::Status RunSingle(const BenchOptions& o, Engine& engine, KvPool& pool, Benc
 
 absl::Status RunBatched(const BenchOptions& o, Engine& engine, KvPool& pool,
                         BenchResult* result) {
-  // Warm-up: the full prompt step (sizes the scratch), a few decode steps.
-  RETURN_IF_ERROR(TimeBatched(engine, pool, o.batch, o.n_prompt, std::min(o.n_gen, 4)).status());
+  // Warm-up (pages the weights in, sizes the scratch): short prompts, a few decode steps.
+  RETURN_IF_ERROR(
+      TimeBatched(engine, pool, o.batch, std::min(o.n_prompt, 16), std::min(o.n_gen, 4)).status());
   std::vector<double> pp, tg;
   for (int32_t r = 0; r < o.repetitions; ++r) {
     ASSIGN_OR_RETURN(BatchedSeconds s, TimeBatched(engine, pool, o.batch, o.n_prompt, o.n_gen));

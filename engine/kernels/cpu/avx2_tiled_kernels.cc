@@ -233,6 +233,230 @@ BATON_AVX2 void Block32Tiled(const TileArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
+// ---- Q4_K / Q6_K: 256-element super-blocks with integer sub-block scales. ----
+// Panel per super-block: the quants as unsigned bytes in (sub-block, group of 4) vectors as
+// above, then per sub-block a vector of the 8 rows' scales as int16 pairs (lanes 2r, 2r + 1 =
+// row r's scale), so one vpmaddwd turns a sub-block's int16 products into scaled int32 sums;
+// then kKMinVectors vectors of row terms multiplied by the activations' per-sub-block quant
+// sums (Q4_K: the minimums, Q6_K: the scales for the -32 offset), two sub-blocks per vector;
+// then d and dmin (Q4_K) as 8 floats each. Exact integer sums per super-block, one float step.
+struct KPanelLayout {
+  int quants;  // vectors of quants per super-block (256 / 4 / 8 = 8 per 32 elements)
+  int scales;  // scale vectors per super-block
+  int terms;   // min/offset term vectors per super-block
+  int Vectors() const { return quants + scales + terms + 2; }  // + d and dmin
+};
+
+// The int16 lanes of one panel vector.
+using Lanes16 = int16_t[16];
+
+// Row r's value v placed twice, at int16 lanes 2r and 2r + 1.
+inline void SetPair(Lanes16& lanes, int r, int16_t v) { lanes[2 * r] = lanes[2 * r + 1] = v; }
+// Row r's two values (a for the even sub-block, b for the odd one) at lanes 2r, 2r + 1.
+inline void SetTwo(Lanes16& lanes, int r, int16_t a, int16_t b) {
+  lanes[2 * r] = a;
+  lanes[2 * r + 1] = b;
+}
+
+struct Q4_KTiles {
+  using Block = BlockQ4_K;
+  static constexpr KPanelLayout kLayout{64, 8, 4};
+  static constexpr int kSubBlock = 32;  // elements per scale
+  static constexpr int kActRows = 4;
+  // Sub-block s of a row as 32 unsigned bytes (low nibbles are the even sub-blocks).
+  BATON_AVX2_INLINE static __m256i SubBlock(const Block& b, int s) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * (s / 2)));
+    return _mm256_and_si256(s % 2 == 0 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
+  }
+  BATON_AVX2 static void Scales(const Block& b, int r, Lanes16* scales, Lanes16* terms, float* d,
+                     float* dmin) {
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s) UnpackScaleMinK4(b.scales, s, &sc[s], &mn[s]);
+    for (int s = 0; s < 8; ++s) SetPair(scales[s], r, sc[s]);
+    for (int p = 0; p < 4; ++p) SetTwo(terms[p], r, mn[2 * p], mn[2 * p + 1]);
+    d[r] = _cvtsh_ss(b.d);
+    dmin[r] = _cvtsh_ss(b.dmin);
+  }
+};
+
+struct Q6_KTiles {
+  using Block = BlockQ6_K;
+  static constexpr KPanelLayout kLayout{64, 16, 8};
+  static constexpr int kSubBlock = 16;
+  static constexpr int kActRows = 4;
+  // Elements 32c..32c+31 of a row as unsigned 6-bit bytes (block_formats.h's order).
+  BATON_AVX2_INLINE static __m256i Chunk(const Block& b, int c) {
+    const int h = c / 4, j = c % 4;
+    const __m256i ql =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32 * (j % 2)));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
+    const __m256i low = _mm256_and_si256(j < 2 ? ql : _mm256_srli_epi16(ql, 4),
+                                         _mm256_set1_epi8(0x0F));
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), _mm256_set1_epi8(3));
+    return _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
+  }
+  BATON_AVX2_INLINE static __m256i SubBlock(const Block& b, int s) { return Chunk(b, s); }
+  BATON_AVX2 static void Scales(const Block& b, int r, Lanes16* scales, Lanes16* terms, float* d,
+                     float* dmin) {
+    for (int s = 0; s < 16; ++s) SetPair(scales[s], r, b.scales[s]);
+    for (int p = 0; p < 8; ++p) SetTwo(terms[p], r, b.scales[2 * p], b.scales[2 * p + 1]);
+    d[r] = _cvtsh_ss(b.d);
+    dmin[r] = 0.0f;
+  }
+};
+
+// Packs one panel: per super-block kLayout.Vectors() vectors (see above).
+template <typename T>
+BATON_AVX2_INLINE inline void PackKPanel(const TileArgs& a, int64_t r0, int rows, __m256i* q) {
+  const int64_t nb = a.k / kQkK;
+  const typename T::Block* blk[kPanelRows];
+  for (int r = 0; r < kPanelRows; ++r) {
+    blk[r] = reinterpret_cast<const typename T::Block*>(a.w + (r0 + std::min(r, rows - 1)) *
+                                                                  a.row_bytes);
+  }
+  constexpr KPanelLayout L = T::kLayout;
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i* out = q + b * L.Vectors();
+    // 32-element chunks c: quants of elements 32c..32c+31 at out[8c..8c+7].
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; ++c) {
+      __m256i v[kPanelRows];
+#pragma GCC unroll 8
+      for (int r = 0; r < kPanelRows; ++r) {
+        v[r] = r < rows ? T::SubBlock(blk[r][b], c) : _mm256_setzero_si256();
+      }
+      Transpose8x8(v);
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) out[8 * c + g] = v[g];
+    }
+    // Built as plain arrays (rows past `rows` stay zero), then copied into the panel.
+    alignas(32) Lanes16 lanes[L.scales + L.terms] = {};
+    alignas(32) float d[2 * kPanelRows] = {};
+    for (int r = 0; r < rows; ++r) {
+      T::Scales(blk[r][b], r, lanes, lanes + L.scales, d, d + kPanelRows);
+    }
+    std::memcpy(out + L.quants, lanes, sizeof(lanes));
+    std::memcpy(out + L.quants + L.scales + L.terms, d, sizeof(d));
+  }
+}
+
+// The activations' quant sums per sub-block of `sub` elements as int16 pairs (two sub-blocks
+// per 32-bit value), for every row: sums[i * (k / sub / 2) + p] holds sub-blocks 2p, 2p + 1.
+BATON_AVX2 void SubBlockSums(const Q8Activations& q8, int sub, std::vector<int32_t>* sums) {
+  const int64_t per_row = q8.k / sub / 2;
+  sums->resize(q8.m * per_row);
+  for (int64_t i = 0; i < q8.m; ++i) {
+    const int8_t* x = q8.row_qs(i);
+    for (int64_t p = 0; p < per_row; ++p) {
+      int32_t s[2] = {0, 0};
+      for (int h = 0; h < 2; ++h) {
+        for (int e = 0; e < sub; ++e) s[h] += x[(2 * p + h) * sub + e];
+      }
+      (*sums)[i * per_row + p] =
+          static_cast<int32_t>(static_cast<uint16_t>(s[0]) | (static_cast<uint32_t>(s[1]) << 16));
+    }
+  }
+}
+
+template <typename T, int RA>
+BATON_AVX2_INLINE inline void KRowsTiled(const TileArgs& a, const __m256i* panel,
+                                         const int32_t* sums, int64_t i0, int64_t r0, int rows) {
+  constexpr KPanelLayout L = T::kLayout;
+  constexpr int kGroups = T::kSubBlock / 4;   // groups of 4 per sub-block
+  constexpr int kTerms = kQkK / T::kSubBlock / 2;
+  const int64_t nb = a.k / kQkK;
+  const int64_t sums_per_row = a.k / T::kSubBlock / 2;
+  __m256 acc[RA];
+  const int8_t* xq[RA];
+  const float* xd[RA];
+#pragma GCC unroll 4
+  for (int j = 0; j < RA; ++j) {
+    acc[j] = _mm256_setzero_ps();
+    xq[j] = a.q8->row_qs(i0 + j);
+    xd[j] = a.q8->row_d(i0 + j);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i* p = panel + b * L.Vectors();
+    __m256i isum[RA];
+#pragma GCC unroll 4
+    for (int j = 0; j < RA; ++j) isum[j] = _mm256_setzero_si256();
+    for (int s = 0; s < kQkK / T::kSubBlock; ++s) {
+      const __m256i scale = _mm256_load_si256(p + L.quants + s);
+      // Q4_K: 8 groups of products fit int16 (8 * 2 * 15 * 127); Q6_K (values up to 63):
+      // only 2 groups do, so its 4 groups are summed as two int16 pairs.
+      __m256i s16[RA], t16[RA];
+#pragma GCC unroll 4
+      for (int j = 0; j < RA; ++j) s16[j] = t16[j] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int g = 0; g < kGroups; ++g) {
+        const __m256i w = _mm256_load_si256(p + s * kGroups + g);
+#pragma GCC unroll 4
+        for (int j = 0; j < RA; ++j) {
+          const __m256i prod =
+              _mm256_maddubs_epi16(w, BroadcastQuad(xq[j] + kQkK * b + T::kSubBlock * s + 4 * g));
+          if (T::kSubBlock == 16 && g >= 2) {
+            t16[j] = _mm256_add_epi16(t16[j], prod);
+            KeepInRegister(t16[j]);
+          } else {
+            s16[j] = _mm256_add_epi16(s16[j], prod);
+            KeepInRegister(s16[j]);
+          }
+        }
+      }
+#pragma GCC unroll 4
+      for (int j = 0; j < RA; ++j) {
+        __m256i scaled = _mm256_madd_epi16(s16[j], scale);
+        if (T::kSubBlock == 16) scaled = _mm256_add_epi32(scaled, _mm256_madd_epi16(t16[j], scale));
+        isum[j] = _mm256_add_epi32(isum[j], scaled);
+      }
+    }
+    const __m256 d = _mm256_load_ps(reinterpret_cast<const float*>(p + L.quants + L.scales + L.terms));
+    const __m256 dmin = _mm256_load_ps(
+        reinterpret_cast<const float*>(p + L.quants + L.scales + L.terms) + kPanelRows);
+#pragma GCC unroll 4
+    for (int j = 0; j < RA; ++j) {
+      // Row terms x the activations' sub-block sums.
+      __m256i tsum = _mm256_setzero_si256();
+      const int32_t* js = sums + (i0 + j) * sums_per_row + b * kTerms;
+#pragma GCC unroll 8
+      for (int t = 0; t < kTerms; ++t) {
+        tsum = _mm256_add_epi32(
+            tsum, _mm256_madd_epi16(_mm256_load_si256(p + L.quants + L.scales + t),
+                                    _mm256_set1_epi32(js[t])));
+      }
+      const __m256 dx = _mm256_set1_ps(xd[j][b]);
+      if constexpr (T::kSubBlock == 16) {
+        // Q6_K: x = d * sc * (q - 32).
+        const __m256i total = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(tsum, 5));
+        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(d, dx), acc[j]);
+      } else {
+        // Q4_K: x = d * sc * q - dmin * mn.
+        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_mul_ps(d, dx), acc[j]);
+        acc[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(tsum), _mm256_mul_ps(dmin, dx), acc[j]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < RA; ++j) StoreRows(acc[j], rows, a.y + (i0 + j) * a.n_rows + r0);
+}
+
+template <typename T>
+BATON_AVX2 void KTiled(const TileArgs& a, int64_t r0, int64_t r1) {
+  const int64_t nb = a.k / kQkK;
+  thread_local std::vector<int32_t> sums;
+  SubBlockSums(*a.q8, T::kSubBlock, &sums);
+  auto* panel = static_cast<__m256i*>(PanelScratch(nb * T::kLayout.Vectors() * sizeof(__m256i)));
+  for (int64_t p = r0; p < r1; p += kPanelRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, r1 - p));
+    PackKPanel<T>(a, p, rows, panel);
+    int64_t i = 0;
+    for (; i + T::kActRows <= a.m; i += T::kActRows) {
+      KRowsTiled<T, T::kActRows>(a, panel, sums.data(), i, p, rows);
+    }
+    for (; i < a.m; ++i) KRowsTiled<T, 1>(a, panel, sums.data(), i, p, rows);
+  }
+}
+
 // ---- F16 / BF16: an fp32 FMA tile. ----
 // The panel holds the 8 rows converted to fp32, element-major (8 floats per element, one per
 // row); each activation row accumulates fma(panel[e], x[e]) in one vector for all 8 rows.
@@ -332,6 +556,10 @@ TiledKernelChoice Avx2TiledKernel(TensorType t) {
       return {Block32Tiled<Q4_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled"};
     case TensorType::kQ8_0:
       return {Block32Tiled<Q8_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled-ggml"};
+    case TensorType::kQ4_K:
+      return {KTiled<Q4_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled"};
+    case TensorType::kQ6_K:
+      return {KTiled<Q6_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled"};
     case TensorType::kF16:
       return {FloatTiled<F16Bits>, ActivationForm::kFloat, 0, "avx2-tiled-f16c"};
     case TensorType::kBF16:

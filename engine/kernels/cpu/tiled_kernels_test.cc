@@ -30,8 +30,13 @@ const Shape kShapes[] = {{13, 32 * 7, 5}, {8, 64, 4},   {17, 32 * 3, 9},
 // Float weights take rows of any length: k off the 8-element vectors too.
 const Shape kFloatShapes[] = {{5, 37, 9}, {11, 333, 8}, {3, 7, 4}, {16, 1, 5}};
 
+// Activation block of t's kernels: 256 for the K types, else 32.
+int64_t ActBlock(TensorType t) { return BlockElements(t) == 256 ? 256 : 32; }
+
+// kShapes with k in units of t's activation block (k / 32 blocks of 256 for the K types).
 std::vector<Shape> ShapesFor(TensorType t) {
   std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
+  for (Shape& s : shapes) s.k = s.k / 32 * ActBlock(t);
   if (BlockElements(t) == 1) shapes.insert(shapes.end(), std::begin(kFloatShapes), std::end(kFloatShapes));
   return shapes;
 }
@@ -57,11 +62,12 @@ Operands Make(TensorType t, const Shape& s, bool on_grid) {
   for (int64_t r = 0; r < s.n_rows; ++r) {
     QuantizeRow(t, wf.data() + r * s.k, o.w.data() + r * row_bytes, s.k);
   }
-  if (s.k % 32 != 0) return o;  // float weights only: no quantized activations
-  QuantizeActivations(o.x.data(), s.m, s.k, 32, 0, &o.q8);
+  const int64_t block = ActBlock(t);
+  if (s.k % block != 0) return o;  // float weights only: no quantized activations
+  QuantizeActivations(o.x.data(), s.m, s.k, block, 0, &o.q8);
   if (on_grid) {
-    for (int64_t j = 0; j < s.m * s.k; ++j) o.x[j] = o.q8.qs[j] * o.q8.d[j / 32];
-    QuantizeActivations(o.x.data(), s.m, s.k, 32, 0, &o.q8);
+    for (int64_t j = 0; j < s.m * s.k; ++j) o.x[j] = o.q8.qs[j] * o.q8.d[j / block];
+    QuantizeActivations(o.x.data(), s.m, s.k, block, 0, &o.q8);
   }
   return o;
 }
@@ -108,7 +114,7 @@ class TiledKernelTest : public ::testing::TestWithParam<TensorType> {
 TEST_P(TiledKernelTest, Q8_0IsBitIdenticalToTheRowKernels) {
   if (GetParam() != TensorType::kQ8_0) GTEST_SKIP() << "only Q8_0 rounds as ggml does";
   const TensorType t = GetParam();
-  for (const Shape& s : kShapes) {
+  for (const Shape& s : ShapesFor(t)) {
     const Operands o = Make(t, s, false);
     const std::vector<float> row = RowKernelResult(t, o, s, Avx2Kernel(t).kernel);
     // The portable kernel rounds as ggml does too.
@@ -155,25 +161,33 @@ TEST_P(TiledKernelTest, MatchesTheReferenceOnTheQ8Grid) {
 TEST_P(TiledKernelTest, MatMulBatchEqualsRowsOneAtATime) {
   const TensorType t = GetParam();
   ASSERT_OK_AND_ASSIGN(auto pool, ThreadPool::Create(2));
-  const Shape s{301, 32 * 9, 11};
+  const Shape s{301, ActBlock(t) * 9, 11};
   const Operands o = Make(t, s, false);
   std::vector<float> batch(s.m * s.n_rows);
   MatMul(t, o.w.data(), s.n_rows, s.k, o.x.data(), s.m, batch.data(), pool.get());
+  std::vector<float> wd(s.n_rows * s.k);
+  for (int64_t r = 0; r < s.n_rows; ++r) {
+    DequantizeRow(t, o.w.data() + r * RowBytes(t, s.k), wd.data() + r * s.k, s.k);
+  }
   for (int64_t i = 0; i < s.m; ++i) {
     std::vector<float> one(s.n_rows);
     MatMul(t, o.w.data(), s.n_rows, s.k, o.x.data() + i * s.k, 1, one.data(), pool.get());
     for (int64_t r = 0; r < s.n_rows; ++r) {
       if (t == TensorType::kQ8_0) {
         ASSERT_EQ(Bits(batch[i * s.n_rows + r]), Bits(one[r])) << "i=" << i << " r=" << r;
-      } else {
-        ASSERT_NEAR(batch[i * s.n_rows + r], one[r], 1e-4 * (1 + std::fabs(one[r])));
+        continue;
       }
+      // Same quantized activations on both paths: only float rounding differs.
+      double abs_sum = 0;
+      for (int64_t j = 0; j < s.k; ++j) abs_sum += std::fabs(wd[r * s.k + j] * o.x[i * s.k + j]);
+      ASSERT_NEAR(batch[i * s.n_rows + r], one[r], abs_sum * 1e-5 + 1e-6) << "i=" << i << " r=" << r;
     }
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, TiledKernelTest,
                          ::testing::Values(TensorType::kQ4_0, TensorType::kQ8_0,
+                                           TensorType::kQ4_K, TensorType::kQ6_K,
                                            TensorType::kF16, TensorType::kBF16),
                          [](const auto& info) { return std::string(TensorTypeName(info.param)); });
 
