@@ -34,4 +34,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
     done
   done
 done
+# The other core busy (a spin loop pinned to CPU 1): two threads against one, new binary.
+if [ "${BUSY_CHECK:-1}" = 1 ]; then
+  taskset -c 1 sh -c 'while :; do :; done' &
+  spinner=$!
+  for ((r = 1; r <= 2; r++)); do
+    for t in 1 2; do
+      run $r threads$t $BATCH_FILE busy $NEW --model "$DIR/$BATCH_FILE.gguf" --p 128 --n 64 \
+          --r 1 --threads $t
+    done
+  done
+  kill $spinner
+fi
 echo "# done $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)"

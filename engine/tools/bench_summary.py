@@ -37,6 +37,12 @@ for line in open(sys.argv[1]):
     if m and side == "new":
         extra[(f, mode, "resident")] = (float(m.group(1)), float(m.group(3)))
 
+for (f, test), sides in list(values.items()):
+    if "threads1" in sides or "threads2" in sides:
+        busy = values.pop((f, test))
+        print(f"other core busy, {f} {test}: 1 thread {sorted(busy.get('threads1', {}).values())}, "
+              f"2 threads {sorted(busy.get('threads2', {}).values())}")
+
 bound = float(sys.argv[2]) if len(sys.argv) > 2 else 0
 print("| file | test | baseline t/s median (range) | new t/s median (range) | new/base (per round) | tg % of bound |")
 print("|---|---|---|---|---|---|")
