@@ -1,5 +1,7 @@
 #include "engine/tools/read_bandwidth.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -11,9 +13,9 @@
 namespace baton::engine::tools {
 namespace {
 
-// Sum of n floats with 16 independent partial sums, so the loop is bound by loads (the compiler
-// vectorizes it at -O2 and above) rather than by one chain of additions.
-double SumFloats(const float* p, int64_t n) {
+// Sum of n floats with 16 independent partial sums, so the loop is bound by loads rather than
+// by one chain of additions. Portable version (GCC's -O2 leaves it scalar).
+double SumFloatsPortable(const float* p, int64_t n) {
   constexpr int kLanes = 16;
   float partial[kLanes] = {};
   int64_t i = 0;
@@ -24,6 +26,27 @@ double SumFloats(const float* p, int64_t n) {
   for (; i < n; ++i) s += p[i];
   for (float v : partial) s += v;
   return s;
+}
+
+// The same with four independent 8-lane AVX accumulators: 128 bytes per iteration, enough
+// loads in flight to reach DRAM bandwidth from one core.
+__attribute__((target("avx"))) double SumFloatsAvx(const float* p, int64_t n) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (int a = 0; a < 4; ++a) acc[a] = _mm256_add_ps(acc[a], _mm256_loadu_ps(p + i + 8 * a));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  double s = SumFloatsPortable(p + i, n - i);
+  for (float v : lanes) s += v;
+  return s;
+}
+
+double SumFloats(const float* p, int64_t n) {
+  static const bool avx = __builtin_cpu_supports("avx");
+  return avx ? SumFloatsAvx(p, n) : SumFloatsPortable(p, n);
 }
 
 }  // namespace
