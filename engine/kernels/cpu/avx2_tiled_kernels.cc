@@ -96,6 +96,7 @@ struct Q4_0Tiles {
   using Block = BlockQ4_0;
   static constexpr int kStride = 1;       // panel vectors per (block, group)
   static constexpr int kActRows = 4;      // activation rows per pass over a panel
+  static constexpr bool kDirect = true;   // fewer rows take Q4_0DirectRow
   // The 32 nibbles in element order (low nibbles are elements 0-15), unsigned 0..15.
   BATON_AVX2_INLINE static __m256i Bytes(const Block& b) {
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
@@ -146,6 +147,46 @@ struct Q4_0Tiles {
   }
 };
 
+// Lane r of the result = the sum of the 8 lanes of v[r].
+BATON_AVX2_INLINE inline __m256i SumLanesOfEach(const __m256i v[8]) {
+  const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+  // a: [rows 0-3 over lanes 0-3 | rows 0-3 over lanes 4-7], b likewise for rows 4-7.
+  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
+                          _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+// Q4_0 for one activation row without packing a panel (a pass or two cost less than packing):
+// each row's block is dotted with the activation block, the 8 rows' integer sums are gathered
+// into lanes, and the float step is the panel kernel's, so results are bit-identical to it and
+// a product does not depend on how many rows were batched with it.
+BATON_AVX2 void Q4_0DirectRow(const TileArgs& a, int64_t r0, int rows, int64_t i) {
+  const int64_t nb = a.k / kQk;
+  const BlockQ4_0* blk[kPanelRows];
+  for (int r = 0; r < kPanelRows; ++r) {
+    blk[r] = reinterpret_cast<const BlockQ4_0*>(a.w + (r0 + std::min(r, rows - 1)) * a.row_bytes);
+  }
+  const int8_t* xq = a.q8->row_qs(i);
+  const float* xd = a.q8->row_d(i);
+  const int32_t* xs = a.q8->row_sum32(i);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + kQk * b));
+    __m256i dots[kPanelRows];
+#pragma GCC unroll 8
+    for (int r = 0; r < kPanelRows; ++r) {
+      dots[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(Q4_0Tiles::Bytes(blk[r][b]), x), ones);
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16(
+        blk[0][b].d, blk[1][b].d, blk[2][b].d, blk[3][b].d, blk[4][b].d, blk[5][b].d,
+        blk[6][b].d, blk[7][b].d));
+    const __m256i s32 = _mm256_sub_epi32(SumLanesOfEach(dots), _mm256_set1_epi32(8 * xs[b]));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_mul_ps(dw, _mm256_set1_ps(xd[b])), acc);
+  }
+  StoreRows(acc, rows, a.y + i * a.n_rows + r0);
+}
+
 // ---- Q8_0: the row kernel's arithmetic, lane for lane. ----
 // Lane l of the row kernel's accumulator for weight row r is lane r of acc_l here: each takes
 // fma(d_w * d_x, float(exact dot of elements 4l..4l+3)) per block, in block order, and the
@@ -155,6 +196,7 @@ struct Q8_0Tiles {
   using Block = BlockQ8_0;
   static constexpr int kStride = 2;
   static constexpr int kActRows = 1;  // 8 accumulators per activation row
+  static constexpr bool kDirect = false;
   BATON_AVX2_INLINE static __m256i Bytes(const Block& b) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
   }
@@ -234,6 +276,12 @@ BATON_AVX2 void Block32Tiled(const TileArgs& a, int64_t r0, int64_t r1) {
   float* pd = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(pq) + q_bytes);
   for (int64_t p = r0; p < r1; p += kPanelRows) {
     const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, r1 - p));
+    if constexpr (T::kDirect) {
+      if (a.m < T::kActRows) {
+        for (int64_t i = 0; i < a.m; ++i) Q4_0DirectRow(a, p, rows, i);
+        continue;
+      }
+    }
     PackBlock32Panel<T>(a, p, rows, T::kStride, pq, pd);
     FinishPanel<T>(pq, nb);
     PrefetchRows(a, p + kPanelRows, r1);
@@ -566,18 +614,18 @@ BATON_AVX2 void FloatTiled(const TileArgs& a, int64_t r0, int64_t r1) {
 TiledKernelChoice Avx2TiledKernel(TensorType t) {
   if (!CpuHasAvx2Kernels()) return {};
   switch (t) {
-    case TensorType::kQ4_0:
-      return {Block32Tiled<Q4_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled"};
+    case TensorType::kQ4_0:  // every m: bit-identical whatever the batch
+      return {Block32Tiled<Q4_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled", 1};
     case TensorType::kQ8_0:
-      return {Block32Tiled<Q8_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled-ggml"};
+      return {Block32Tiled<Q8_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled-ggml", 4};
     case TensorType::kQ4_K:
-      return {KTiled<Q4_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled"};
+      return {KTiled<Q4_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled", 4};
     case TensorType::kQ6_K:
-      return {KTiled<Q6_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled"};
+      return {KTiled<Q6_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled", 4};
     case TensorType::kF16:
-      return {FloatTiled<F16Bits>, ActivationForm::kFloat, 0, "avx2-tiled-f16c"};
+      return {FloatTiled<F16Bits>, ActivationForm::kFloat, 0, "avx2-tiled-f16c", 4};
     case TensorType::kBF16:
-      return {FloatTiled<Bf16Bits>, ActivationForm::kFloat, 0, "avx2-tiled-bf16"};
+      return {FloatTiled<Bf16Bits>, ActivationForm::kFloat, 0, "avx2-tiled-bf16", 4};
     default:
       return {};
   }

@@ -98,8 +98,8 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   const uint8_t* wb = static_cast<const uint8_t*>(w);
 
   const KernelChoice choice = ChooseKernel(t);
-  const TiledKernelChoice tiled =
-      m >= kTiledMinActivationRows ? ChooseTiledKernel(t) : TiledKernelChoice{};
+  TiledKernelChoice tiled = ChooseTiledKernel(t);
+  if (m < tiled.min_rows) tiled = {};
   const bool avx512 = Allowed(KernelVariant::kAvx512Vnni);
   // Without AVX-512, f32 rows (and dequantized rows of the types with no kernel) are summed in
   // llama.cpp's order (row_kernels.h), bit for bit on AVX2 and in portable code.

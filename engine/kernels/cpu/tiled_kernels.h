@@ -39,6 +39,11 @@ struct TiledKernelChoice {
   ActivationForm form = ActivationForm::kFloat;
   int bias = 0;  // Q8Activations::bias
   const char* name = "";
+  // MatMul uses the kernel from this many activation rows on (below, the row kernels).
+  // Q4_0's is 1 (its few-row path skips the packing and rounds as its panels do), so Q4_0
+  // products do not depend on the batch; Q8_0's tile rounds as its row kernel; F16/BF16 and
+  // the K types differ from their row kernels by float rounding between m < 4 and m >= 4.
+  int64_t min_rows = 4;
 };
 
 // The AVX2 tiled kernel for `t`, or kernel == nullptr when there is none (or no AVX2, FMA and
@@ -51,7 +56,5 @@ struct TiledKernelChoice {
 // row kernel must keep ggml's order bit for bit.
 TiledKernelChoice Avx2TiledKernel(TensorType t);
 
-// MatMul uses a tiled kernel (when there is one) from this many activation rows on.
-inline constexpr int64_t kTiledMinActivationRows = 4;
 
 }  // namespace baton::engine::kernels

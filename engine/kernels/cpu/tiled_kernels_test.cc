@@ -72,7 +72,7 @@ Operands Make(TensorType t, const Shape& s, bool on_grid) {
   return o;
 }
 
-// One row kernel call per weight row, as MatMul makes them below kTiledMinActivationRows.
+// One row kernel call per weight row: the path the tiled kernels replace.
 std::vector<float> RowKernelResult(TensorType t, const Operands& o, const Shape& s,
                                    RowKernel kernel) {
   std::vector<float> y(s.m * s.n_rows, NAN);
@@ -156,8 +156,9 @@ TEST_P(TiledKernelTest, MatchesTheReferenceOnTheQ8Grid) {
   }
 }
 
-// MatMul takes the tiled path from kTiledMinActivationRows rows on, on a pool too: Q8_0 stays
-// bit-identical to one-row-at-a-time products (m = 1 takes the row kernel).
+// MatMul takes the tiled path from the kernel's min_rows on, on a pool too. Q8_0 (row kernel
+// below 4 rows, rounding as the tile) and Q4_0 (its few-row path rounds as its panels) give
+// bit-identical products whether a row comes alone, in a batch of 3 or of 11.
 TEST_P(TiledKernelTest, MatMulBatchEqualsRowsOneAtATime) {
   const TensorType t = GetParam();
   ASSERT_OK_AND_ASSIGN(auto pool, ThreadPool::Create(2));
@@ -169,11 +170,17 @@ TEST_P(TiledKernelTest, MatMulBatchEqualsRowsOneAtATime) {
   for (int64_t r = 0; r < s.n_rows; ++r) {
     DequantizeRow(t, o.w.data() + r * RowBytes(t, s.k), wd.data() + r * s.k, s.k);
   }
+  const bool batch_invariant = t == TensorType::kQ8_0 || t == TensorType::kQ4_0;
+  if (batch_invariant) {
+    std::vector<float> three(3 * s.n_rows);
+    MatMul(t, o.w.data(), s.n_rows, s.k, o.x.data(), 3, three.data(), pool.get());
+    for (int64_t j = 0; j < 3 * s.n_rows; ++j) ASSERT_EQ(Bits(three[j]), Bits(batch[j])) << j;
+  }
   for (int64_t i = 0; i < s.m; ++i) {
     std::vector<float> one(s.n_rows);
     MatMul(t, o.w.data(), s.n_rows, s.k, o.x.data() + i * s.k, 1, one.data(), pool.get());
     for (int64_t r = 0; r < s.n_rows; ++r) {
-      if (t == TensorType::kQ8_0) {
+      if (batch_invariant) {
         ASSERT_EQ(Bits(batch[i * s.n_rows + r]), Bits(one[r])) << "i=" << i << " r=" << r;
         continue;
       }
