@@ -3,7 +3,9 @@
 // rows) into a per-thread buffer whose vectors interleave the rows, and passes every activation
 // row over each panel while it sits in L1/L2: each 32-bit lane of an accumulator belongs to one
 // weight row, so no horizontal sums are needed and a panel's decoding is paid once for all m
-// activation rows. Internal to engine/kernels/cpu. Stateless apart from per-thread scratch:
+// activation rows. (Q4_0 with fewer than 4 activation rows reads its rows in place instead,
+// with the same rounding; see TiledKernelChoice::min_rows.) Weights are never copied beyond
+// the current panel. Internal to engine/kernels/cpu. Stateless apart from per-thread scratch:
 // thread-safe.
 #pragma once
 
