@@ -98,10 +98,12 @@ struct Q4_0Tiles {
   static constexpr int kActRows = 4;      // activation rows per pass over a panel
   static constexpr bool kDirect = true;   // fewer rows take Q4_0DirectRow
   // The 32 nibbles in element order (low nibbles are elements 0-15), unsigned 0..15.
+  // The 16 bytes go to both halves (one broadcast load), the high half shifted by a nibble.
   BATON_AVX2_INLINE static __m256i Bytes(const Block& b) {
-    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+    const __m256i both = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)));
+    return _mm256_and_si256(_mm256_srlv_epi64(both, _mm256_set_epi64x(4, 4, 0, 0)),
+                            _mm256_set1_epi8(0x0F));
   }
   // |sum of 8 vpmaddubsw lanes| <= 8 * 2 * 15 * 127 < 2^15: a block's products fit int16.
   template <int RA>
