@@ -7,7 +7,7 @@
 # BASE_BATCH is a baseline-kernel build that has --batch (the baseline tool lacks it).
 set -u
 BASE=$1 BASE_BATCH=$2 NEW=$3 DIR=$4 ROUNDS=${5:-3}
-FILES=${FILES:-"llama1b-q4_0 llama1b-q4_0-q6k-embd llama1b-q8_0 llama1b-f16 llama1b-q4_k_m"}
+FILES=${FILES:-"llama1b-q4_0 llama1b-q4_0-q6k-embd llama1b-q8_0 llama1b-q4_k_m llama1b-f16"}
 BATCH_FILE=${BATCH_FILE:-llama1b-q4_0}
 BOUND_GBPS=${BOUND_GBPS:-0}
 
@@ -26,7 +26,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
           $([ $side = new ] && echo --bound_gbps "$BOUND_GBPS")
     done
   done
-  for b in 16 4; do
+  for b in ${BATCHES:-16 4}; do
     for side in base new; do
       bin=$BASE_BATCH; [ $side = new ] && bin=$NEW
       run $r $side $BATCH_FILE batch$b $bin --model "$DIR/$BATCH_FILE.gguf" --p 128 --n 64 \
