@@ -149,13 +149,17 @@ struct Q4_0Tiles {
   }
 };
 
-// Lane r of the result = the sum of the 8 lanes of v[r].
-BATON_AVX2_INLINE inline __m256i SumLanesOfEach(const __m256i v[8]) {
-  const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
-  const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
-  // a: [rows 0-3 over lanes 0-3 | rows 0-3 over lanes 4-7], b likewise for rows 4-7.
-  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
-                          _mm256_permute2x128_si256(a, b, 0x31));
+// 32-bit lane r of the result = the sum of the 16 int16 lanes of v[r], exactly, given
+// |lane| <= 4095 (a vpmaddubsw of nibbles and int8 quants: 2 * 15 * 127). Three rounds of
+// pairwise int16 sums stay below 2^15 (8 lanes <= 32760); each half's 8 sums are widened to
+// int32 before the last addition.
+BATON_AVX2_INLINE inline __m256i SumInt16LanesOfEach(const __m256i v[8]) {
+  const __m256i a = _mm256_hadd_epi16(_mm256_hadd_epi16(v[0], v[1]), _mm256_hadd_epi16(v[2], v[3]));
+  const __m256i b = _mm256_hadd_epi16(_mm256_hadd_epi16(v[4], v[5]), _mm256_hadd_epi16(v[6], v[7]));
+  // Each 128-bit half: rows 0-7 summed over that half's 8 lanes.
+  const __m256i h = _mm256_hadd_epi16(a, b);
+  return _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(h)),
+                          _mm256_cvtepi16_epi32(_mm256_extracti128_si256(h, 1)));
 }
 
 // Q4_0 for one activation row without packing a panel (a pass or two cost less than packing):
@@ -171,19 +175,18 @@ BATON_AVX2 void Q4_0DirectRow(const TileArgs& a, int64_t r0, int rows, int64_t i
   const int8_t* xq = a.q8->row_qs(i);
   const float* xd = a.q8->row_d(i);
   const int32_t* xs = a.q8->row_sum32(i);
-  const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + kQk * b));
     __m256i dots[kPanelRows];
 #pragma GCC unroll 8
     for (int r = 0; r < kPanelRows; ++r) {
-      dots[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(Q4_0Tiles::Bytes(blk[r][b]), x), ones);
+      dots[r] = _mm256_maddubs_epi16(Q4_0Tiles::Bytes(blk[r][b]), x);
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16(
         blk[0][b].d, blk[1][b].d, blk[2][b].d, blk[3][b].d, blk[4][b].d, blk[5][b].d,
         blk[6][b].d, blk[7][b].d));
-    const __m256i s32 = _mm256_sub_epi32(SumLanesOfEach(dots), _mm256_set1_epi32(8 * xs[b]));
+    const __m256i s32 = _mm256_sub_epi32(SumInt16LanesOfEach(dots), _mm256_set1_epi32(8 * xs[b]));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_mul_ps(dw, _mm256_set1_ps(xd[b])), acc);
   }
   StoreRows(acc, rows, a.y + i * a.n_rows + r0);
