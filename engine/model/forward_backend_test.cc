@@ -2,6 +2,7 @@
 // its calls (delegating to the CPU one) sees every weight product and embedding lookup of a
 // step, and the logits equal those of the default CPU construction bit for bit.
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "engine/model/cpu_backend.h"
 #include "engine/model/forward.h"
 #include "engine/model/random_model.h"
+#include "engine/threading/thread_pool.h"
 #include "gtest/gtest.h"
 
 namespace baton::engine {
@@ -79,6 +81,86 @@ TEST(ForwardBackendTest, EveryProductGoesThroughTheBackend) {
     EXPECT_EQ(calls.matmul_rows, static_cast<int64_t>(tokens.size()) * calls.matmuls);
     EXPECT_EQ(calls.embeddings, static_cast<int>(tokens.size()));
     EXPECT_EQ(calls.loops, 2 * spec.n_layers);  // attention and the FFN activation
+  }
+}
+
+// Batched decode: one step appending a token to each of 6 sequences makes one product per
+// weight with m = 6 (not a loop of single-row products), and each sequence's logits equal
+// those of its decode step run alone, bit for bit: Q8_0's row kernel (m = 1) rounds as its
+// tile, and Q4_0's few-row path as its panels.
+TEST(ForwardBackendTest, BatchedDecodeIsOneProductPerWeightAndEqualsSequencesAlone) {
+  constexpr int kSequences = 6;
+  for (TensorType type : {TensorType::kQ8_0, TensorType::kQ4_0}) {
+    SCOPED_TRACE(TensorTypeName(type));
+    RandomModelSpec spec;  // 256 embd, 2 layers, separate q/k/v and gate/up
+    spec.type = type;
+    ASSERT_OK_AND_ASSIGN(std::string bytes, BuildRandomModel(spec));
+    ASSERT_OK_AND_ASSIGN(auto file, gguf::GgufFile::FromBuffer(bytes));
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Model> model, Model::FromGguf(std::move(file)));
+    ASSERT_OK_AND_ASSIGN(auto threads, ThreadPool::Create(2));
+    const KvLayout layout = model->config().MakeKvLayout(KvDType::kF16, 4);
+    std::vector<std::vector<int32_t>> prompts(kSequences), tables(kSequences);
+    std::vector<int32_t> next(kSequences);
+    for (int e = 0; e < kSequences; ++e) {
+      for (int i = 0; i < 3 + 2 * e; ++i) prompts[e].push_back(3 + (e * 131 + i * 37) % 500);
+      next[e] = 7 + 11 * e;
+      for (int b = 0; b < 4; ++b) tables[e].push_back(4 * e + b);  // 16 positions each
+    }
+    // Prefills every sequence alone into `pool`; then the decode steps listed in `together`
+    // (indices into the sequences) as one batch step.
+    auto decode = [&](ForwardPass& forward, KvPool& pool, const std::vector<int>& together) {
+      for (int e : together) {
+        SequenceStep prefill{tables[e], prompts[e], 0, LogitsMode::kNone};
+        EXPECT_OK(forward.Run(pool, {&prefill, 1}, nullptr));
+      }
+      std::vector<SequenceStep> steps;
+      for (int e : together) {
+        steps.push_back({tables[e], {&next[e], 1}, static_cast<int32_t>(prompts[e].size()),
+                         LogitsMode::kLast});
+      }
+      StepLogits logits;
+      EXPECT_OK(forward.Run(pool, steps, &logits));
+      return logits;
+    };
+
+    Calls calls;
+    ForwardPass recorded(model, std::make_unique<RecordingBackend>(&calls));
+    ASSERT_OK_AND_ASSIGN(auto batch_pool, KvPool::Create(layout, 4 * kSequences));
+    std::vector<int> all(kSequences);
+    for (int e = 0; e < kSequences; ++e) all[e] = e;
+    const Calls before = calls;
+    StepLogits batch;
+    {
+      // Count only the decode step: run the prefills first on a plain pass sharing the pool.
+      ForwardPass plain(model, threads.get());
+      for (int e : all) {
+        SequenceStep prefill{tables[e], prompts[e], 0, LogitsMode::kNone};
+        ASSERT_OK(plain.Run(*batch_pool, {&prefill, 1}, nullptr));
+      }
+      std::vector<SequenceStep> steps;
+      for (int e : all) {
+        steps.push_back({tables[e], {&next[e], 1}, static_cast<int32_t>(prompts[e].size()),
+                         LogitsMode::kLast});
+      }
+      ASSERT_OK(recorded.Run(*batch_pool, steps, &batch));
+    }
+    const int products = 7 * spec.n_layers + 1;
+    EXPECT_EQ(calls.matmuls - before.matmuls, products);
+    EXPECT_EQ(calls.matmul_rows - before.matmul_rows, int64_t{kSequences} * products);
+
+    // The same batch on the CPU backend with two threads, and each sequence alone.
+    ForwardPass forward(model, threads.get());
+    ASSERT_OK_AND_ASSIGN(auto pool2, KvPool::Create(layout, 4 * kSequences));
+    const StepLogits threaded = decode(forward, *pool2, all);
+    EXPECT_EQ(threaded.data, batch.data);
+    for (int e = 0; e < kSequences; ++e) {
+      ASSERT_OK_AND_ASSIGN(auto alone_pool, KvPool::Create(layout, 4 * kSequences));
+      const StepLogits alone = decode(forward, *alone_pool, {e});
+      const std::span<const float> got = batch.Row(e), want = alone.Row(0);
+      for (size_t v = 0; v < want.size(); ++v) {
+        ASSERT_EQ(got[v], want[v]) << "sequence " << e << " logit " << v;
+      }
+    }
   }
 }
 

@@ -12,6 +12,12 @@ namespace {
 // Spin iterations (each a pause instruction) before a worker sleeps; long enough to bridge the
 // gap between consecutive matmuls of one decode step.
 constexpr int kSpinIterations = 20000;
+// Every this many pause iterations a spinning worker yields the core. When the other cores
+// are busy (a shared machine), the caller and a spinning worker end up on one core, and a
+// pure spin would take half of that core from the caller: with the yield the caller gets it
+// back within microseconds, so two threads do not lose to one. On an idle core the yield
+// returns at once.
+constexpr int kYieldEvery = 128;
 constexpr int kChunksPerThread = 4;
 // Pause iterations the caller spins for unfinished chunks before it starts yielding.
 constexpr int kWaitSpinIterations = 2000;
@@ -69,7 +75,11 @@ void ThreadPool::WorkerLoop() {
   while (true) {
     uint64_t gen = wake_gen_.load(std::memory_order_acquire);
     for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
-      _mm_pause();
+      if (spin % kYieldEvery == kYieldEvery - 1) {
+        std::this_thread::yield();
+      } else {
+        _mm_pause();
+      }
       gen = wake_gen_.load(std::memory_order_acquire);
     }
     if (gen == seen) {

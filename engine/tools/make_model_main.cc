@@ -2,19 +2,25 @@
 // of any architecture of engine/model/arch_table.h, with the architecture's features as flags.
 //   bazel run //engine/tools:make_model -- --arch llama --type q4_0 --shape llama-3.2-1b
 //       --out /tmp/llama1b-q4_0.gguf --seed 1
+//   bazel run //engine/tools:make_model -- --type q4_0 --shape llama-3.2-1b
+//       --overrides token_embd.weight=q6_k --out /tmp/llama1b-q4_0-q6k-embd.gguf
+//   bazel run //engine/tools:make_model -- --mix q4_k_m --shape llama-3.2-1b --out /tmp/q4km.gguf
 //   bazel run //engine/tools:make_model -- --arch gemma2 --head_dim 128 --sliding_window 4096
 //       --attn_softcap 50 --final_softcap 30 --out /tmp/gemma2.gguf
-#include <algorithm>
-#include <cctype>
 #include <iostream>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "engine/model/random_model.h"
+#include "engine/tools/flag_values.h"
 
 ABSL_FLAG(std::string, arch, "llama", "llama, qwen2, qwen3, gemma2, gemma3 or phi3");
 ABSL_FLAG(std::string, type, "f32", "f32 f16 bf16 q4_0 q4_1 q5_0 q8_0 q4_k q5_k q6_k");
+ABSL_FLAG(std::string, mix, "",
+          "llama.cpp-style quantization mix instead of --type: q4_k_m or q3_k_m");
+ABSL_FLAG(std::string, overrides, "",
+          "per-tensor types after --type/--mix: suffix=type,... (e.g. token_embd.weight=q6_k)");
 ABSL_FLAG(std::string, shape, "tiny", "tiny, llama-3.2-1b or custom (then the dims below)");
 ABSL_FLAG(int32_t, n_embd, 256, "custom: embedding width");
 ABSL_FLAG(int32_t, n_layers, 2, "custom: layers");
@@ -36,15 +42,6 @@ ABSL_FLAG(bool, long_rope_factors, false, "write rope_factors_long/short.weight 
 ABSL_FLAG(float, weight_std, 0.02f, "standard deviation of the weights");
 ABSL_FLAG(std::string, out, "", "output path");
 ABSL_FLAG(uint64_t, seed, 1, "weights seed");
-
-namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace baton::engine;
@@ -85,18 +82,25 @@ int main(int argc, char** argv) {
   spec.rope_freqs = absl::GetFlag(FLAGS_rope_freqs);
   spec.long_rope_factors = absl::GetFlag(FLAGS_long_rope_factors);
   spec.weight_std = absl::GetFlag(FLAGS_weight_std);
-  const std::string type = Lower(absl::GetFlag(FLAGS_type));
-  bool found = false;
-  for (TensorType t : kAllTensorTypes) {
-    if (Lower(std::string(TensorTypeName(t))) == type) {
-      spec.type = t;
-      found = true;
-    }
-  }
-  if (!found) {
-    std::cerr << "unknown --type " << type << "\n";
+  auto type = baton::engine::tools::ParseTensorType(absl::GetFlag(FLAGS_type));
+  if (!type.ok()) {
+    std::cerr << "--type: " << type.status() << "\n";
     return 2;
   }
+  spec.type = *type;
+  if (const std::string mix = absl::GetFlag(FLAGS_mix); !mix.empty()) {
+    if (absl::Status s = ApplyQuantMix(mix, &spec); !s.ok()) {
+      std::cerr << "--mix: " << s << "\n";
+      return 2;
+    }
+  }
+  auto overrides = baton::engine::tools::ParseTypeOverrides(absl::GetFlag(FLAGS_overrides));
+  if (!overrides.ok()) {
+    std::cerr << "--overrides: " << overrides.status() << "\n";
+    return 2;
+  }
+  // Explicit overrides win over the mix's (first match wins).
+  spec.type_overrides.insert(spec.type_overrides.begin(), overrides->begin(), overrides->end());
   spec.seed = absl::GetFlag(FLAGS_seed);
   const std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) {

@@ -24,10 +24,10 @@ void FillDsum32(Q8Activations* out) {
   for (size_t b = 0; b < out->dsum32.size(); ++b) out->dsum32[b] = out->d[b] * out->sum32[b];
 }
 
-void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,
-                         Q8Activations* out) {
-  ResizeActivations(m, k, block, bias, out);
-  for (int64_t i = 0; i < m * (k / block); ++i) {
+void QuantizeActivationRows(const float* x, int64_t i0, int64_t i1, Q8Activations* out) {
+  const int64_t k = out->k;
+  const int block = out->block;
+  for (int64_t i = i0 * (k / block); i < i1 * (k / block); ++i) {
     const float* xb = x + i * block;
     float amax = 0.0f;
     for (int j = 0; j < block; ++j) amax = std::max(amax, std::fabs(xb[j]));
@@ -44,18 +44,26 @@ void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bi
     int8_t* q = out->qs.data() + i * block;
     for (int j = 0; j < block; ++j) q[j] = static_cast<int8_t>(std::nearbyintf(xb[j] * id));
   }
-  for (size_t j = 0; j < out->d8.size(); ++j) out->d8[j] = out->d[j / 8];
-  for (int64_t g = 0; g < m * k / 4; ++g) {
-    const int8_t* q = out->qs.data() + 4 * g;
-    out->corr[g] = -bias * (q[0] + q[1] + q[2] + q[3]);
+  if (block == 32) {
+    for (int64_t j = i0 * (k / 32) * 8; j < i1 * (k / 32) * 8; ++j) out->d8[j] = out->d[j / 8];
   }
-  for (int64_t g = 0; g < m * k / 32; ++g) {
+  for (int64_t g = i0 * (k / 4); g < i1 * (k / 4); ++g) {
+    const int8_t* q = out->qs.data() + 4 * g;
+    out->corr[g] = -out->bias * (q[0] + q[1] + q[2] + q[3]);
+  }
+  for (int64_t g = i0 * (k / 32); g < i1 * (k / 32); ++g) {
     const int8_t* q = out->qs.data() + 32 * g;
     int32_t s = 0;
     for (int j = 0; j < 32; ++j) s += q[j];
     out->sum32[g] = s;
+    if (block == 32) out->dsum32[g] = out->d[g] * s;
   }
-  FillDsum32(out);
+}
+
+void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,
+                         Q8Activations* out) {
+  ResizeActivations(m, k, block, bias, out);
+  QuantizeActivationRows(x, 0, m, out);
 }
 
 }  // namespace baton::engine::kernels

@@ -9,6 +9,7 @@
 #include "engine/kernels/cpu/matmul_testing.h"
 #include "engine/kernels/cpu/quantize.h"
 #include "engine/kernels/cpu/row_kernels.h"
+#include "engine/kernels/cpu/tiled_kernels.h"
 
 namespace baton::engine::kernels {
 namespace {
@@ -37,6 +38,19 @@ KernelChoice ChooseKernel(TensorType t) {
   if (c.kernel == nullptr) c = ScalarKernel(t);
   return c;
 }
+
+// The tiled kernel for `t` on the best family allowed here, unless that family has a row kernel
+// of its own for `t` (AVX-512 rows beat AVX2 tiles).
+TiledKernelChoice ChooseTiledKernel(TensorType t) {
+  if (const Avx512Family* f = AllowedAvx512Family(); f != nullptr && f->kernel(t).kernel != nullptr) {
+    return {};
+  }
+  if (Allowed(KernelVariant::kAvx2)) return Avx2TiledKernel(t);
+  return {};
+}
+
+// Activation rows from which MatMul quantizes on the pool.
+constexpr int64_t kParallelQuantizeRows = 16;
 
 using DotFn = float (*)(const float*, const float*, int64_t);
 
@@ -104,6 +118,8 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   const uint8_t* wb = static_cast<const uint8_t*>(w);
 
   const KernelChoice choice = ChooseKernel(t);
+  TiledKernelChoice tiled = ChooseTiledKernel(t);
+  if (m < tiled.min_rows) tiled = {};
   const Avx512Family* avx512 = AllowedAvx512Family();
   // Without AVX-512, f32 rows (and dequantized rows of the types with no kernel) are summed in
   // llama.cpp's order (row_kernels.h), bit for bit on AVX2 and in portable code.
@@ -121,12 +137,23 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   // Prepared on the calling thread, read by all workers; kept per calling thread so decode
   // steps reuse the buffers instead of allocating.
   thread_local Q8Activations q8;
-  if (choice.kernel != nullptr && choice.form != ActivationForm::kFloat) {
-    const int block = choice.form == ActivationForm::kQ8Block32 ? 32 : 256;
+  const ActivationForm form = tiled.kernel != nullptr ? tiled.form : choice.form;
+  const int bias = tiled.kernel != nullptr ? tiled.bias : choice.bias;
+  if ((choice.kernel != nullptr || tiled.kernel != nullptr) && form != ActivationForm::kFloat) {
+    const int block = form == ActivationForm::kQ8Block32 ? 32 : 256;
     if (avx512 != nullptr) {
-      avx512->quantize_activations(x, m, k, block, choice.bias, &q8);
+      avx512->quantize_activations(x, m, k, block, bias, &q8);
+    } else if (pool != nullptr && m >= kParallelQuantizeRows) {
+      // A prompt's activations (512 x 8192 for ffn_down) take milliseconds to quantize:
+      // split the rows over the pool instead of leaving the other threads waiting.
+      // (By pointer: inside the lambda `q8` would name the worker thread's own buffer.)
+      Q8Activations* shared = &q8;
+      ResizeActivations(m, k, block, bias, shared);
+      pool->ParallelFor(m, [x, shared](int64_t i0, int64_t i1) {
+        QuantizeActivationRows(x, i0, i1, shared);
+      });
     } else {
-      QuantizeActivations(x, m, k, block, choice.bias, &q8);
+      QuantizeActivations(x, m, k, block, bias, &q8);
     }
     args.q8 = &q8;
   }
@@ -159,7 +186,20 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   // Below ~64K multiply-adds (a few microseconds) waking the pool costs more than it saves;
   // tiny models (stories260K: 64 x 64) run every matmul inline.
   constexpr int64_t kMinParallelMacs = int64_t{1} << 16;
-  if (pool == nullptr || n_rows < 2 || n_rows * k * m < kMinParallelMacs) {
+  const bool inline_only = pool == nullptr || n_rows < 2 || n_rows * k * m < kMinParallelMacs;
+  if (tiled.kernel != nullptr) {
+    // Whole panels per chunk (tiled_kernels.h).
+    const TileArgs tile{wb, row_bytes, n_rows, k, m, x, args.q8, y};
+    auto run_panels = [&](int64_t begin, int64_t end) {
+      tiled.kernel(tile, begin * kPanelRows, std::min(n_rows, end * kPanelRows));
+    };
+    const int64_t panels = (n_rows + kPanelRows - 1) / kPanelRows;
+    if (inline_only) {
+      run_panels(0, panels);
+    } else {
+      pool->ParallelFor(panels, run_panels);
+    }
+  } else if (inline_only) {
     run_rows(0, n_rows);
   } else {
     pool->ParallelFor(n_rows, run_rows);

@@ -39,13 +39,18 @@ void BM_MatMul(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * bytes);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n_rows * k * m);
   state.SetLabel(std::string(TensorTypeName(t)) + " " + MatMulKernelName(t));
   SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
 }
 
 void Shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"type", "rows", "k", "m", "threads", "family"});
-  const auto best = static_cast<int64_t>(KernelVariant::kAvx512Vnni);
+  // The best family this CPU has (the others would only report that they are missing).
+  int64_t best = 0;
+  for (KernelVariant v : kAllKernelVariants) {
+    if (CpuSupportsKernelVariant(v)) best = static_cast<int64_t>(v);
+  }
   for (TensorType t : kAllTensorTypes) {
     for (int64_t rows : {2048, 8192, 128256}) {
       if (t == TensorType::kF32 && rows == 128256) continue;  // 1 GB of weights
@@ -58,9 +63,12 @@ void Shapes(benchmark::internal::Benchmark* b) {
       b->Args({static_cast<int64_t>(t), 256, 2048, 1, 1, static_cast<int64_t>(v)});
     }
   }
-  // Prefill-style batches at the FFN shape.
-  for (TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kF16}) {
+  // Batched decode (16 sequences) at the FFN shape, and prefill (512 rows, tiled kernels) at
+  // the attention shape: "items_per_second" there is multiply-adds per second.
+  for (TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kQ4_K,
+                       TensorType::kQ6_K, TensorType::kF16}) {
     b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2, best});
+    for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), 2048, 2048, 512, threads, best});
   }
 }
 

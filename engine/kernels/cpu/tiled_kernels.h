@@ -1,0 +1,62 @@
+// Register-tiled kernels MatMul uses when there are several activation rows (prefill, batched
+// decode). A tiled kernel takes a range of weight rows, packs them panel by panel (kPanelRows
+// rows) into a per-thread buffer whose vectors interleave the rows, and passes every activation
+// row over each panel while it sits in L1/L2: each 32-bit lane of an accumulator belongs to one
+// weight row, so no horizontal sums are needed and a panel's decoding is paid once for all m
+// activation rows. (Q4_0 with fewer than 4 activation rows reads its rows in place instead,
+// with the same rounding; see TiledKernelChoice::min_rows.) Weights are never copied beyond
+// the current panel. Internal to engine/kernels/cpu. Stateless apart from per-thread scratch:
+// thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/kernels/cpu/activations.h"
+#include "engine/kernels/cpu/row_kernels.h"
+#include "engine/tensor/tensor_type.h"
+
+namespace baton::engine::kernels {
+
+// Weight rows per panel: one 32-bit lane of an AVX2 vector each.
+inline constexpr int64_t kPanelRows = 8;
+
+// One MatMul's operands (see MatMul for the layouts).
+struct TileArgs {
+  const uint8_t* w = nullptr;
+  size_t row_bytes = 0;
+  int64_t n_rows = 0;
+  int64_t k = 0;
+  int64_t m = 0;
+  const float* x = nullptr;           // m rows of k floats (always set)
+  const Q8Activations* q8 = nullptr;  // set for kQ8Block32 / kQ8Block256
+  float* y = nullptr;                 // m rows of n_rows floats
+};
+
+// Computes y[i * n_rows + r] for r0 <= r < r1 and every i < m. r0 is a multiple of kPanelRows.
+using TiledKernel = void (*)(const TileArgs& a, int64_t r0, int64_t r1);
+
+struct TiledKernelChoice {
+  TiledKernel kernel = nullptr;
+  ActivationForm form = ActivationForm::kFloat;
+  int bias = 0;  // Q8Activations::bias
+  const char* name = "";
+  // MatMul uses the kernel from this many activation rows on (below, the row kernels).
+  // Q4_0's is 1 (its few-row path skips the packing and rounds as its panels do), so Q4_0
+  // products do not depend on the batch; Q8_0's tile rounds as its row kernel; F16/BF16 and
+  // the K types differ from their row kernels by float rounding between m < 4 and m >= 4.
+  int64_t min_rows = 4;
+};
+
+// The AVX2 tiled kernel for `t`, or kernel == nullptr when there is none (or no AVX2, FMA and
+// F16C). Q8_0 keeps the row kernel's arithmetic exactly (per block, 8 float lanes per weight
+// row each take fma(d_w * d_x, dot of 4 quants), summed in ggml's order), so its results are
+// bit-identical to Avx2Kernel's and ScalarKernel's; Q4_0 sums a block's products in integers
+// and subtracts the offset 8 * (sum of the block's activation quants) before one float step;
+// F16/BF16 weights are converted to fp32 once per panel and multiplied with fp32 FMA in
+// element order (exact products, fp32 sums, not in ggml's 64-lane order). F32 has none: its
+// row kernel must keep ggml's order bit for bit.
+TiledKernelChoice Avx2TiledKernel(TensorType t);
+
+
+}  // namespace baton::engine::kernels
