@@ -42,9 +42,8 @@ KernelChoice ChooseKernel(TensorType t) {
 // The tiled kernel for `t` on the best family allowed here, unless that family has a row kernel
 // of its own for `t` (AVX-512 rows beat AVX2 tiles).
 TiledKernelChoice ChooseTiledKernel(TensorType t) {
-  if (const Avx512Family* f = AllowedAvx512Family(); f != nullptr && f->kernel(t).kernel != nullptr) {
-    return {};
-  }
+  const Avx512Family* f = AllowedAvx512Family();
+  if (f != nullptr && f->kernel(t).kernel != nullptr) return {};
   if (Allowed(KernelVariant::kAvx2)) return Avx2TiledKernel(t);
   return {};
 }
