@@ -87,6 +87,11 @@ class GgufFile {
   // Metadata keys in file order.
   std::vector<std::string> MetadataKeys() const { return keys_; }
 
+  // Drops the mapped pages wholly inside [begin, begin + bytes) from this process's resident
+  // memory (a caller that copied them elsewhere); reading them later maps them in again from
+  // the page cache, with the same bytes. Does nothing for FromBuffer files.
+  void ReleasePages(const void* begin, size_t bytes) const;
+
  private:
   class Parser;
   GgufFile() = default;

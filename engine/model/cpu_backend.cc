@@ -1,6 +1,7 @@
 #include "engine/model/cpu_backend.h"
 
 #include "engine/kernels/cpu/matmul.h"
+#include "engine/kernels/cpu/packed_weights.h"
 #include "engine/kernels/cpu/quantize.h"
 
 namespace baton::engine {
@@ -11,7 +12,11 @@ constexpr int64_t kMinParallelElements = 32 * 1024;
 }  // namespace
 
 void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t m, float* y) {
-  kernels::MatMul(w.type, w.data, w.rows, w.cols, x, m, y, threads_);
+  if (w.cpu_packed != nullptr) {
+    kernels::MatMul(*w.cpu_packed, x, m, y, threads_);
+  } else {
+    kernels::MatMul(w.type, w.data, w.rows, w.cols, x, m, y, threads_);
+  }
 }
 
 void CpuBackend::EmbeddingRow(const WeightMatrix& w, int64_t row, float* out) {

@@ -8,6 +8,8 @@
 
 #include "common/status_matchers.h"
 #include "engine/gguf/gguf_file.h"
+#include "engine/kernels/cpu/matmul.h"
+#include "engine/kernels/cpu/packed_weights.h"
 #include "engine/kv_cache/kv_pool.h"
 #include "engine/model/cpu_backend.h"
 #include "engine/model/forward.h"
@@ -47,6 +49,64 @@ class RecordingBackend : public Backend {
   Calls* calls_;
   CpuBackend cpu_;
 };
+
+// The CPU backend over the file's bytes only, ignoring weights repacked at load.
+class FileWeightsBackend : public CpuBackend {
+ public:
+  explicit FileWeightsBackend(ThreadPool* threads) : CpuBackend(threads), threads_(threads) {}
+  void MatMul(const WeightMatrix& w, const float* x, int64_t m, float* y) override {
+    kernels::MatMul(w.type, w.data, w.rows, w.cols, x, m, y, threads_);
+  }
+
+ private:
+  ThreadPool* threads_;
+};
+
+// Q4_0 weights are repacked at load on CPUs whose kernels read them so (AVX2 without AVX-512);
+// a prefill and a decode step over the repacked weights give the logits the file's bytes give,
+// bit for bit.
+TEST(ForwardBackendTest, WeightsRepackedAtLoadGiveTheFilesLogits) {
+  if (!kernels::MatMulReadsPacked(TensorType::kQ4_0)) {
+    GTEST_SKIP() << "this CPU's kernels read Q4_0 in place (no repacking to check)";
+  }
+  for (bool tied : {true, false}) {
+    SCOPED_TRACE(tied ? "tied output" : "separate output");
+    RandomModelSpec spec;
+    spec.type = TensorType::kQ4_0;
+    spec.tied_output = tied;
+    ASSERT_OK_AND_ASSIGN(std::string bytes, BuildRandomModel(spec));
+    ASSERT_OK_AND_ASSIGN(auto file, gguf::GgufFile::FromBuffer(bytes));
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Model> model, Model::FromGguf(std::move(file)));
+    EXPECT_NE(model->output().cpu_packed, nullptr);
+    EXPECT_EQ(model->token_embd().cpu_packed == model->output().cpu_packed, tied);
+    for (int32_t i = 0; i < spec.n_layers; ++i) {
+      const LayerWeights& l = model->layer(i);
+      for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up,
+                                    &l.ffn_down}) {
+        ASSERT_NE(w->cpu_packed, nullptr) << "layer " << i;
+      }
+    }
+    ASSERT_OK_AND_ASSIGN(auto threads, ThreadPool::Create(2));
+    auto run = [&](ForwardPass& forward) {
+      auto pool = KvPool::Create(model->config().MakeKvLayout(KvDType::kF16, 4), 8);
+      EXPECT_TRUE(pool.ok());
+      const std::vector<int32_t> table = {0, 1, 2, 3};
+      const std::vector<int32_t> prompt = {1, 5, 9, 200, 7, 42, 3};
+      const int32_t next = 11;
+      SequenceStep prefill{table, prompt, 0, LogitsMode::kAll};
+      StepLogits a, b;
+      EXPECT_OK(forward.Run(**pool, {&prefill, 1}, &a));
+      SequenceStep decode{table, {&next, 1}, static_cast<int32_t>(prompt.size()),
+                          LogitsMode::kLast};
+      EXPECT_OK(forward.Run(**pool, {&decode, 1}, &b));
+      a.data.insert(a.data.end(), b.data.begin(), b.data.end());
+      return a.data;
+    };
+    ForwardPass packed(model, threads.get());
+    ForwardPass from_file(model, std::make_unique<FileWeightsBackend>(threads.get()));
+    EXPECT_EQ(run(packed), run(from_file));
+  }
+}
 
 TEST(ForwardBackendTest, EveryProductGoesThroughTheBackend) {
   for (ModelArch arch : {ModelArch::kLlama, ModelArch::kPhi3}) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/status_macros.h"
+#include "engine/kernels/cpu/packed_weights.h"
 #include "engine/tensor/fp16.h"
 
 namespace baton::engine {
@@ -79,6 +80,8 @@ std::vector<float> Llama3RopeFactors(const ModelConfig& c) {
   return factors;
 }
 
+Model::~Model() = default;
+
 absl::StatusOr<std::shared_ptr<const Model>> Model::Load(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(path));
   return FromGguf(std::move(file));
@@ -89,6 +92,7 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::FromGguf(
   std::shared_ptr<Model> model(new Model());
   model->file_ = std::move(file);
   RETURN_IF_ERROR(model->Bind());
+  model->RepackForCpu();
   return std::shared_ptr<const Model>(std::move(model));
 }
 
@@ -147,6 +151,30 @@ absl::Status Model::BindLayer(int32_t index, LayerWeights& l) {
     }
   }
   return absl::OkStatus();
+}
+
+void Model::RepackForCpu() {
+  const gguf::GgufFile& f = *file_;
+  auto repack = [&](WeightMatrix& w) {
+    if (w.data == nullptr) return;
+    packed_.push_back(kernels::PackedWeights::Create(
+        w.type, w.data, w.rows, w.cols,
+        [&f](const uint8_t* begin, size_t bytes) { f.ReleasePages(begin, bytes); }));
+    w.cpu_packed = packed_.back().get();
+    if (packed_.back() == nullptr) packed_.pop_back();
+  };
+  repack(token_embd_);
+  if (tied_output_) {
+    output_ = token_embd_;
+  } else {
+    repack(output_);
+  }
+  for (LayerWeights& l : layers_) {
+    for (WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.ffn_gate, &l.ffn_up,
+                            &l.ffn_gate_up, &l.ffn_down}) {
+      repack(*w);
+    }
+  }
 }
 
 absl::Status Model::BindRopeFactors() {

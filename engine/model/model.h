@@ -13,6 +13,9 @@
 #include "engine/tensor/tensor_type.h"
 
 namespace baton::engine {
+namespace kernels {
+class PackedWeights;
+}
 
 // A 2-D weight in GGUF order: `rows` rows of `cols` elements (cols = the input dimension), each
 // row RowBytes(type, cols) bytes, stored back to back inside the GGUF mapping.
@@ -21,6 +24,9 @@ struct WeightMatrix {
   const uint8_t* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  // The same weights repacked for this CPU's kernels at load (engine/kernels/cpu/
+  // packed_weights.h), or nullptr when they read `data` in place. `data` stays valid either way.
+  const kernels::PackedWeights* cpu_packed = nullptr;
   size_t row_bytes() const { return RowBytes(type, cols); }
 };
 
@@ -47,9 +53,13 @@ std::vector<float> Llama3RopeFactors(const ModelConfig& c);
 
 class Model {
  public:
-  // Maps the GGUF file at `path` and binds every tensor. Errors: the reader's codes for an
-  // unreadable or corrupt file; kInvalidArgument when a tensor is missing or has the wrong
-  // shape; kUnimplemented for an unsupported architecture or tensor type.
+  ~Model();
+
+  // Maps the GGUF file at `path` and binds every tensor; weights that a kernel of this CPU reads
+  // faster repacked (packed_weights.h) are repacked once, and their pages of the mapping
+  // released, so resident memory stays about one copy of the file. Errors: the reader's codes
+  // for an unreadable or corrupt file; kInvalidArgument when a tensor is missing or has the
+  // wrong shape; kUnimplemented for an unsupported architecture or tensor type.
   static absl::StatusOr<std::shared_ptr<const Model>> Load(const std::string& path);
   // Same over an already opened file (the Model takes ownership).
   static absl::StatusOr<std::shared_ptr<const Model>> FromGguf(
@@ -74,6 +84,7 @@ class Model {
   absl::Status Bind();
   absl::Status BindLayer(int32_t index, LayerWeights& layer);
   absl::Status BindRopeFactors();
+  void RepackForCpu();
 
   std::unique_ptr<gguf::GgufFile> file_;
   ModelConfig config_;
@@ -83,6 +94,7 @@ class Model {
   std::vector<float> output_norm_;
   std::vector<float> rope_freqs_;
   std::vector<LayerWeights> layers_;
+  std::vector<std::unique_ptr<const kernels::PackedWeights>> packed_;
 };
 
 }  // namespace baton::engine

@@ -9,15 +9,17 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/kernels/cpu/avx2_tile_helpers.h"
 #include "engine/kernels/cpu/block_formats.h"
 #include "engine/kernels/cpu/tiled_kernels.h"
 #include "engine/tensor/fp16.h"
 
-#define BATON_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define BATON_AVX2_INLINE __attribute__((always_inline, target("avx2,fma,f16c")))
-
 namespace baton::engine::kernels {
 namespace {
+
+using avx2::BroadcastQuad;
+using avx2::KeepInRegister;
+using avx2::StoreRows;
 
 // In place: v[r] lane g becomes v[g] lane r (8 x 8 32-bit lanes).
 BATON_AVX2_INLINE inline void Transpose8x8(__m256i v[8]) {
@@ -40,28 +42,6 @@ BATON_AVX2_INLINE inline void Transpose8x8(__m256i v[8]) {
     v[i] = _mm256_castps_si256(_mm256_permute2f128_ps(b[i], b[i + 4], 0x20));
     v[i + 4] = _mm256_castps_si256(_mm256_permute2f128_ps(b[i], b[i + 4], 0x31));
   }
-}
-
-// An empty asm that claims to modify v: GCC otherwise reassociates a chain of integer adds into
-// a tree over all the products, whose many live values spill the accumulators to the stack.
-BATON_AVX2_INLINE inline void KeepInRegister(__m256i& v) { asm("" : "+x"(v)); }
-
-// Four activation quants as one 32-bit lane, repeated in all 8 lanes.
-BATON_AVX2_INLINE inline __m256i BroadcastQuad(const int8_t* q) {
-  int32_t v;
-  std::memcpy(&v, q, sizeof(v));
-  return _mm256_set1_epi32(v);
-}
-
-// Writes the `rows` first lanes of v to out (rows <= 8).
-BATON_AVX2_INLINE inline void StoreRows(__m256 v, int rows, float* out) {
-  if (rows == kPanelRows) {
-    _mm256_storeu_ps(out, v);
-    return;
-  }
-  alignas(32) float lanes[kPanelRows];
-  _mm256_store_ps(lanes, v);
-  std::memcpy(out, lanes, rows * sizeof(float));
 }
 
 // Packs blocks of a panel: Decode(row, b) gives block b of a row as 32 bytes in element
@@ -109,18 +89,10 @@ struct Q4_0Tiles {
   template <int RA>
   BATON_AVX2_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
                                      const Q8Activations& q8, int64_t i0, __m256 out[RA]) {
+    const avx2::Block32Rows<RA> x(q8, i0);
     __m256 acc[RA];  // local, so the accumulators stay in registers
-    const int8_t* xq[RA];
-    const float* xd[RA];
-    const int32_t* xs[RA];
 #pragma GCC unroll 4
-    for (int j = 0; j < RA; ++j) {
-      acc[j] = _mm256_setzero_ps();
-      xq[j] = q8.row_qs(i0 + j);
-      xd[j] = q8.row_d(i0 + j);
-      xs[j] = q8.row_sum32(i0 + j);
-    }
-    const __m256i ones = _mm256_set1_epi16(1);
+    for (int j = 0; j < RA; ++j) acc[j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
       __m256i s16[RA];
 #pragma GCC unroll 4
@@ -131,17 +103,14 @@ struct Q4_0Tiles {
 #pragma GCC unroll 4
         for (int j = 0; j < RA; ++j) {
           s16[j] = _mm256_add_epi16(
-              s16[j], _mm256_maddubs_epi16(w, BroadcastQuad(xq[j] + kQk * b + 4 * g)));
+              s16[j], _mm256_maddubs_epi16(w, BroadcastQuad(x.q[j] + kQk * b + 4 * g)));
           KeepInRegister(s16[j]);
         }
       }
       const __m256 dw = _mm256_load_ps(pd + b * kPanelRows);
 #pragma GCC unroll 4
       for (int j = 0; j < RA; ++j) {
-        const __m256i s32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[j], ones),
-                                             _mm256_set1_epi32(8 * xs[j][b]));
-        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32),
-                                 _mm256_mul_ps(dw, _mm256_set1_ps(xd[j][b])), acc[j]);
+        acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum[j][b], dw, x.d[j][b], acc[j]);
       }
     }
 #pragma GCC unroll 4

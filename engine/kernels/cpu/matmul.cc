@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "engine/kernels/cpu/activations.h"
 #include "engine/kernels/cpu/matmul_testing.h"
+#include "engine/kernels/cpu/packed_weights.h"
 #include "engine/kernels/cpu/quantize.h"
 #include "engine/kernels/cpu/row_kernels.h"
 #include "engine/kernels/cpu/tiled_kernels.h"
@@ -46,6 +47,12 @@ TiledKernelChoice ChooseTiledKernel(TensorType t) {
   if (f != nullptr && f->kernel(t).kernel != nullptr) return {};
   if (Allowed(KernelVariant::kAvx2)) return Avx2TiledKernel(t);
   return {};
+}
+
+// The kernel over weights repacked for `t`, when MatMul would otherwise take the AVX2 tiled one.
+TiledKernelChoice ChoosePackedKernel(TensorType t) {
+  if (ChooseTiledKernel(t).kernel == nullptr) return {};
+  return Avx2PackedKernel(t);
 }
 
 // Activation rows from which MatMul quantizes on the pool.
@@ -108,8 +115,12 @@ const char* MatMulKernelName(TensorType t) {
   return "scalar";
 }
 
-void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x, int64_t m,
-            float* y, ThreadPool* pool) {
+namespace {
+
+// MatMul; `packed`, when not null, is w repacked for `packed_kernel` (the caller checked it).
+void MatMulImpl(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x,
+                int64_t m, float* y, ThreadPool* pool, const PackedWeights* packed,
+                const TiledKernelChoice& packed_kernel) {
   CHECK(k > 0 && k % BlockElements(t) == 0) << "MatMul k=" << k << " for " << TensorTypeName(t);
   CHECK(n_rows >= 0 && m >= 0);
   if (n_rows == 0 || m == 0) return;
@@ -118,6 +129,10 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
 
   const KernelChoice choice = ChooseKernel(t);
   TiledKernelChoice tiled = ChooseTiledKernel(t);
+  if (packed != nullptr) {
+    tiled = packed_kernel;
+    wb = packed->data();
+  }
   if (m < tiled.min_rows) tiled = {};
   const Avx512Family* avx512 = AllowedAvx512Family();
   // Without AVX-512, f32 rows (and dequantized rows of the types with no kernel) are summed in
@@ -203,6 +218,21 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
   } else {
     pool->ParallelFor(n_rows, run_rows);
   }
+}
+
+}  // namespace
+
+void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x, int64_t m,
+            float* y, ThreadPool* pool) {
+  MatMulImpl(t, w, n_rows, k, x, m, y, pool, nullptr, {});
+}
+
+bool MatMulReadsPacked(TensorType t) { return ChoosePackedKernel(t).kernel != nullptr; }
+
+void MatMul(const PackedWeights& p, const float* x, int64_t m, float* y, ThreadPool* pool) {
+  const TiledKernelChoice kernel = ChoosePackedKernel(p.type());
+  MatMulImpl(p.type(), p.source(), p.n_rows(), p.k(), x, m, y, pool,
+             kernel.kernel != nullptr ? &p : nullptr, kernel);
 }
 
 void MatMulReference(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x,

@@ -7,6 +7,7 @@
 
 #include "benchmark/benchmark.h"
 #include "engine/kernels/cpu/matmul.h"
+#include "engine/kernels/cpu/packed_weights.h"
 #include "engine/threading/thread_pool.h"
 
 namespace baton::engine::kernels {
@@ -73,6 +74,36 @@ void Shapes(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_MatMul)->Apply(Shapes)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The same over weights repacked as a model load repacks them (packed_weights.h).
+// args: type id, n_rows, k, m, threads.
+void BM_MatMulPacked(benchmark::State& state) {
+  const auto t = static_cast<TensorType>(state.range(0));
+  const int64_t n_rows = state.range(1), k = state.range(2), m = state.range(3);
+  const size_t bytes = RowBytes(t, k) * n_rows;
+  std::vector<uint8_t> w(bytes, 0x11);
+  auto packed = PackedWeights::Create(t, w.data(), n_rows, k);
+  if (packed == nullptr) {
+    state.SkipWithError("this CPU reads the type in place");
+    return;
+  }
+  std::vector<float> x(m * k, 0.5f), y(m * n_rows);
+  for (auto _ : state) {
+    MatMul(*packed, x.data(), m, y.data(), Pool(static_cast<int>(state.range(4))));
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * bytes);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n_rows * k * m);
+  state.SetLabel(std::string(TensorTypeName(t)) + " packed");
+}
+BENCHMARK(BM_MatMulPacked)
+    ->ArgNames({"type", "rows", "k", "m", "threads"})
+    ->ArgsProduct({{static_cast<int64_t>(TensorType::kQ4_0)}, {2048, 8192, 128256}, {2048},
+                   {1}, {1, 2}})
+    ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 2})
+    ->Args({static_cast<int64_t>(TensorType::kQ4_0), 2048, 2048, 512, 2})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace baton::engine::kernels

@@ -58,5 +58,20 @@ struct TiledKernelChoice {
 // row kernel must keep ggml's order bit for bit.
 TiledKernelChoice Avx2TiledKernel(TensorType t);
 
+// ---- Weights repacked at load (packed_weights.h) ----
+// Q4_0 repacked: panel p (rows 8p..8p+7, the last panel padded with copies of its last row)
+// holds, for each block b in order, kPackedQ4_0BlockBytes bytes: the 8 rows' fp16 scales, then
+// 4 vectors of 32 bytes whose 32-bit lane r of vector j is bytes 4j..4j+3 of row r's qs (the
+// low nibbles are elements 4j..4j+3, the high nibbles elements 16+4j..16+4j+3).
+inline constexpr int64_t kPackedQ4_0BlockBytes = 16 + 4 * 32;
+size_t PackedQ4_0Bytes(int64_t n_rows, int64_t k);
+// Writes panels [panel_begin, panel_end) of the Q4_0 matrix w (n_rows x k) into `packed`
+// (the whole matrix's buffer). Portable code.
+void PackQ4_0Panels(const uint8_t* w, int64_t n_rows, int64_t k, int64_t panel_begin,
+                    int64_t panel_end, uint8_t* packed);
+// The AVX2 kernel over a repacked t (TileArgs::w = the packed buffer, row_bytes unused), for
+// every m, with Avx2TiledKernel(t)'s arithmetic bit for bit; kernel == nullptr when t is not
+// repacked or the CPU lacks AVX2, FMA and F16C.
+TiledKernelChoice Avx2PackedKernel(TensorType t);
 
 }  // namespace baton::engine::kernels

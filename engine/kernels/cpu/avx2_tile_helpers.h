@@ -1,0 +1,68 @@
+// Small AVX2 helpers shared by the tiled kernels (avx2_tiled_kernels.cc) and the kernels over
+// weights repacked at load (avx2_packed_kernels.cc). Internal to engine/kernels/cpu; include only
+// from files whose callers check CpuHasAvx2Kernels() first.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "engine/kernels/cpu/activations.h"
+#include "engine/kernels/cpu/tiled_kernels.h"
+
+#define BATON_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define BATON_AVX2_INLINE __attribute__((always_inline, target("avx2,fma,f16c")))
+
+namespace baton::engine::kernels::avx2 {
+
+// An empty asm that claims to modify v: GCC otherwise reassociates a chain of integer adds into
+// a tree over all the products, whose many live values spill the accumulators to the stack.
+BATON_AVX2_INLINE inline void KeepInRegister(__m256i& v) { asm("" : "+x"(v)); }
+
+// Four activation quants as one 32-bit lane, repeated in all 8 lanes.
+BATON_AVX2_INLINE inline __m256i BroadcastQuad(const int8_t* q) {
+  int32_t v;
+  std::memcpy(&v, q, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+
+// Writes the `rows` first lanes of v to out (rows <= 8).
+BATON_AVX2_INLINE inline void StoreRows(__m256 v, int rows, float* out) {
+  if (rows == kPanelRows) {
+    _mm256_storeu_ps(out, v);
+    return;
+  }
+  alignas(32) float lanes[kPanelRows];
+  _mm256_store_ps(lanes, v);
+  std::memcpy(out, lanes, rows * sizeof(float));
+}
+
+// Activation rows i0 .. i0 + RA - 1 of a 32-element-block quantization: quants, block scales
+// and block quant sums.
+template <int RA>
+struct Block32Rows {
+  const int8_t* q[RA];
+  const float* d[RA];
+  const int32_t* sum[RA];
+  Block32Rows(const Q8Activations& q8, int64_t i0) {
+    for (int j = 0; j < RA; ++j) {
+      q[j] = q8.row_qs(i0 + j);
+      d[j] = q8.row_d(i0 + j);
+      sum[j] = q8.row_sum32(i0 + j);
+    }
+  }
+};
+
+// Q4_0's float step for one block of 8 weight rows (one per lane) and one activation row:
+// acc + float(integer dot of the unsigned nibbles - 8 * the activation quants' sum) * (d_w * d_x),
+// where s16 holds the integer dot in pairs of int16 lanes. Every AVX2 Q4_0 kernel ends a block
+// with it, so they all round alike.
+BATON_AVX2_INLINE inline __m256 Q4_0BlockStep(__m256i s16, int32_t x_sum, __m256 dw, float dx,
+                                              __m256 acc) {
+  const __m256i s32 = _mm256_sub_epi32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)),
+                                       _mm256_set1_epi32(8 * x_sum));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_mul_ps(dw, _mm256_set1_ps(dx)), acc);
+}
+
+}  // namespace baton::engine::kernels::avx2

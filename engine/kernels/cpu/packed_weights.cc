@@ -1,0 +1,48 @@
+#include "engine/kernels/cpu/packed_weights.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "common/logging.h"
+#include "engine/kernels/cpu/tiled_kernels.h"
+
+namespace baton::engine::kernels {
+namespace {
+
+// Panels copied between two calls of the release callback (~0.6 MB of a 2048-column Q4_0 matrix).
+constexpr int64_t kPanelsPerRelease = 64;
+
+}  // namespace
+
+PackedWeights::PackedWeights(TensorType t, const void* source, int64_t n_rows, int64_t k,
+                             size_t bytes)
+    : type_(t), source_(source), n_rows_(n_rows), k_(k), bytes_(bytes) {
+  data_ = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+  CHECK(data_ != nullptr) << "out of memory repacking " << bytes << " bytes of weights";
+}
+
+PackedWeights::~PackedWeights() { std::free(data_); }
+
+std::unique_ptr<const PackedWeights> PackedWeights::Create(TensorType t, const void* source,
+                                                           int64_t n_rows, int64_t k,
+                                                           const ReleaseSourceFn& release) {
+  CHECK(k > 0 && k % BlockElements(t) == 0) << "PackedWeights k=" << k << " for "
+                                            << TensorTypeName(t);
+  if (!MatMulReadsPacked(t) || n_rows <= 0) return nullptr;
+  const int64_t panels = (n_rows + kPanelRows - 1) / kPanelRows;
+  std::unique_ptr<PackedWeights> p(
+      new PackedWeights(t, source, n_rows, k, PackedQ4_0Bytes(n_rows, k)));
+  const auto* w = static_cast<const uint8_t*>(source);
+  const size_t row_bytes = RowBytes(t, k);
+  for (int64_t p0 = 0; p0 < panels; p0 += kPanelsPerRelease) {
+    const int64_t p1 = std::min(panels, p0 + kPanelsPerRelease);
+    PackQ4_0Panels(w, n_rows, k, p0, p1, p->data_);
+    if (release) {
+      const int64_t r0 = p0 * kPanelRows, r1 = std::min(n_rows, p1 * kPanelRows);
+      release(w + r0 * row_bytes, (r1 - r0) * row_bytes);
+    }
+  }
+  return p;
+}
+
+}  // namespace baton::engine::kernels

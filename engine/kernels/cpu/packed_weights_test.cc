@@ -1,0 +1,120 @@
+// Weights repacked at load: MatMul over the packed copy equals MatMul over the source bit for
+// bit, for every m (decode, batched decode, prefill) and on shapes off the 8-row panel; packing
+// reports every source byte once, in order; types read in place are not copied.
+#include "engine/kernels/cpu/packed_weights.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "engine/kernels/cpu/matmul.h"
+#include "engine/kernels/cpu/quantize.h"
+#include "engine/kernels/cpu/tiled_kernels.h"
+#include "engine/threading/thread_pool.h"
+#include "gtest/gtest.h"
+
+namespace baton::engine::kernels {
+namespace {
+
+std::vector<uint8_t> RandomWeights(TensorType t, int64_t n_rows, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> wf(k);
+  const size_t row_bytes = RowBytes(t, k);
+  std::vector<uint8_t> w(row_bytes * n_rows);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (float& f : wf) f = dist(rng);
+    QuantizeRow(t, wf.data(), w.data() + r * row_bytes, k);
+  }
+  return w;
+}
+
+std::vector<float> RandomActivations(int64_t m, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.3f, 1.0f);  // off zero: the Q4_0 offset term matters
+  std::vector<float> x(m * k);
+  for (float& f : x) f = dist(rng);
+  return x;
+}
+
+bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST(PackedWeightsTest, Q4_0MatchesTheSourceBitForBitAtEveryBatch) {
+  if (!MatMulReadsPacked(TensorType::kQ4_0)) {
+    GTEST_SKIP() << "no kernel on this CPU reads Q4_0 repacked (it needs AVX2 without AVX-512)";
+  }
+  std::unique_ptr<ThreadPool> pool = *ThreadPool::Create(2);
+  for (int64_t n_rows : {1, 7, 8, 9, 17, 40}) {
+    for (int64_t k : {32, 96, 32 * 65}) {
+      const std::vector<uint8_t> w = RandomWeights(TensorType::kQ4_0, n_rows, k, n_rows * 7 + k);
+      auto packed = PackedWeights::Create(TensorType::kQ4_0, w.data(), n_rows, k);
+      ASSERT_NE(packed, nullptr);
+      EXPECT_EQ(packed->bytes() % kPackedQ4_0BlockBytes, 0u);
+      for (int64_t m : {1, 2, 3, 4, 5, 7, 9, 16, 23}) {
+        SCOPED_TRACE(testing::Message() << "n_rows " << n_rows << " k " << k << " m " << m);
+        const std::vector<float> x = RandomActivations(m, k, m * 13 + k);
+        for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), pool.get()}) {
+          std::vector<float> want(m * n_rows, NAN), got(m * n_rows, NAN);
+          MatMul(TensorType::kQ4_0, w.data(), n_rows, k, x.data(), m, want.data(), p);
+          MatMul(*packed, x.data(), m, got.data(), p);
+          EXPECT_TRUE(SameBits(want, got));
+        }
+        // Each sequence's products are those it gets alone (row i of an m-row batch).
+        std::vector<float> batched(m * n_rows), alone(n_rows);
+        MatMul(*packed, x.data(), m, batched.data(), pool.get());
+        MatMul(*packed, x.data() + (m - 1) * k, 1, alone.data(), pool.get());
+        EXPECT_EQ(std::memcmp(alone.data(), batched.data() + (m - 1) * n_rows,
+                              n_rows * sizeof(float)), 0);
+      }
+    }
+  }
+}
+
+TEST(PackedWeightsTest, PackingReleasesEverySourceByteOnceInOrder) {
+  if (!MatMulReadsPacked(TensorType::kQ4_0)) GTEST_SKIP() << "Q4_0 is not repacked on this CPU";
+  const int64_t n_rows = 8 * 150 + 3, k = 64;  // several release pieces, a partial last panel
+  const std::vector<uint8_t> w = RandomWeights(TensorType::kQ4_0, n_rows, k, 5);
+  const uint8_t* next = w.data();
+  int pieces = 0;
+  auto packed = PackedWeights::Create(TensorType::kQ4_0, w.data(), n_rows, k,
+                                      [&](const uint8_t* begin, size_t bytes) {
+                                        EXPECT_EQ(begin, next);
+                                        next = begin + bytes;
+                                        ++pieces;
+                                      });
+  ASSERT_NE(packed, nullptr);
+  EXPECT_EQ(next, w.data() + w.size());
+  EXPECT_GT(pieces, 1);
+  EXPECT_EQ(packed->bytes(), 151u * (k / 32) * kPackedQ4_0BlockBytes);
+}
+
+TEST(PackedWeightsTest, TypesReadInPlaceAreNotCopied) {
+  for (TensorType t : {TensorType::kF32, TensorType::kF16, TensorType::kQ8_0, TensorType::kQ4_K,
+                       TensorType::kQ6_K}) {
+    const std::vector<uint8_t> w = RandomWeights(t, 8, 256, 3);
+    EXPECT_FALSE(MatMulReadsPacked(t)) << TensorTypeName(t);
+    EXPECT_EQ(PackedWeights::Create(t, w.data(), 8, 256), nullptr) << TensorTypeName(t);
+  }
+}
+
+TEST(PackedWeightsTest, FallsBackToTheSourceWhenThePackedKernelIsNotAllowed) {
+  if (!MatMulReadsPacked(TensorType::kQ4_0)) GTEST_SKIP() << "Q4_0 is not repacked on this CPU";
+  const int64_t n_rows = 11, k = 64, m = 3;
+  const std::vector<uint8_t> w = RandomWeights(TensorType::kQ4_0, n_rows, k, 9);
+  auto packed = PackedWeights::Create(TensorType::kQ4_0, w.data(), n_rows, k);
+  ASSERT_NE(packed, nullptr);
+  const std::vector<float> x = RandomActivations(m, k, 4);
+  SetMaxKernelVariant(KernelVariant::kScalar);
+  EXPECT_FALSE(MatMulReadsPacked(TensorType::kQ4_0));
+  std::vector<float> want(m * n_rows), got(m * n_rows);
+  MatMul(TensorType::kQ4_0, w.data(), n_rows, k, x.data(), m, want.data(), nullptr);
+  MatMul(*packed, x.data(), m, got.data(), nullptr);
+  SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
+  EXPECT_TRUE(SameBits(want, got));
+}
+
+}  // namespace
+}  // namespace baton::engine::kernels
