@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 
 #include "engine/model/model.h"
 
@@ -19,6 +20,15 @@ class Backend {
 
   // y[i * w.rows + r] = dot(row r of w, x[i * w.cols ...]) for i < m. x and y hold m rows.
   virtual void MatMul(const WeightMatrix& w, const float* x, int64_t m, float* y) = 0;
+
+  // ys[i] = the product of *ws[i] with x (m rows of the common w.cols), for products of the same
+  // activations (Q/K/V, gate/up). An implementation may share work between them (quantize x
+  // once, one parallel loop) but gives exactly what separate MatMul calls give; this default
+  // makes those calls.
+  virtual void MatMuls(std::span<const WeightMatrix* const> ws, const float* x, int64_t m,
+                       std::span<float* const> ys) {
+    for (size_t i = 0; i < ws.size(); ++i) MatMul(*ws[i], x, m, ys[i]);
+  }
 
   // Row `row` of `w` as w.cols floats (embedding lookup). Precondition: row < w.rows.
   virtual void EmbeddingRow(const WeightMatrix& w, int64_t row, float* out) = 0;

@@ -1,5 +1,8 @@
 #include "engine/model/cpu_backend.h"
 
+#include <vector>
+
+#include "common/logging.h"
 #include "engine/kernels/cpu/matmul.h"
 #include "engine/kernels/cpu/packed_weights.h"
 #include "engine/kernels/cpu/quantize.h"
@@ -17,6 +20,19 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t m, float*
   } else {
     kernels::MatMul(w.type, w.data, w.rows, w.cols, x, m, y, threads_);
   }
+}
+
+void CpuBackend::MatMuls(std::span<const WeightMatrix* const> ws, const float* x, int64_t m,
+                         std::span<float* const> ys) {
+  CHECK(ws.size() == ys.size());
+  if (ws.empty()) return;
+  std::vector<kernels::SharedProduct> products;
+  products.reserve(ws.size());
+  for (size_t i = 0; i < ws.size(); ++i) {
+    CHECK(ws[i]->cols == ws[0]->cols) << "MatMuls of different input widths";
+    products.push_back({ws[i]->type, ws[i]->data, ws[i]->cpu_packed, ws[i]->rows, ys[i]});
+  }
+  kernels::MatMulShared(products, ws[0]->cols, x, m, threads_);
 }
 
 void CpuBackend::EmbeddingRow(const WeightMatrix& w, int64_t row, float* out) {

@@ -16,6 +16,9 @@ class CpuBackend : public Backend {
   explicit CpuBackend(ThreadPool* threads) : threads_(threads) {}
 
   void MatMul(const WeightMatrix& w, const float* x, int64_t m, float* y) override;
+  // One kernels::MatMulShared call.
+  void MatMuls(std::span<const WeightMatrix* const> ws, const float* x, int64_t m,
+               std::span<float* const> ys) override;
   void EmbeddingRow(const WeightMatrix& w, int64_t row, float* out) override;
   // Below 32K element operations the loop runs inline: waking the pool costs more.
   void ParallelFor(int64_t n, int64_t work,

@@ -142,9 +142,9 @@ void ForwardPass::Normalize(const std::vector<float>& weight, const float* in, i
 void ForwardPass::Project(const LayerWeights& w) {
   const ModelConfig& c = model_->config();
   if (w.wqkv.data == nullptr) {
-    Linear(w.wq, xn_.data(), rows_, q_.data());
-    Linear(w.wk, xn_.data(), rows_, k_.data());
-    Linear(w.wv, xn_.data(), rows_, v_.data());
+    const WeightMatrix* ws[] = {&w.wq, &w.wk, &w.wv};
+    float* ys[] = {q_.data(), k_.data(), v_.data()};
+    backend_->MatMuls(ws, xn_.data(), rows_, ys);
     return;
   }
   // Fused [q; k; v]: one product, then split each row.
@@ -236,8 +236,9 @@ void ForwardPass::FeedForward(const LayerWeights& w) {
   if (fused) {
     Linear(w.ffn_gate_up, xn_.data(), rows_, gate_.data());
   } else {
-    Linear(w.ffn_gate, xn_.data(), rows_, gate_.data());
-    Linear(w.ffn_up, xn_.data(), rows_, up_.data());
+    const WeightMatrix* ws[] = {&w.ffn_gate, &w.ffn_up};
+    float* ys[] = {gate_.data(), up_.data()};
+    backend_->MatMuls(ws, xn_.data(), rows_, ys);
   }
   float* out = fused ? up_.data() : gate_.data();
   backend_->ParallelFor(rows_, rows_ * ff, [&](int64_t begin, int64_t end) {

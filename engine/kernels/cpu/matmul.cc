@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <span>
 #include <vector>
 
 #include "common/logging.h"
@@ -117,23 +118,61 @@ const char* MatMulKernelName(TensorType t) {
 
 namespace {
 
-// MatMul; `packed`, when not null, is w repacked for `packed_kernel` (the caller checked it).
-void MatMulImpl(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x,
-                int64_t m, float* y, ThreadPool* pool, const PackedWeights* packed,
-                const TiledKernelChoice& packed_kernel) {
+// One product's kernel choice: the tiled kernel over panels of kPanelRows weight rows, else the
+// row kernel (or dequantize + dot) over single rows. Its work comes in `units` (panels or rows).
+struct Plan {
+  TensorType t;
+  const uint8_t* w;  // the source, or the packed copy for a packed tiled kernel
+  int64_t n_rows;
+  size_t row_bytes;
+  float* y;
+  KernelChoice choice;
+  TiledKernelChoice tiled;
+  ActivationForm form;
+  int bias;
+  bool quantizes;  // reads activations quantized to `form`
+
+  int64_t units() const {
+    return tiled.kernel != nullptr ? (n_rows + kPanelRows - 1) / kPanelRows : n_rows;
+  }
+  // Whether `other` can share this plan's quantized activations and parallel loop.
+  bool SharesWith(const Plan& other) const {
+    return (tiled.kernel != nullptr) == (other.tiled.kernel != nullptr) &&
+           quantizes == other.quantizes &&
+           (!quantizes || (form == other.form && bias == other.bias));
+  }
+};
+
+// `packed`, when not null, is w repacked for ChoosePackedKernel(t) (the caller checked it).
+Plan MakePlan(TensorType t, const void* w, const PackedWeights* packed, int64_t n_rows, int64_t k,
+              int64_t m, float* y) {
   CHECK(k > 0 && k % BlockElements(t) == 0) << "MatMul k=" << k << " for " << TensorTypeName(t);
   CHECK(n_rows >= 0 && m >= 0);
-  if (n_rows == 0 || m == 0) return;
-  const size_t row_bytes = RowBytes(t, k);
-  const uint8_t* wb = static_cast<const uint8_t*>(w);
-
-  const KernelChoice choice = ChooseKernel(t);
-  TiledKernelChoice tiled = ChooseTiledKernel(t);
+  Plan p{t, static_cast<const uint8_t*>(w), n_rows, RowBytes(t, k), y, ChooseKernel(t),
+         ChooseTiledKernel(t), ActivationForm::kFloat, 0, false};
   if (packed != nullptr) {
-    tiled = packed_kernel;
-    wb = packed->data();
+    p.tiled = ChoosePackedKernel(t);
+    p.w = packed->data();
   }
-  if (m < tiled.min_rows) tiled = {};
+  if (m < p.tiled.min_rows) p.tiled = {};
+  p.form = p.tiled.kernel != nullptr ? p.tiled.form : p.choice.form;
+  p.bias = p.tiled.kernel != nullptr ? p.tiled.bias : p.choice.bias;
+  p.quantizes = (p.choice.kernel != nullptr || p.tiled.kernel != nullptr) &&
+                p.form != ActivationForm::kFloat;
+  return p;
+}
+
+// Products of plans that share their activations (Plan::SharesWith): x quantized once, then one
+// parallel loop over all their units, so none waits at a barrier between them.
+void RunPlans(std::span<const Plan> plans, int64_t k, const float* x, int64_t m,
+              ThreadPool* pool) {
+  int64_t total_units = 0, macs = 0;
+  for (const Plan& p : plans) {
+    total_units += p.units();
+    macs += p.n_rows * k * m;
+  }
+  if (total_units == 0 || m == 0) return;
+  const Plan& first = plans.front();
   const Avx512Family* avx512 = AllowedAvx512Family();
   // Without AVX-512, f32 rows (and dequantized rows of the types with no kernel) are summed in
   // llama.cpp's order (row_kernels.h), bit for bit on AVX2 and in portable code.
@@ -151,23 +190,21 @@ void MatMulImpl(TensorType t, const void* w, int64_t n_rows, int64_t k, const fl
   // Prepared on the calling thread, read by all workers; kept per calling thread so decode
   // steps reuse the buffers instead of allocating.
   thread_local Q8Activations q8;
-  const ActivationForm form = tiled.kernel != nullptr ? tiled.form : choice.form;
-  const int bias = tiled.kernel != nullptr ? tiled.bias : choice.bias;
-  if ((choice.kernel != nullptr || tiled.kernel != nullptr) && form != ActivationForm::kFloat) {
-    const int block = form == ActivationForm::kQ8Block32 ? 32 : 256;
+  if (first.quantizes) {
+    const int block = first.form == ActivationForm::kQ8Block32 ? 32 : 256;
     if (avx512 != nullptr) {
-      avx512->quantize_activations(x, m, k, block, bias, &q8);
+      avx512->quantize_activations(x, m, k, block, first.bias, &q8);
     } else if (pool != nullptr && m >= kParallelQuantizeRows) {
       // A prompt's activations (512 x 8192 for ffn_down) take milliseconds to quantize:
       // split the rows over the pool instead of leaving the other threads waiting.
       // (By pointer: inside the lambda `q8` would name the worker thread's own buffer.)
       Q8Activations* shared = &q8;
-      ResizeActivations(m, k, block, bias, shared);
+      ResizeActivations(m, k, block, first.bias, shared);
       pool->ParallelFor(m, [x, shared](int64_t i0, int64_t i1) {
         QuantizeActivationRows(x, i0, i1, shared);
       });
     } else {
-      QuantizeActivations(x, m, k, block, bias, &q8);
+      QuantizeActivations(x, m, k, block, first.bias, &q8);
     }
     args.q8 = &q8;
   }
@@ -177,9 +214,14 @@ void MatMulImpl(TensorType t, const void* w, int64_t n_rows, int64_t k, const fl
   // them.
   constexpr int64_t kRowTile = 16;
   constexpr int64_t kActTile = 4;
-  // Rows handed to one ParallelFor chunk at a time are contiguous, so each thread streams its
-  // own slice of W once.
-  auto run_rows = [&](int64_t begin, int64_t end) {
+  // Units [begin, end) of plan p. Rows handed to one chunk at a time are contiguous, so each
+  // thread streams its own slice of W once; tiled kernels take whole panels (tiled_kernels.h).
+  auto run_units = [&](const Plan& p, int64_t begin, int64_t end) {
+    if (p.tiled.kernel != nullptr) {
+      const TileArgs tile{p.w, p.row_bytes, p.n_rows, k, m, x, args.q8, p.y};
+      p.tiled.kernel(tile, begin * kPanelRows, std::min(p.n_rows, end * kPanelRows));
+      return;
+    }
     for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
       const int64_t r1 = std::min(end, r0 + kRowTile);
       for (int64_t i0 = 0; i0 < m; i0 += kActTile) {
@@ -187,36 +229,32 @@ void MatMulImpl(TensorType t, const void* w, int64_t n_rows, int64_t k, const fl
         tile.i0 = i0;
         tile.m = std::min(kActTile, m - i0);
         for (int64_t r = r0; r < r1; ++r) {
-          const uint8_t* w_row = wb + r * row_bytes;
-          if (choice.kernel != nullptr) {
-            choice.kernel(w_row, tile, y + r, n_rows);
+          const uint8_t* w_row = p.w + r * p.row_bytes;
+          if (p.choice.kernel != nullptr) {
+            p.choice.kernel(w_row, tile, p.y + r, p.n_rows);
           } else {
-            DequantizeThenDot(t, dot, w_row, tile, y + r, n_rows);
+            DequantizeThenDot(p.t, dot, w_row, tile, p.y + r, p.n_rows);
           }
         }
       }
     }
   };
+  // Global units [begin, end) over the plans in order.
+  auto run = [&](int64_t begin, int64_t end) {
+    int64_t offset = 0;
+    for (const Plan& p : plans) {
+      const int64_t lo = std::max(begin, offset), hi = std::min(end, offset + p.units());
+      if (lo < hi) run_units(p, lo - offset, hi - offset);
+      offset += p.units();
+    }
+  };
   // Below ~64K multiply-adds (a few microseconds) waking the pool costs more than it saves;
   // tiny models (stories260K: 64 x 64) run every matmul inline.
   constexpr int64_t kMinParallelMacs = int64_t{1} << 16;
-  const bool inline_only = pool == nullptr || n_rows < 2 || n_rows * k * m < kMinParallelMacs;
-  if (tiled.kernel != nullptr) {
-    // Whole panels per chunk (tiled_kernels.h).
-    const TileArgs tile{wb, row_bytes, n_rows, k, m, x, args.q8, y};
-    auto run_panels = [&](int64_t begin, int64_t end) {
-      tiled.kernel(tile, begin * kPanelRows, std::min(n_rows, end * kPanelRows));
-    };
-    const int64_t panels = (n_rows + kPanelRows - 1) / kPanelRows;
-    if (inline_only) {
-      run_panels(0, panels);
-    } else {
-      pool->ParallelFor(panels, run_panels);
-    }
-  } else if (inline_only) {
-    run_rows(0, n_rows);
+  if (pool == nullptr || total_units < 2 || macs < kMinParallelMacs) {
+    run(0, total_units);
   } else {
-    pool->ParallelFor(n_rows, run_rows);
+    pool->ParallelFor(total_units, run);
   }
 }
 
@@ -224,15 +262,33 @@ void MatMulImpl(TensorType t, const void* w, int64_t n_rows, int64_t k, const fl
 
 void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x, int64_t m,
             float* y, ThreadPool* pool) {
-  MatMulImpl(t, w, n_rows, k, x, m, y, pool, nullptr, {});
+  const Plan plan = MakePlan(t, w, nullptr, n_rows, k, m, y);
+  RunPlans({&plan, 1}, k, x, m, pool);
 }
 
 bool MatMulReadsPacked(TensorType t) { return ChoosePackedKernel(t).kernel != nullptr; }
 
 void MatMul(const PackedWeights& p, const float* x, int64_t m, float* y, ThreadPool* pool) {
-  const TiledKernelChoice kernel = ChoosePackedKernel(p.type());
-  MatMulImpl(p.type(), p.source(), p.n_rows(), p.k(), x, m, y, pool,
-             kernel.kernel != nullptr ? &p : nullptr, kernel);
+  const SharedProduct product{p.type(), p.source(), &p, p.n_rows(), y};
+  MatMulShared({&product, 1}, p.k(), x, m, pool);
+}
+
+void MatMulShared(std::span<const SharedProduct> products, int64_t k, const float* x, int64_t m,
+                  ThreadPool* pool) {
+  std::vector<Plan> plans;
+  plans.reserve(products.size());
+  for (const SharedProduct& s : products) {
+    const PackedWeights* packed =
+        s.packed != nullptr && ChoosePackedKernel(s.t).kernel != nullptr ? s.packed : nullptr;
+    plans.push_back(MakePlan(s.t, s.w, packed, s.n_rows, k, m, s.y));
+  }
+  // Consecutive plans that can share run together.
+  for (size_t i = 0; i < plans.size();) {
+    size_t j = i + 1;
+    while (j < plans.size() && plans[i].SharesWith(plans[j])) ++j;
+    RunPlans(std::span<const Plan>(plans).subspan(i, j - i), k, x, m, pool);
+    i = j;
+  }
 }
 
 void MatMulReference(TensorType t, const void* w, int64_t n_rows, int64_t k, const float* x,

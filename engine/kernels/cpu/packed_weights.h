@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 
 #include "engine/tensor/tensor_type.h"
 #include "engine/threading/thread_pool.h"
@@ -58,5 +59,21 @@ bool MatMulReadsPacked(TensorType t);
 // MatMul(p.type(), p.source(), p.n_rows(), p.k(), x, m, y, pool), bit for bit, reading the
 // packed copy when its kernel is allowed now and the source otherwise.
 void MatMul(const PackedWeights& p, const float* x, int64_t m, float* y, ThreadPool* pool);
+
+// One of several products of the same activations (MatMulShared): W of n_rows x k of type t,
+// optionally with its packed copy, into y (m x n_rows).
+struct SharedProduct {
+  TensorType t;
+  const void* w;
+  const PackedWeights* packed;  // or nullptr
+  int64_t n_rows;
+  float* y;
+};
+
+// Every product's MatMul (over its packed copy when there is one), bit for bit, with x
+// quantized once for the products whose kernels read it alike and their work in one parallel
+// loop (no barrier between them): Q/K/V, gate/up. The ys must not overlap x or each other.
+void MatMulShared(std::span<const SharedProduct> products, int64_t k, const float* x, int64_t m,
+                  ThreadPool* pool);
 
 }  // namespace baton::engine::kernels

@@ -116,5 +116,44 @@ TEST(PackedWeightsTest, FallsBackToTheSourceWhenThePackedKernelIsNotAllowed) {
   EXPECT_TRUE(SameBits(want, got));
 }
 
+// Products of the same activations in one call: each equals its own MatMul bit for bit, whether
+// its kernel shares the quantized activations and the loop with its neighbours or not (types
+// mixed so that both happen), at decode, batched-decode and prefill batch sizes.
+TEST(PackedWeightsTest, SharedProductsEqualSeparateProducts) {
+  const int64_t k = 256;
+  const std::vector<std::pair<TensorType, int64_t>> weights = {
+      {TensorType::kQ4_0, 40}, {TensorType::kQ4_0, 9}, {TensorType::kQ4_0, 16},
+      {TensorType::kQ8_0, 24}, {TensorType::kQ4_K, 17}, {TensorType::kQ6_K, 8},
+      {TensorType::kF16, 11}};
+  std::vector<std::vector<uint8_t>> w;
+  std::vector<std::unique_ptr<const PackedWeights>> packed;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    w.push_back(RandomWeights(weights[i].first, weights[i].second, k, 100 + i));
+    // The second Q4_0 stays unpacked: packed and in-place products of one type side by side.
+    packed.push_back(i == 1 ? nullptr
+                            : PackedWeights::Create(weights[i].first, w[i].data(),
+                                                    weights[i].second, k));
+  }
+  std::unique_ptr<ThreadPool> pool = *ThreadPool::Create(2);
+  for (int64_t m : {1, 3, 4, 16}) {
+    SCOPED_TRACE(testing::Message() << "m " << m);
+    const std::vector<float> x = RandomActivations(m, k, 77 + m);
+    std::vector<std::vector<float>> want(weights.size()), got(weights.size());
+    std::vector<SharedProduct> products;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      const auto [t, n_rows] = weights[i];
+      want[i].assign(m * n_rows, NAN);
+      got[i].assign(m * n_rows, NAN);
+      MatMul(t, w[i].data(), n_rows, k, x.data(), m, want[i].data(), pool.get());
+      products.push_back({t, w[i].data(), packed[i].get(), n_rows, got[i].data()});
+    }
+    MatMulShared(products, k, x.data(), m, pool.get());
+    for (size_t i = 0; i < weights.size(); ++i) {
+      EXPECT_TRUE(SameBits(want[i], got[i])) << "product " << i << " "
+                                             << TensorTypeName(weights[i].first);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace baton::engine::kernels
