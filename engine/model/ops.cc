@@ -39,6 +39,56 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+namespace {
+
+// Dot's horizontal sum of its two accumulators.
+inline float SumLikeDot(__m256 acc0, __m256 acc1) {
+  acc0 = _mm256_add_ps(acc0, acc1);
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+}  // namespace
+
+void QueryScores(const float* q, const float* keys, int64_t n, int32_t hd, float scale,
+                 float* scores) {
+  if (hd != 64) {
+    for (int64_t t = 0; t < n; ++t) scores[t] = Dot(q, keys + t * hd, hd) * scale;
+    return;
+  }
+  __m256 qv[8];
+  for (int i = 0; i < 8; ++i) qv[i] = _mm256_loadu_ps(q + 8 * i);
+  // Dot's order: acc0 takes the even 8-element chunks, acc1 the odd ones, each from zero.
+  for (int64_t t = 0; t < n; ++t) {
+    const float* k = keys + t * 64;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (int i = 0; i < 8; i += 2) {
+      acc0 = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(k + 8 * i), acc0);
+      acc1 = _mm256_fmadd_ps(qv[i + 1], _mm256_loadu_ps(k + 8 * i + 8), acc1);
+    }
+    scores[t] = SumLikeDot(acc0, acc1) * scale;
+  }
+}
+
+void WeightedSum(const float* weights, const float* values, int64_t n, int32_t hd, float* out) {
+  int32_t d = 0;
+  for (; d + 64 <= hd; d += 64) {
+    __m256 o[8];
+    for (int i = 0; i < 8; ++i) o[i] = _mm256_setzero_ps();
+    for (int64_t t = 0; t < n; ++t) {
+      const __m256 w = _mm256_set1_ps(weights[t]);
+      const float* v = values + t * hd + d;
+      for (int i = 0; i < 8; ++i) o[i] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * i), o[i]);
+    }
+    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(out + d + 8 * i, o[i]);
+  }
+  if (d == hd) return;
+  std::memset(out + d, 0, (hd - d) * sizeof(float));
+  for (int64_t t = 0; t < n; ++t) Axpy(weights[t], values + t * hd + d, out + d, hd - d);
+}
+
 void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out) {
   // Squares in float summed in double, mean and scale in float: ggml's order, so that norms
   // agree with llama.cpp to the last bit.
@@ -234,15 +284,12 @@ void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const fl
         RoundToF16(qh, hd, q_rounded);
         qh = q_rounded;
       }
-      for (int64_t t = 0; t < n_seen; ++t) {
-        scores[t] = Dot(qh, keys + (first_key + t) * hd, hd) * params.scale;
-      }
+      QueryScores(qh, keys + first_key * hd, n_seen, hd, params.scale, scores);
       if (params.softcap > 0.0f) SoftCap(scores, n_seen, params.softcap);
       Softmax(scores, n_seen);
       if (f16) RoundToF16(scores, n_seen, scores);
-      float* o = out + r * out_stride + static_cast<int64_t>(h) * hd;
-      std::memset(o, 0, hd * sizeof(float));
-      for (int64_t t = 0; t < n_seen; ++t) Axpy(scores[t], values + (first_key + t) * hd, o, hd);
+      WeightedSum(scores, values + first_key * hd, n_seen, hd,
+                  out + r * out_stride + static_cast<int64_t>(h) * hd);
     }
   }
 }

@@ -59,6 +59,15 @@ float Dot(const float* a, const float* b, int64_t n);
 // y += a * x.
 void Axpy(float a, const float* x, float* y, int64_t n);
 
+// scores[t] = Dot(q, keys + t * hd, hd) * scale for t < n, bit for bit; faster than n Dot
+// calls (the query stays in registers when hd is 64).
+void QueryScores(const float* q, const float* keys, int64_t n, int32_t hd, float scale,
+                 float* scores);
+
+// out[0, hd) = 0 followed by Axpy(weights[t], values + t * hd, out, hd) for t < n, bit for bit;
+// the output stays in registers 64 elements at a time instead of a store and load per t.
+void WeightedSum(const float* weights, const float* values, int64_t n, int32_t hd, float* out);
+
 // Stores one row of `n` floats as the KV dtype (f32 copy or f16 round-to-nearest-even).
 void StoreKvRow(const float* src, int64_t n, KvDType dtype, void* dst);
 // Loads `n` KV values into floats.

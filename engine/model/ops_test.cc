@@ -1,6 +1,7 @@
 #include "engine/model/ops.h"
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -137,6 +138,24 @@ TEST(OpsTest, KvRowsRoundTrip) {
   StoreKvRow(x.data(), 13, KvDType::kF32, f.data());
   LoadKvRow(f.data(), 13, KvDType::kF32, back.data());
   EXPECT_EQ(back, x);
+}
+
+// The attention inner loops against the Dot and Axpy calls they replace, bit for bit, at head
+// sizes on and off their fast paths.
+TEST(OpsTest, QueryScoresAndWeightedSumEqualDotAndAxpy) {
+  for (int32_t hd : {12, 64, 72, 128, 136}) {
+    SCOPED_TRACE(hd);
+    const int64_t n = 37;
+    const auto q = Random(hd, 1), keys = Random(n * hd, 2), values = Random(n * hd, 3);
+    std::vector<float> want(n), got(n);
+    for (int64_t t = 0; t < n; ++t) want[t] = Dot(q.data(), &keys[t * hd], hd) * 0.125f;
+    QueryScores(q.data(), keys.data(), n, hd, 0.125f, got.data());
+    EXPECT_EQ(std::memcmp(want.data(), got.data(), n * sizeof(float)), 0);
+    std::vector<float> sum_want(hd, 0.0f), sum_got(hd, NAN);
+    for (int64_t t = 0; t < n; ++t) Axpy(want[t], &values[t * hd], sum_want.data(), hd);
+    WeightedSum(want.data(), values.data(), n, hd, sum_got.data());
+    EXPECT_EQ(std::memcmp(sum_want.data(), sum_got.data(), hd * sizeof(float)), 0);
+  }
 }
 
 // AttendGroup over a scattered block table against plain causal GQA attention, with and
