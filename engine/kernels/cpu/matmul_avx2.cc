@@ -14,12 +14,14 @@ namespace {
 
 // Eight consecutive weights of a row as floats, and one for the scalar leftovers.
 struct F32Load {
+  static constexpr int64_t kBytes = 4;
   BATON_AVX2_INLINE static __m256 Eight(const void* w, int64_t i) {
     return _mm256_loadu_ps(static_cast<const float*>(w) + i);
   }
   static float One(const void* w, int64_t i) { return static_cast<const float*>(w)[i]; }
 };
 struct F16Load {
+  static constexpr int64_t kBytes = 2;
   BATON_AVX2_INLINE static __m256 Eight(const void* w, int64_t i) {
     return _mm256_cvtph_ps(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i)));
@@ -29,6 +31,7 @@ struct F16Load {
   }
 };
 struct Bf16Load {
+  static constexpr int64_t kBytes = 2;
   BATON_AVX2_INLINE static __m256 Eight(const void* w, int64_t i) {
     const __m128i h =
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
@@ -50,6 +53,8 @@ BATON_AVX2 float DotAvx2(const void* w, const float* x, int64_t k) {
 #pragma GCC unroll 8
   for (int v = 0; v < 8; ++v) acc[v] = _mm256_setzero_ps();
   for (int64_t i = 0; i < np; i += kGgmlF32Lanes) {
+    _mm_prefetch(static_cast<const char*>(w) + (i + 1024) * L::kBytes, _MM_HINT_T0);
+    _mm_prefetch(static_cast<const char*>(w) + (i + 1024) * L::kBytes + 64, _MM_HINT_T0);
 #pragma GCC unroll 8
     for (int v = 0; v < 8; ++v) {
       acc[v] = _mm256_fmadd_ps(L::Eight(w, i + 8 * v), _mm256_loadu_ps(x + i + 8 * v), acc[v]);
