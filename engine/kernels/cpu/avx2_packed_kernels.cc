@@ -24,11 +24,16 @@ using avx2::StoreRows;
 // Activation rows per pass over a panel: each vector's nibbles are unpacked once for them all.
 constexpr int kActRows = 4;
 
-// RA activation rows from i0 against one packed panel of nb blocks. |sum of a block's 8
+// How far ahead of the block being read the weights are asked for (the stream continues into
+// the next panel, which the same thread reads next).
+constexpr int64_t kPrefetchBytes = 2048;
+
+// RA activation rows from i0 against one packed panel of nb blocks; the first pass over a
+// panel (`prefetch`) also asks for the weights ahead. |sum of a block's 8
 // vpmaddubsw lanes| <= 8 * 2 * 15 * 127 < 2^15, so a block's products fit int16 lanes.
 template <int RA>
 BATON_AVX2_INLINE inline void PanelRows(const uint8_t* panel, int64_t nb, const Q8Activations& q8,
-                                        int64_t i0, __m256 out[RA]) {
+                                        int64_t i0, bool prefetch, __m256 out[RA]) {
   const avx2::Block32Rows<RA> x(q8, i0);
   __m256 acc[RA];
 #pragma GCC unroll 4
@@ -36,6 +41,12 @@ BATON_AVX2_INLINE inline void PanelRows(const uint8_t* panel, int64_t nb, const 
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = panel + b * kPackedQ4_0BlockBytes;
+    if (prefetch) {
+      const char* ahead = reinterpret_cast<const char*>(blk) + kPrefetchBytes;
+      _mm_prefetch(ahead, _MM_HINT_T0);
+      _mm_prefetch(ahead + 64, _MM_HINT_T0);
+      _mm_prefetch(ahead + 128, _MM_HINT_T0);
+    }
     __m256i s16[RA];
 #pragma GCC unroll 4
     for (int j = 0; j < RA; ++j) s16[j] = _mm256_setzero_si256();
@@ -67,7 +78,7 @@ template <int RA>
 BATON_AVX2_INLINE inline void PassRows(const TileArgs& a, const uint8_t* panel, int64_t nb,
                                        int64_t i0, int64_t r0, int rows) {
   __m256 acc[RA];
-  PanelRows<RA>(panel, nb, *a.q8, i0, acc);
+  PanelRows<RA>(panel, nb, *a.q8, i0, i0 == 0, acc);
 #pragma GCC unroll 4
   for (int j = 0; j < RA; ++j) StoreRows(acc[j], rows, a.y + (i0 + j) * a.n_rows + r0);
 }
