@@ -127,6 +127,8 @@ BATON_AVX2 void Block32Rows(const typename D::Block* blk, int64_t nb, const Q8Ac
     xds[r] = q8.row_dsum32(i0 + r);
   }
   for (int64_t b = 0; b < nb; ++b) {
+    // The row's weights 1 KiB ahead (rows are contiguous: past the end is the next row).
+    _mm_prefetch(reinterpret_cast<const char*>(blk + b) + 1024, _MM_HINT_T0);
     const __m256i w = D::Values(blk[b]);
     const float dw = _cvtsh_ss(blk[b].d);
 #pragma GCC unroll 4
