@@ -340,12 +340,28 @@ BATON_AVX2 void KKernel(const uint8_t* w_row, const RowArgs& a, float* out, int6
 // hold exactly the integer sums KRows would form and take the same float steps, so results are
 // bit-identical to KRows' (as they were before these loops replaced it for the two types).
 
-// The 16 bytes with int16 lanes 0-7 all equal to lane `lo` and 8-15 to lane `hi` of a
-// 128-bit half, as a vpshufb control for both halves.
-BATON_AVX2_INLINE inline __m256i Int16Broadcasts(int lo, int hi) {
-  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>((2 * hi + 1) << 8 | 2 * hi)),
-                          _mm_set1_epi16(static_cast<int16_t>((2 * lo + 1) << 8 | 2 * lo)));
-}
+// vpshufb controls, 32-byte aligned in memory (as register constants GCC rebuilds them inside
+// the loops): control i fills int16 lanes 0-7 with lane step * i of the source's low 128-bit
+// half and lanes 8-15 with lane step * i + odd of its high half.
+template <int N>
+struct Int16Broadcasts {
+  alignas(32) uint8_t control[N][32];
+  constexpr Int16Broadcasts(int step, int odd) : control{} {
+    for (int i = 0; i < N; ++i) {
+      for (int b = 0; b < 32; ++b) {
+        const int lane = b < 16 ? step * i : step * i + odd;
+        control[i][b] = static_cast<uint8_t>(2 * lane + b % 2);
+      }
+    }
+  }
+  BATON_AVX2_INLINE __m256i operator[](int i) const {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(control[i]));
+  }
+};
+// Q4_K: the scale of elements 32c..32c+31 in every lane. Q6_K: sub-blocks 2j and 2j + 1 in
+// lanes 0-7 and 8-15 (PairOfSubBlocks' layout).
+constexpr Int16Broadcasts<8> kQ4_KScaleOf32(1, 0);
+constexpr Int16Broadcasts<4> kQ6_KScalesOf32(2, 1);
 
 // A Q4_K block's 8 scales (int16 lanes 0-7) and 8 minimums (lanes 8-15), as
 // UnpackScaleMinK4 gives them. With 32-bit words w0..w2 of `scales`, in every byte:
@@ -412,8 +428,8 @@ struct Q4_KDecode {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * c));
         const __m256i q_lo = _mm256_and_si256(v, low4);
         const __m256i q_hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-        const __m256i s_lo = _mm256_shuffle_epi8(scales, Int16Broadcasts(2 * c, 2 * c));
-        const __m256i s_hi = _mm256_shuffle_epi8(scales, Int16Broadcasts(2 * c + 1, 2 * c + 1));
+        const __m256i s_lo = _mm256_shuffle_epi8(scales, kQ4_KScaleOf32[2 * c]);
+        const __m256i s_hi = _mm256_shuffle_epi8(scales, kQ4_KScaleOf32[2 * c + 1]);
 #pragma GCC unroll 4
         for (int r = 0; r < NR; ++r) {
           const int8_t* xq = x.qs[r] + kQkK * sb + 64 * c;
@@ -487,8 +503,7 @@ struct Q6_KDecode {
                             _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45))};
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j) {
-          // Sub-blocks 2j, 2j + 1 of this half: int16 lanes 0-7 and 8-15 (PairOfSubBlocks).
-          const __m256i s = _mm256_shuffle_epi8(half_scales, Int16Broadcasts(2 * j, 2 * j + 1));
+          const __m256i s = _mm256_shuffle_epi8(half_scales, kQ6_KScalesOf32[j]);
 #pragma GCC unroll 4
           for (int r = 0; r < NR; ++r) {
             const __m256i xq = _mm256_loadu_si256(
