@@ -205,6 +205,22 @@ TEST(KTypesTest, Avx2RowKernelsExactAtTheExtremesAndAloneOrTogether) {
   SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
 }
 
+// Quants round to nearest with ties to even: a block of amax 127 (d = 1) holding every
+// multiple of 0.5 from -127 up.
+TEST(ActivationsTest, QuantsRoundHalfToEven) {
+  std::vector<float> x(256);
+  for (int j = 0; j < 256; ++j) x[j] = -127.0f + 0.5f * j;
+  Q8Activations a;
+  QuantizeActivations(x.data(), 1, 256, 256, 0, &a);
+  ASSERT_EQ(a.d[0], 1.0f);
+  for (int j = 0; j < 256; ++j) {
+    const int below = static_cast<int>(std::floor(x[j]));
+    const float frac = x[j] - below;
+    const int want = frac < 0.5f ? below : frac > 0.5f ? below + 1 : below + (below & 1);
+    ASSERT_EQ(a.qs[j], want) << "x=" << x[j];
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AllTypesAllFamilies, MatMulTest,
     ::testing::Combine(::testing::ValuesIn(kAllTensorTypes),
