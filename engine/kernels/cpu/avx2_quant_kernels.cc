@@ -245,32 +245,6 @@ struct QK4Avx2 {
   }
 };
 
-struct Q6_KAvx2 {
-  using Block = BlockQ6_K;
-  static constexpr bool kHasMin = false;
-  static constexpr bool kMinPer32 = false;
-  static constexpr bool kUnsigned = false;
-  BATON_AVX2_INLINE static void Decode(const Block& b, KDecoded* o) {
-    const __m256i offset = _mm256_set1_epi8(32);
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h));
-      const __m256i ql1 =
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32));
-      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
-      const __m256i low[4] = {ByteBits(ql0, 0, 0xF), ByteBits(ql1, 0, 0xF), ByteBits(ql0, 4, 0xF),
-                              ByteBits(ql1, 4, 0xF)};
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        const __m256i high = _mm256_slli_epi16(ByteBits(qh, 2 * j, 3), 4);
-        o->q[4 * h + j] = _mm256_sub_epi8(_mm256_or_si256(low[j], high), offset);
-      }
-    }
-    for (int s = 0; s < 16; ++s) o->sc[s] = b.scales[s];
-    o->d = _cvtsh_ss(b.d);
-  }
-};
-
 struct IQ4_XSAvx2 {
   using Block = BlockIQ4_XS;
   static constexpr bool kHasMin = false;
@@ -362,6 +336,216 @@ BATON_AVX2 void KKernel(const uint8_t* w_row, const RowArgs& a, float* out, int6
   for (; i < a.i0 + a.m; ++i) KRows<D, 1>(blk, nb, *a.q8, i, out, out_stride);
 }
 
+// ---- Q4_K and Q6_K for few activation rows (decode): dedicated loops. ----
+// Each super-block is decoded once for all the rows of a call (up to 4 at a time), the scales
+// unpacked with a few vector ops and broadcast per 32 elements with one byte shuffle. The lanes
+// hold exactly the integer sums KRows would form and take the same float steps, so results are
+// bit-identical to KRows' (as they were before these loops replaced it for the two types).
+
+// vpshufb controls, 32-byte aligned in memory (as register constants GCC rebuilds them inside
+// the loops): control i fills int16 lanes 0-7 with lane step * i of the source's low 128-bit
+// half and lanes 8-15 with lane step * i + odd of its high half.
+template <int N>
+struct Int16Broadcasts {
+  alignas(32) uint8_t control[N][32];
+  constexpr Int16Broadcasts(int step, int odd) : control{} {
+    for (int i = 0; i < N; ++i) {
+      for (int b = 0; b < 32; ++b) {
+        const int lane = b < 16 ? step * i : step * i + odd;
+        control[i][b] = static_cast<uint8_t>(2 * lane + b % 2);
+      }
+    }
+  }
+  BATON_AVX2_INLINE __m256i operator[](int i) const {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(control[i]));
+  }
+};
+// Q4_K: the scale of elements 32c..32c+31 in every lane. Q6_K: sub-blocks 2j and 2j + 1 in
+// lanes 0-7 and 8-15 (PairOfSubBlocks' layout).
+constexpr Int16Broadcasts<8> kQ4_KScaleOf32(1, 0);
+constexpr Int16Broadcasts<4> kQ6_KScalesOf32(2, 1);
+
+// A Q4_K block's 8 scales (int16 lanes 0-7) and 8 minimums (lanes 8-15), as
+// UnpackScaleMinK4 gives them. With 32-bit words w0..w2 of `scales`, in every byte:
+// sc 0-3 = w0 & 63, sc 4-7 = (w2 & 15) | (w0 >> 6) << 4, mn 0-3 = w1 & 63,
+// mn 4-7 = (w2 >> 4) | (w1 >> 6) << 4. Reads 16 bytes (the block's quants follow).
+BATON_AVX2_INLINE inline __m256i Q4_KScalesAndMins(const uint8_t* scales) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales));
+  const __m128i low = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0));   // w0 w2 w1 w2
+  const __m128i high = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0));  // w0 w0 w1 w1
+  const __m128i low_bits =
+      _mm_and_si128(_mm_srlv_epi32(low, _mm_setr_epi32(0, 0, 0, 4)),
+                    _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
+  const __m128i high_bits =
+      _mm_and_si128(_mm_srli_epi32(high, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+  return _mm256_cvtepu8_epi16(_mm_or_si128(low_bits, high_bits));
+}
+
+BATON_AVX2_INLINE inline int32_t SumInt32Lanes(__m128i v) {
+  v = _mm_add_epi32(v, _mm_unpackhi_epi64(v, v));
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 1, 1)));
+  return _mm_cvtsi128_si32(v);
+}
+
+// Rows i0..i0+NR-1 of the activations.
+template <int NR>
+struct ActivationRows {
+  const int8_t* qs[NR];
+  const float* d[NR];
+  const int32_t* sum32[NR];
+  ActivationRows(const Q8Activations& q8, int64_t i0) {
+    for (int r = 0; r < NR; ++r) {
+      qs[r] = q8.row_qs(i0 + r);
+      d[r] = q8.row_d(i0 + r);
+      sum32[r] = q8.row_sum32(i0 + r);
+    }
+  }
+};
+
+struct Q4_KDecode {
+  using Block = BlockQ4_K;
+  template <int NR>
+  BATON_AVX2 static void Rows(const Block* blk, int64_t nb, const Q8Activations& q8, int64_t i0,
+                              float* out, int64_t out_stride) {
+    const ActivationRows<NR> x(q8, i0);
+    __m256 acc[NR];
+    float min_acc[NR];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) {
+      acc[r] = _mm256_setzero_ps();
+      min_acc[r] = 0.0f;
+    }
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    for (int64_t sb = 0; sb < nb; ++sb) {
+      const Block& b = blk[sb];
+      const __m256i scales_mins = Q4_KScalesAndMins(b.scales);
+      const __m256i scales = _mm256_permute2x128_si256(scales_mins, scales_mins, 0x00);
+      const __m128i mins = _mm256_extracti128_si256(scales_mins, 1);
+      __m256i isum[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) isum[r] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        // Elements 64c..64c+31 (low nibbles, scale 2c) and 64c+32..64c+63 (high, 2c + 1).
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * c));
+        const __m256i q_lo = _mm256_and_si256(v, low4);
+        const __m256i q_hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+        const __m256i s_lo = _mm256_shuffle_epi8(scales, kQ4_KScaleOf32[2 * c]);
+        const __m256i s_hi = _mm256_shuffle_epi8(scales, kQ4_KScaleOf32[2 * c + 1]);
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; ++r) {
+          const int8_t* xq = x.qs[r] + kQkK * sb + 64 * c;
+          const __m256i x_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
+          const __m256i x_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32));
+          isum[r] = _mm256_add_epi32(isum[r],
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(q_lo, x_lo), s_lo));
+          isum[r] = _mm256_add_epi32(isum[r],
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(q_hi, x_hi), s_hi));
+        }
+      }
+      const float d = _cvtsh_ss(b.d);
+      const float dmin = _cvtsh_ss(b.dmin);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(d * x.d[r][sb]),
+                                 acc[r]);
+        // |sum of 32 quants| <= 32 * 127: the sums fit int16 for one vpmaddwd with the mins.
+        const __m256i sums =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sum32[r] + 8 * sb));
+        const __m128i sums16 =
+            _mm_packs_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+        const int32_t m = SumInt32Lanes(_mm_madd_epi16(mins, sums16));
+        min_acc[r] += dmin * x.d[r][sb] * static_cast<float>(m);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) {
+      out[(i0 + r) * out_stride] = SumLanesGgmlOrder(acc[r]) - min_acc[r];
+    }
+  }
+};
+
+struct Q6_KDecode {
+  using Block = BlockQ6_K;
+  template <int NR>
+  BATON_AVX2 static void Rows(const Block* blk, int64_t nb, const Q8Activations& q8, int64_t i0,
+                              float* out, int64_t out_stride) {
+    const ActivationRows<NR> x(q8, i0);
+    __m256 acc[NR];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i bits45 = _mm256_set1_epi8(0x30);
+    const __m256i offset = _mm256_set1_epi8(32);
+    for (int64_t sb = 0; sb < nb; ++sb) {
+      const Block& b = blk[sb];
+      const __m256i sc = _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+      __m256i isum[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) isum[r] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        // Scales 8h..8h+7 in both halves.
+        const __m256i half_scales = _mm256_permute2x128_si256(sc, sc, h == 0 ? 0x00 : 0x11);
+        const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h));
+        const __m256i ql1 =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32));
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
+        // Unsigned 6-bit quants of elements 128h + 32j.. (the -32 offset is taken off the
+        // products below).
+        const __m256i q[4] = {
+            _mm256_or_si256(_mm256_and_si256(ql0, low4),
+                            _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45)),
+            _mm256_or_si256(_mm256_and_si256(ql1, low4),
+                            _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+                            _mm256_and_si256(qh, bits45)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                            _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45))};
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+          const __m256i s = _mm256_shuffle_epi8(half_scales, kQ6_KScalesOf32[j]);
+#pragma GCC unroll 4
+          for (int r = 0; r < NR; ++r) {
+            const __m256i xq = _mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(x.qs[r] + kQkK * sb + 128 * h + 32 * j));
+            // Pair sums of q * x and of 32 * x stay within int16 (63 * 127 * 2 + 32 * 127 * 2).
+            const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(q[j], xq),
+                                                   _mm256_maddubs_epi16(offset, xq));
+            isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(pairs, s));
+          }
+        }
+      }
+      const float d = _cvtsh_ss(b.d);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(d * x.d[r][sb]),
+                                 acc[r]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = SumLanesGgmlOrder(acc[r]) - 0.0f;
+  }
+};
+
+// Up to 4 activation rows per pass over the weight row.
+template <typename D>
+BATON_AVX2 void KDecodeKernel(const uint8_t* w_row, const RowArgs& a, float* out,
+                              int64_t out_stride) {
+  const auto* blk = reinterpret_cast<const typename D::Block*>(w_row);
+  const int64_t nb = a.k / kQkK;
+  const int64_t end = a.i0 + a.m;
+  int64_t i = a.i0;
+  for (; i + 4 <= end; i += 4) D::template Rows<4>(blk, nb, *a.q8, i, out, out_stride);
+  switch (end - i) {
+    case 3: D::template Rows<3>(blk, nb, *a.q8, i, out, out_stride); break;
+    case 2: D::template Rows<2>(blk, nb, *a.q8, i, out, out_stride); break;
+    case 1: D::template Rows<1>(blk, nb, *a.q8, i, out, out_stride); break;
+    default: break;
+  }
+}
+
 }  // namespace
 
 KernelChoice Avx2QuantKernel(TensorType t) {
@@ -376,9 +560,9 @@ KernelChoice Avx2QuantKernel(TensorType t) {
     case TensorType::kIQ4_NL: return {Block32Kernel<IQ4_NLAvx2>, k32, 0, "avx2"};
     case TensorType::kQ2_K: return {KKernel<Q2_KAvx2>, k256, 0, "avx2"};
     case TensorType::kQ3_K: return {KKernel<Q3_KAvx2>, k256, 0, "avx2"};
-    case TensorType::kQ4_K: return {KKernel<QK4Avx2<BlockQ4_K, false>>, k256, 0, "avx2"};
+    case TensorType::kQ4_K: return {KDecodeKernel<Q4_KDecode>, k256, 0, "avx2"};
     case TensorType::kQ5_K: return {KKernel<QK4Avx2<BlockQ5_K, true>>, k256, 0, "avx2"};
-    case TensorType::kQ6_K: return {KKernel<Q6_KAvx2>, k256, 0, "avx2"};
+    case TensorType::kQ6_K: return {KDecodeKernel<Q6_KDecode>, k256, 0, "avx2"};
     case TensorType::kIQ4_XS: return {KKernel<IQ4_XSAvx2>, k256, 0, "avx2"};
     default: return {};
   }

@@ -145,6 +145,82 @@ TEST(ActivationsTest, Block32ScaleIsFp16Rounded) {
   EXPECT_EQ(a.qs[2], 0);
 }
 
+// Q4_K / Q6_K rows at the extremes of their ranges (largest quants, scales and minimums of
+// either sign, plus random bytes) against activations on the Q8 grid at +-127: the AVX2 row
+// kernels' int16 pair sums must not saturate, so only float rounding separates them from the
+// reference. m = 1..3 share one decode of each super-block: every activation row must get the
+// bits it gets alone.
+TEST(KTypesTest, Avx2RowKernelsExactAtTheExtremesAndAloneOrTogether) {
+  if (!CpuHasAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  SetMaxKernelVariant(KernelVariant::kAvx2);
+  const int64_t k = 256 * 3, n_rows = 3, m = 3;
+  std::vector<float> x(m * k);
+  for (int64_t j = 0; j < k; ++j) {
+    x[j] = 1.0f;
+    x[k + j] = -1.0f;
+    x[2 * k + j] = j % 3 == 0 ? -1.0f : 1.0f;
+  }
+  const std::vector<float> noise = Gaussian(n_rows * k, 41);
+  for (TensorType t : {TensorType::kQ4_K, TensorType::kQ6_K}) {
+    const size_t row_bytes = RowBytes(t, k);
+    std::vector<uint8_t> w(row_bytes * n_rows);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      uint8_t* row = w.data() + r * row_bytes;
+      QuantizeRow(t, noise.data() + r * k, row, k);
+      if (r == 2) continue;  // random quants
+      for (int64_t b = 0; b < k / 256; ++b) {
+        if (t == TensorType::kQ4_K) {
+          auto* blk = reinterpret_cast<BlockQ4_K*>(row) + b;
+          std::fill(std::begin(blk->qs), std::end(blk->qs), r == 0 ? 0xFF : 0x00);
+          std::fill(std::begin(blk->scales), std::end(blk->scales), 0xFF);  // all 63
+        } else {
+          auto* blk = reinterpret_cast<BlockQ6_K*>(row) + b;
+          std::fill(std::begin(blk->ql), std::end(blk->ql), r == 0 ? 0xFF : 0x00);  // 31, -32
+          std::fill(std::begin(blk->qh), std::end(blk->qh), r == 0 ? 0xFF : 0x00);
+          std::fill(std::begin(blk->scales), std::end(blk->scales), r == 0 ? 127 : -128);
+        }
+      }
+    }
+    std::vector<float> want(m * n_rows), together(m * n_rows);
+    MatMulReference(t, w.data(), n_rows, k, x.data(), m, want.data());
+    MatMul(t, w.data(), n_rows, k, x.data(), m, together.data(), nullptr);
+    std::vector<float> wd(k);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      DequantizeRow(t, w.data() + r * row_bytes, wd.data(), k);
+      for (int64_t i = 0; i < m; ++i) {
+        double abs_sum = 0;
+        for (int64_t j = 0; j < k; ++j) abs_sum += std::fabs(double{wd[j]} * x[i * k + j]);
+        ASSERT_NEAR(together[i * n_rows + r], want[i * n_rows + r], abs_sum * 1e-5)
+            << TensorTypeName(t) << " r=" << r << " i=" << i;
+      }
+    }
+    for (int64_t i = 0; i < m; ++i) {
+      std::vector<float> alone(n_rows);
+      MatMul(t, w.data(), n_rows, k, x.data() + i * k, 1, alone.data(), nullptr);
+      for (int64_t r = 0; r < n_rows; ++r) {
+        ASSERT_EQ(together[i * n_rows + r], alone[r]) << TensorTypeName(t) << " r=" << r;
+      }
+    }
+  }
+  SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
+}
+
+// Quants round to nearest with ties to even: a block of amax 127 (d = 1) holding every
+// multiple of 0.5 from -127 up.
+TEST(ActivationsTest, QuantsRoundHalfToEven) {
+  std::vector<float> x(256);
+  for (int j = 0; j < 256; ++j) x[j] = -127.0f + 0.5f * j;
+  Q8Activations a;
+  QuantizeActivations(x.data(), 1, 256, 256, 0, &a);
+  ASSERT_EQ(a.d[0], 1.0f);
+  for (int j = 0; j < 256; ++j) {
+    const int below = static_cast<int>(std::floor(x[j]));
+    const float frac = x[j] - below;
+    const int want = frac < 0.5f ? below : frac > 0.5f ? below + 1 : below + (below & 1);
+    ASSERT_EQ(a.qs[j], want) << "x=" << x[j];
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AllTypesAllFamilies, MatMulTest,
     ::testing::Combine(::testing::ValuesIn(kAllTensorTypes),
