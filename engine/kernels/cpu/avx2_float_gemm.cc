@@ -128,15 +128,19 @@ BATON_AVX2_INLINE inline void PanelTimesRows(const TileArgs& a, const float* pan
   __m256 acc[RA][2];
 #pragma GCC unroll 6
   for (int j = 0; j < RA; ++j) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
-  const float* x = a.x + i * a.k + e0;
+  // Rows 0-2 at x0, x0 + k, x0 + 2k and rows 3-5 likewise from x3: base + index * {1, 2}
+  // addressing, two pointer increments per element.
+  const float* x0 = a.x + i * a.k + e0;
+  const float* x3 = x0 + 3 * a.k;
   const int64_t k = a.k;
+  const float* end = panel + n * kGemmRows;
 #pragma GCC unroll 2
-  for (int64_t e = 0; e < n; ++e) {
-    const __m256 w0 = _mm256_load_ps(panel + e * kGemmRows);
-    const __m256 w1 = _mm256_load_ps(panel + e * kGemmRows + 8);
+  for (const float* w = panel; w != end; w += kGemmRows, ++x0, ++x3) {
+    const __m256 w0 = _mm256_load_ps(w);
+    const __m256 w1 = _mm256_load_ps(w + 8);
 #pragma GCC unroll 6
     for (int j = 0; j < RA; ++j) {
-      const __m256 xb = _mm256_broadcast_ss(x + j * k + e);
+      const __m256 xb = _mm256_broadcast_ss(j < 3 ? x0 + j * k : x3 + (j - 3) * k);
       acc[j][0] = _mm256_fmadd_ps(w0, xb, acc[j][0]);
       acc[j][1] = _mm256_fmadd_ps(w1, xb, acc[j][1]);
     }

@@ -69,7 +69,6 @@ void Shapes(benchmark::internal::Benchmark* b) {
                        TensorType::kQ6_K, TensorType::kF16}) {
     b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2, best});
     for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), 2048, 2048, 512, threads, best});
-    b->Args({static_cast<int64_t>(t), 2048, 2120, 512, 1, best});  // TEMP
   }
   // Prefill at the FFN shapes (gate/up: 8192 x 2048, down: 2048 x 8192) for the float weights,
   // whose tiled kernel is a compute-bound fp32 GEMM.
