@@ -9,10 +9,10 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/kernels/cpu/avx2_float_gemm.h"
 #include "engine/kernels/cpu/avx2_tile_helpers.h"
 #include "engine/kernels/cpu/block_formats.h"
 #include "engine/kernels/cpu/tiled_kernels.h"
-#include "engine/tensor/fp16.h"
 
 namespace baton::engine::kernels {
 namespace {
@@ -492,97 +492,6 @@ BATON_AVX2 void KTiled(const TileArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
-// ---- F16 / BF16: an fp32 FMA tile. ----
-// The panel holds the 8 rows converted to fp32, element-major (8 floats per element, one per
-// row); each activation row accumulates fma(panel[e], x[e]) in one vector for all 8 rows.
-// Tiles of 8 activation rows give 8 independent FMA chains, enough to cover FMA latency.
-struct F16Bits {
-  BATON_AVX2_INLINE static __m256 Eight(const uint16_t* p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  }
-  static float One(uint16_t v) { return Fp16ToFloat(v); }
-};
-struct Bf16Bits {
-  BATON_AVX2_INLINE static __m256 Eight(const uint16_t* p) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  }
-  static float One(uint16_t v) { return Bf16ToFloat(v); }
-};
-
-template <typename L>
-BATON_AVX2_INLINE inline void PackFloatPanel(const TileArgs& a, int64_t r0, int rows,
-                                             float* panel) {
-  const uint16_t* row[kPanelRows];
-  for (int r = 0; r < kPanelRows; ++r) {
-    row[r] = reinterpret_cast<const uint16_t*>(a.w + (r0 + std::min(r, rows - 1)) * a.row_bytes);
-  }
-  const int64_t k8 = a.k & ~int64_t{7};
-  for (int64_t e = 0; e < k8; e += 8) {
-    __m256i v[kPanelRows];
-#pragma GCC unroll 8
-    for (int r = 0; r < kPanelRows; ++r) {
-      v[r] = r < rows ? _mm256_castps_si256(L::Eight(row[r] + e)) : _mm256_setzero_si256();
-    }
-    Transpose8x8(v);
-#pragma GCC unroll 8
-    for (int g = 0; g < 8; ++g) {
-      _mm256_store_ps(panel + (e + g) * kPanelRows, _mm256_castsi256_ps(v[g]));
-    }
-  }
-  for (int64_t e = k8; e < a.k; ++e) {
-    for (int r = 0; r < kPanelRows; ++r) {
-      panel[e * kPanelRows + r] = r < rows ? L::One(row[r][e]) : 0.0f;
-    }
-  }
-}
-
-template <int RA>
-BATON_AVX2_INLINE inline void FloatPanelRows(const TileArgs& a, const float* panel, int64_t i0,
-                                             int64_t r0, int rows) {
-  __m256 acc[RA];
-  const float* x[RA];
-#pragma GCC unroll 8
-  for (int j = 0; j < RA; ++j) {
-    acc[j] = _mm256_setzero_ps();
-    x[j] = a.x + (i0 + j) * a.k;
-  }
-  for (int64_t e = 0; e < a.k; ++e) {
-    const __m256 w = _mm256_load_ps(panel + e * kPanelRows);
-#pragma GCC unroll 8
-    for (int j = 0; j < RA; ++j) acc[j] = _mm256_fmadd_ps(w, _mm256_broadcast_ss(x[j] + e), acc[j]);
-  }
-#pragma GCC unroll 8
-  for (int j = 0; j < RA; ++j) StoreRows(acc[j], rows, a.y + (i0 + j) * a.n_rows + r0);
-}
-
-// The last m % 8 activation rows, as one tile of that many.
-template <int RA>
-BATON_AVX2_INLINE inline void FloatPanelTail(const TileArgs& a, const float* panel, int64_t i0,
-                                             int64_t left, int64_t r0, int rows) {
-  if constexpr (RA > 0) {
-    if (left == RA) {
-      FloatPanelRows<RA>(a, panel, i0, r0, rows);
-    } else {
-      FloatPanelTail<RA - 1>(a, panel, i0, left, r0, rows);
-    }
-  }
-}
-
-template <typename L>
-BATON_AVX2 void FloatTiled(const TileArgs& a, int64_t r0, int64_t r1) {
-  constexpr int kActRows = 8;
-  auto* panel = static_cast<float*>(PanelScratch(a.k * kPanelRows * sizeof(float)));
-  for (int64_t p = r0; p < r1; p += kPanelRows) {
-    const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, r1 - p));
-    PackFloatPanel<L>(a, p, rows, panel);
-    PrefetchRows(a, p + kPanelRows, r1);
-    int64_t i = 0;
-    for (; i + kActRows <= a.m; i += kActRows) FloatPanelRows<kActRows>(a, panel, i, p, rows);
-    FloatPanelTail<kActRows - 1>(a, panel, i, a.m - i, p, rows);
-  }
-}
-
 }  // namespace
 
 TiledKernelChoice Avx2TiledKernel(TensorType t) {
@@ -597,9 +506,9 @@ TiledKernelChoice Avx2TiledKernel(TensorType t) {
     case TensorType::kQ6_K:
       return {KTiled<Q6_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled", 4};
     case TensorType::kF16:
-      return {FloatTiled<F16Bits>, ActivationForm::kFloat, 0, "avx2-tiled-f16c", 4};
+      return {Avx2F16Gemm, ActivationForm::kFloat, 0, "avx2-tiled-f16c", 4};
     case TensorType::kBF16:
-      return {FloatTiled<Bf16Bits>, ActivationForm::kFloat, 0, "avx2-tiled-bf16", 4};
+      return {Avx2Bf16Gemm, ActivationForm::kFloat, 0, "avx2-tiled-bf16", 4};
     default:
       return {};
   }

@@ -71,6 +71,13 @@ void Shapes(benchmark::internal::Benchmark* b) {
     b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2, best});
     for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), 2048, 2048, 512, threads, best});
   }
+  // Prefill at the FFN shapes (gate/up: 8192 x 2048, down: 2048 x 8192) for the float weights,
+  // whose tiled kernel is a compute-bound fp32 GEMM.
+  for (TensorType t : {TensorType::kF16, TensorType::kBF16}) {
+    if (t == TensorType::kBF16) b->Args({static_cast<int64_t>(t), 2048, 2048, 512, 2, best});
+    b->Args({static_cast<int64_t>(t), 8192, 2048, 512, 2, best});
+    b->Args({static_cast<int64_t>(t), 2048, 8192, 512, 2, best});
+  }
 }
 
 BENCHMARK(BM_MatMul)->Apply(Shapes)->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -53,9 +53,10 @@ struct TiledKernelChoice {
 // row each take fma(d_w * d_x, dot of 4 quants), summed in ggml's order), so its results are
 // bit-identical to Avx2Kernel's and ScalarKernel's; Q4_0 sums a block's products in integers
 // and subtracts the offset 8 * (sum of the block's activation quants) before one float step;
-// F16/BF16 weights are converted to fp32 once per panel and multiplied with fp32 FMA in
-// element order (exact products, fp32 sums, not in ggml's 64-lane order). F32 has none: its
-// row kernel must keep ggml's order bit for bit.
+// F16/BF16 weights run as an fp32 GEMM (avx2_float_gemm.h: 16-row panels, blocks of k):
+// exact products summed with fp32 FMA in element order within each block of k, the blocks'
+// sums added in order (not ggml's 64-lane order). F32 has none: its row kernel must keep
+// ggml's order bit for bit.
 TiledKernelChoice Avx2TiledKernel(TensorType t);
 
 // ---- Weights repacked at load (packed_weights.h) ----

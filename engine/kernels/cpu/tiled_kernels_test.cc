@@ -10,6 +10,7 @@
 
 #include "common/status_matchers.h"
 #include "engine/kernels/cpu/activations.h"
+#include "engine/kernels/cpu/avx2_float_gemm.h"
 #include "engine/kernels/cpu/matmul.h"
 #include "engine/kernels/cpu/quantize.h"
 #include "engine/kernels/cpu/row_kernels.h"
@@ -27,8 +28,18 @@ struct Shape {
 const Shape kShapes[] = {{13, 32 * 7, 5}, {8, 64, 4},   {17, 32 * 3, 9},
                          {1, 32, 6},      {33, 32 * 65, 7}, {24, 32 * 2, 16}, {9, 32, 23}};
 
-// Float weights take rows of any length: k off the 8-element vectors too.
-const Shape kFloatShapes[] = {{5, 37, 9}, {11, 333, 8}, {3, 7, 4}, {16, 1, 5}};
+// Float weights take rows of any length: k off the 8-element vectors too. Their kernel blocks
+// k by kFloatGemmKBlock and tiles 16 weight rows x 6 activation rows: k one element past two
+// blocks and 13 elements into the third, rows off 16, every m from 4 to 13 (all the partial
+// tiles), and m past one block of activation rows.
+constexpr int64_t kPastTwoKBlocks = 2 * kFloatGemmKBlock + 13;
+const Shape kFloatShapes[] = {{5, 37, 9},   {11, 333, 8}, {3, 7, 4},   {16, 1, 5},
+                              {37, kPastTwoKBlocks, 4},    {37, kPastTwoKBlocks, 5},
+                              {37, kPastTwoKBlocks, 6},    {37, kPastTwoKBlocks, 7},
+                              {37, kPastTwoKBlocks, 8},    {37, kPastTwoKBlocks, 9},
+                              {37, kPastTwoKBlocks, 10},   {37, kPastTwoKBlocks, 11},
+                              {37, kPastTwoKBlocks, 12},   {37, kPastTwoKBlocks, 13},
+                              {24, kFloatGemmKBlock + 1, 13}, {21, 2 * kFloatGemmKBlock, 301}};
 
 // Activation block of t's kernels: 256 for the K types, else 32.
 int64_t ActBlock(TensorType t) { return BlockElements(t) == 256 ? 256 : 32; }
@@ -188,6 +199,33 @@ TEST_P(TiledKernelTest, MatMulBatchEqualsRowsOneAtATime) {
       double abs_sum = 0;
       for (int64_t j = 0; j < s.k; ++j) abs_sum += std::fabs(wd[r * s.k + j] * o.x[i * s.k + j]);
       ASSERT_NEAR(batch[i * s.n_rows + r], one[r], abs_sum * 1e-5 + 1e-6) << "i=" << i << " r=" << r;
+    }
+  }
+}
+
+// F16/BF16: an activation row's products do not depend on the rows batched with it (its
+// position in a tile of 6, the tile's size, the activation block it falls in) nor on where the
+// weight rows' range starts: every row of a batch of 301 equals, bit for bit, the same row in
+// a batch of 4 to 13 taken from any offset, over a range split at another panel.
+TEST_P(TiledKernelTest, FloatRowsDoNotDependOnTheBatch) {
+  const TensorType t = GetParam();
+  if (BlockElements(t) != 1) GTEST_SKIP() << "only the float weights";
+  const Shape s{45, 2 * kFloatGemmKBlock + 5, 301};
+  const Operands o = Make(t, s, false);
+  const std::vector<float> all = TiledResult(t, o, s, 2 * kPanelRows);
+  for (int64_t m = 4; m <= 13; ++m) {
+    for (int64_t i0 : {int64_t{0}, int64_t{1}, 5 + m, s.m - m}) {
+      const Shape part{s.n_rows, s.k, m};
+      Operands sub;
+      sub.x.assign(o.x.begin() + i0 * s.k, o.x.begin() + (i0 + m) * s.k);
+      sub.w = o.w;
+      const std::vector<float> got = TiledResult(t, sub, part, kPanelRows);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t r = 0; r < s.n_rows; ++r) {
+          ASSERT_EQ(Bits(got[i * s.n_rows + r]), Bits(all[(i0 + i) * s.n_rows + r]))
+              << "m=" << m << " i0=" << i0 << " i=" << i << " r=" << r;
+        }
+      }
     }
   }
 }
