@@ -56,22 +56,37 @@ GRPC=127.0.0.1:$(port_of router grpc_port)
 PREFILL_METRICS=http://127.0.0.1:$(port_of prefill http_port)/metrics
 DECODE_METRICS=http://127.0.0.1:$(port_of decode http_port)/metrics
 
+scrape() {  # scrape LABEL: both workers' metrics to $OUT/LABEL-{prefill,decode}.txt
+  python3 "$TIMINGS" scrape "$PREFILL_METRICS" "$OUT/$1-prefill.txt"
+  python3 "$TIMINGS" scrape "$DECODE_METRICS" "$OUT/$1-decode.txt"
+}
+report() {  # report LABEL FROM TO: the figures between two scrapes
+  python3 "$TIMINGS" report "$1" "$OUT/$2-prefill.txt" "$OUT/$3-prefill.txt" \
+    "$OUT/$2-decode.txt" "$OUT/$3-decode.txt" | tee -a "$OUT/workers.txt"
+}
+
 # drive LABEL COUNT PROMPT_TOKENS OUTPUT_TOKENS LOADGEN_FLAGS...: one loadgen run of COUNT
-# prompts between two scrapes of each worker.
+# prompts between two scrapes of each worker. A third scrape, taken as soon as the prefill worker
+# has computed every prompt, starts LABEL-decode-only: decode steps with no prefill beside them.
 drive() {
-  local label=$1 count=$2
-  python3 scripts/byte_prompts.py "$count" "$3" "$4" "$RANDOM" "$OUT/$label.jsonl"
+  local label=$1 count=$2 prompt_tokens=$3
+  python3 scripts/byte_prompts.py "$count" "$prompt_tokens" "$4" "$RANDOM" "$OUT/$label.jsonl"
   shift 4
-  python3 "$TIMINGS" scrape "$PREFILL_METRICS" "$OUT/$label-prefill-before.txt"
-  python3 "$TIMINGS" scrape "$DECODE_METRICS" "$OUT/$label-decode-before.txt"
+  scrape "$label-before"
   echo "== $label (load $(load))"
   "$BIN/loadgen/loadgen" --backend=grpc --target="$GRPC" --model_name=model --seed=1 \
     --dataset=jsonl --dataset_path="$OUT/$label.jsonl" --num_requests="$count" --ignore_eos \
-    --temperature=0 --label="$label" --result_json="$OUT/$label.json" "$@" >"$OUT/$label-loadgen.txt"
-  python3 "$TIMINGS" scrape "$PREFILL_METRICS" "$OUT/$label-prefill-after.txt"
-  python3 "$TIMINGS" scrape "$DECODE_METRICS" "$OUT/$label-decode-after.txt"
-  python3 "$TIMINGS" report "$label" "$OUT/$label"-{prefill-before,prefill-after,decode-before,decode-after}.txt |
-    tee -a "$OUT/workers.txt"
+    --temperature=0 --label="$label" --result_json="$OUT/$label.json" "$@" \
+    >"$OUT/$label-loadgen.txt" &
+  local loadgen=$!
+  PIDS+=("$loadgen")
+  python3 "$TIMINGS" wait "$PREFILL_METRICS" "$OUT/$label-before-prefill.txt" \
+    baton_prefill_prompt_tokens_total $((count * prompt_tokens)) 1800
+  scrape "$label-prefilled"
+  wait "$loadgen"
+  scrape "$label-after"
+  report "$label" "$label-before" "$label-after"
+  report "$label-decode-only" "$label-prefilled" "$label-after"
 }
 
 : >"$OUT/workers.txt"

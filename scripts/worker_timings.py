@@ -3,6 +3,9 @@
 
   worker_timings.py scrape URL FILE
       Saves the metrics text served at URL (e.g. http://127.0.0.1:PORT/metrics) to FILE.
+  worker_timings.py wait URL BASELINE_FILE METRIC INCREASE TIMEOUT_S
+      Polls URL until METRIC has grown by INCREASE since BASELINE_FILE (a saved scrape); exits 1
+      at the timeout. Used to start a decode-only window once every prompt is prefilled.
   worker_timings.py report LABEL PREFILL_BEFORE PREFILL_AFTER DECODE_BEFORE DECODE_AFTER
       Prints, for what happened between the two scrapes of each worker, one line per worker:
       prefill: steps, step seconds, prompt tokens, prompt tokens per step second, mean tokens
@@ -17,6 +20,7 @@ prefilled locally would mix the two, so the decode line says how many local pref
 window had (zero when the router sent every prompt to the prefill worker).
 """
 import sys
+import time
 import urllib.request
 
 
@@ -93,6 +97,16 @@ def format_report(label, prefill, decode):
     ])
 
 
+def grown(baseline, samples, metric, increase):
+    """Whether `metric` grew by at least `increase` from `baseline` to `samples`."""
+    return delta(baseline, samples, metric) >= increase
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read().decode("utf-8")
+
+
 def read(path):
     with open(path, encoding="utf-8") as f:
         return parse(f.read())
@@ -100,11 +114,18 @@ def read(path):
 
 def main(argv):
     if len(argv) == 4 and argv[1] == "scrape":
-        with urllib.request.urlopen(argv[2], timeout=30) as response:
-            text = response.read().decode("utf-8")
+        text = fetch(argv[2])
         parse(text)  # refuse to save what is not metrics text
         with open(argv[3], "w", encoding="utf-8") as f:
             f.write(text)
+        return 0
+    if len(argv) == 7 and argv[1] == "wait":
+        baseline, deadline = read(argv[3]), time.monotonic() + float(argv[6])
+        while not grown(baseline, parse(fetch(argv[2])), argv[4], float(argv[5])):
+            if time.monotonic() > deadline:
+                print(f"{argv[4]} did not grow by {argv[5]} in {argv[6]} s", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
         return 0
     if len(argv) == 7 and argv[1] == "report":
         prefill = prefill_figures(read(argv[3]), read(argv[4]))

@@ -74,6 +74,13 @@ class WorkerTimingsTest(unittest.TestCase):
         self.assertEqual(f["tokens_per_second"], 0.0)
         self.assertEqual(f["mean_batch_size"], 0.0)
 
+    def test_grown_compares_with_the_baseline(self):
+        before = worker_timings.parse(PREFILL_BEFORE)
+        after = worker_timings.parse(PREFILL_AFTER)
+        metric = "baton_prefill_prompt_tokens_total"
+        self.assertTrue(worker_timings.grown(before, after, metric, 1024))
+        self.assertFalse(worker_timings.grown(before, after, metric, 1025))
+
     def test_missing_metric_is_an_error(self):
         with self.assertRaises(KeyError):
             worker_timings.prefill_figures({}, worker_timings.parse(DECODE_AFTER))
