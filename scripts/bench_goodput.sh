@@ -28,34 +28,9 @@ OUT=${OUT:-/tmp/baton-goodput}
 mkdir -p "$OUT"
 export UCX_NET_DEVICES=${UCX_NET_DEVICES:-lo}
 export UCX_WARN_UNUSED_ENV_VARS=n
-PIDS=()
-
-stop_all() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  PIDS=()
-}
+LAUNCH="taskset -c $CPUS"
+source scripts/local_cluster.sh
 trap stop_all EXIT
-
-# start NAME BINARY ARGS...: runs it pinned to $CPUS and waits for its READY line.
-start() {
-  local name=$1
-  shift
-  taskset -c "$CPUS" "$@" >"$OUT/$name.out" 2>"$OUT/$name.log" &
-  PIDS+=($!)
-  for _ in $(seq 1 600); do
-    if grep -q '^READY ' "$OUT/$name.out"; then return 0; fi
-    if ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
-      echo "bench_goodput: $name exited; its log:" >&2
-      cat "$OUT/$name.log" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  echo "bench_goodput: $name did not become ready" >&2
-  exit 1
-}
-port_of() { sed -n "s/^READY .*$2=\([0-9]*\).*/\1/p" "$OUT/$1.out"; }
 
 # setup NAME: starts the cluster of that setup and sets GRPC to its router's gRPC address.
 setup() {
