@@ -36,6 +36,10 @@ void CpuBackend::MatMuls(std::span<const WeightMatrix* const> ws, const float* x
 }
 
 void CpuBackend::EmbeddingRow(const WeightMatrix& w, int64_t row, float* out) {
+  if (w.cpu_packed != nullptr) {  // the file's pages were released after repacking
+    kernels::DequantizePackedRow(*w.cpu_packed, row, out);
+    return;
+  }
   kernels::DequantizeRow(w.type, w.data + row * w.row_bytes(), out, w.cols);
 }
 

@@ -127,6 +127,17 @@ void PackQ4_0Panels(const uint8_t* w, int64_t n_rows, int64_t k, int64_t panel_b
   }
 }
 
+void UnpackQ4_0Row(const uint8_t* packed, int64_t k, int64_t row, uint8_t* blocks) {
+  const int64_t nb = k / kQk;
+  const int r = static_cast<int>(row % kPanelRows);
+  const uint8_t* in = packed + row / kPanelRows * nb * kPackedQ4_0BlockBytes;
+  auto* out = reinterpret_cast<BlockQ4_0*>(blocks);
+  for (int64_t b = 0; b < nb; ++b, in += kPackedQ4_0BlockBytes) {
+    std::memcpy(&out[b].d, in + 2 * r, 2);
+    for (int v = 0; v < 4; ++v) std::memcpy(out[b].qs + 4 * v, in + 16 + 32 * v + 4 * r, 4);
+  }
+}
+
 TiledKernelChoice Avx2PackedKernel(TensorType t) {
   if (!CpuHasAvx2Kernels() || t != TensorType::kQ4_0) return {};
   return {PackedQ4_0, ActivationForm::kQ8Block32, 0, "avx2-packed", 1};

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 #include "common/logging.h"
+#include "engine/kernels/cpu/quantize.h"
 #include "engine/kernels/cpu/tiled_kernels.h"
 
 namespace baton::engine::kernels {
@@ -43,6 +45,13 @@ std::unique_ptr<const PackedWeights> PackedWeights::Create(TensorType t, const v
     }
   }
   return p;
+}
+
+void DequantizePackedRow(const PackedWeights& p, int64_t row, float* out) {
+  CHECK(row >= 0 && row < p.n_rows()) << "row " << row << " of " << p.n_rows();
+  std::vector<uint8_t> blocks(RowBytes(p.type(), p.k()));
+  UnpackQ4_0Row(p.data(), p.k(), row, blocks.data());
+  DequantizeRow(p.type(), blocks.data(), out, p.k());
 }
 
 }  // namespace baton::engine::kernels

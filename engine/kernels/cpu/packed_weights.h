@@ -52,6 +52,11 @@ class PackedWeights {
   uint8_t* data_;  // 64-byte aligned, owned
 };
 
+// Row `row` of the weights as k floats, read from the packed copy (the same values
+// DequantizeRow gives for the source row), so that a model that repacked its weights need not
+// touch the source's pages again (embedding lookups of a tied embedding).
+void DequantizePackedRow(const PackedWeights& p, int64_t row, float* out);
+
 // Whether PackedWeights::Create makes a copy for t on this CPU (with the kernel families allowed
 // now).
 bool MatMulReadsPacked(TensorType t);

@@ -73,6 +73,21 @@ TEST(PackedWeightsTest, Q4_0MatchesTheSourceBitForBitAtEveryBatch) {
   }
 }
 
+TEST(PackedWeightsTest, RowsReadBackFromThePackedCopyEqualTheSourceRows) {
+  if (!MatMulReadsPacked(TensorType::kQ4_0)) GTEST_SKIP() << "Q4_0 is not repacked on this CPU";
+  const int64_t n_rows = 8 * 3 + 5, k = 96;
+  const std::vector<uint8_t> w = RandomWeights(TensorType::kQ4_0, n_rows, k, 21);
+  auto packed = PackedWeights::Create(TensorType::kQ4_0, w.data(), n_rows, k);
+  ASSERT_NE(packed, nullptr);
+  const size_t row_bytes = RowBytes(TensorType::kQ4_0, k);
+  std::vector<float> want(k), got(k);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    DequantizeRow(TensorType::kQ4_0, w.data() + r * row_bytes, want.data(), k);
+    DequantizePackedRow(*packed, r, got.data());
+    EXPECT_TRUE(SameBits(want, got)) << "row " << r;
+  }
+}
+
 TEST(PackedWeightsTest, PackingReleasesEverySourceByteOnceInOrder) {
   if (!MatMulReadsPacked(TensorType::kQ4_0)) GTEST_SKIP() << "Q4_0 is not repacked on this CPU";
   const int64_t n_rows = 8 * 150 + 3, k = 64;  // several release pieces, a partial last panel

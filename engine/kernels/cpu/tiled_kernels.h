@@ -70,6 +70,8 @@ size_t PackedQ4_0Bytes(int64_t n_rows, int64_t k);
 // (the whole matrix's buffer). Portable code.
 void PackQ4_0Panels(const uint8_t* w, int64_t n_rows, int64_t k, int64_t panel_begin,
                     int64_t panel_end, uint8_t* packed);
+// Row `row` of a repacked Q4_0 matrix back in the file's block layout (k / 32 blocks).
+void UnpackQ4_0Row(const uint8_t* packed, int64_t k, int64_t row, uint8_t* blocks);
 // The AVX2 kernel over a repacked t (TileArgs::w = the packed buffer, row_bytes unused), for
 // every m, with Avx2TiledKernel(t)'s arithmetic bit for bit; kernel == nullptr when t is not
 // repacked or the CPU lacks AVX2, FMA and F16C.
