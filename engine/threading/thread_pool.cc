@@ -3,7 +3,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "absl/status/status.h"
 
@@ -25,23 +24,16 @@ constexpr int kWaitSpinIterations = 2000;
 
 thread_local bool in_parallel_for = false;
 
-absl::Duration SteadyNow() {
-  return absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
-}
-
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ThreadPool>> ThreadPool::Create(int num_threads,
-                                                               ThreadPoolOptions options) {
+absl::StatusOr<std::unique_ptr<ThreadPool>> ThreadPool::Create(int num_threads) {
   if (num_threads < 1 || num_threads > 1024) {
     return absl::InvalidArgumentError("thread count must be in [1, 1024]");
   }
-  if (!options.now) options.now = SteadyNow;
-  return std::unique_ptr<ThreadPool>(new ThreadPool(num_threads, std::move(options)));
+  return std::unique_ptr<ThreadPool>(new ThreadPool(num_threads));
 }
 
-ThreadPool::ThreadPool(int num_threads, ThreadPoolOptions options)
-    : num_threads_(num_threads), options_(std::move(options)) {
+ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads) {
   workers_.reserve(num_threads - 1);
   for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
@@ -56,15 +48,14 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
-int ThreadPool::Participate(uint32_t loop_id) {
-  int ran = 0;
+void ThreadPool::Participate(uint32_t loop_id) {
   uint64_t w = work_.load(std::memory_order_acquire);
   while (true) {
-    if (static_cast<uint32_t>(w >> 32) != loop_id) return ran;
+    if (static_cast<uint32_t>(w >> 32) != loop_id) return;
     const uint32_t chunk = static_cast<uint32_t>(w);
     // chunks_ may already belong to a newer loop if this one finished; then the CAS below fails
     // (work_ changed), so a wrong read here is harmless.
-    if (chunk >= chunks_) return ran;
+    if (chunk >= chunks_) return;
     if (!work_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
       continue;  // w reloaded
@@ -75,7 +66,6 @@ int ThreadPool::Participate(uint32_t loop_id) {
     (*fn_)(begin, end);
     in_parallel_for = false;
     done_.fetch_add(1, std::memory_order_acq_rel);
-    ++ran;
     w = work_.load(std::memory_order_acquire);
   }
 }
@@ -110,13 +100,6 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
     return;
   }
   std::lock_guard<std::mutex> submit(submit_mu_);
-  const absl::Duration start = options_.now();
-  if (start < solo_until_) {
-    in_parallel_for = true;
-    fn(0, n);
-    in_parallel_for = false;
-    return;
-  }
   const uint32_t chunks =
       static_cast<uint32_t>(std::min<int64_t>(n, int64_t{num_threads_} * kChunksPerThread));
   fn_ = &fn;
@@ -131,25 +114,15 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
     wake_gen_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  const int own_chunks = Participate(loop_id);
-  if (done_.load(std::memory_order_acquire) == chunks) return;
+  Participate(loop_id);
   // A worker still holds a chunk. Spin briefly, then yield so that a descheduled worker can
   // get this core back on a busy machine.
-  const absl::Duration wait_start = options_.now();
-  if (options_.on_wait_for_workers) options_.on_wait_for_workers();
   for (int spin = 0; done_.load(std::memory_order_acquire) != chunks; ++spin) {
     if (spin < kWaitSpinIterations) {
       _mm_pause();
     } else {
       std::this_thread::yield();
     }
-  }
-  const absl::Duration end = options_.now();
-  const absl::Duration waited = end - wait_start;
-  const absl::Duration mean_chunk = (wait_start - start) / std::max(own_chunks, 1);
-  if (waited > options_.stall && waited > 2 * mean_chunk) {
-    stalls_.fetch_add(1, std::memory_order_relaxed);
-    solo_until_ = end + options_.solo_period;
   }
 }
 

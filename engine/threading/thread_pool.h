@@ -6,12 +6,6 @@
 // are serialized (one loop runs at a time); a ParallelFor issued from inside a running loop body
 // runs inline on the calling thread. Workers spin briefly between loops (decode issues hundreds
 // per token) and then sleep on a condition variable.
-//
-// A worker descheduled while it holds a chunk (the other cores busy) makes the caller wait for
-// it, up to a scheduler time slice; with hundreds of short loops per decode step that would make
-// two threads slower than one. So when the caller, out of chunks, waits longer than
-// ThreadPoolOptions::stall (and than twice its own mean chunk time), the pool runs the loops of
-// the next solo_period on the caller alone, then tries its workers again.
 #pragma once
 
 #include <atomic>
@@ -24,34 +18,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 
 namespace baton::engine {
-
-struct ThreadPoolOptions {
-  // A wait for a worker's chunk longer than this (and than twice the caller's mean chunk) is
-  // a stall: the loops of the next `solo_period` run on the caller alone.
-  absl::Duration stall = absl::Milliseconds(1);
-  absl::Duration solo_period = absl::Milliseconds(50);
-  // Monotonic time; the steady clock when empty (tests inject their own).
-  std::function<absl::Duration()> now;
-  // Tests: called on the caller's thread when it starts waiting for workers' chunks.
-  std::function<void()> on_wait_for_workers;
-};
 
 class ThreadPool {
  public:
   // `num_threads` counts the caller: 1 means everything runs inline. kInvalidArgument unless
   // 1 <= num_threads <= 1024.
-  static absl::StatusOr<std::unique_ptr<ThreadPool>> Create(int num_threads,
-                                                            ThreadPoolOptions options = {});
+  static absl::StatusOr<std::unique_ptr<ThreadPool>> Create(int num_threads);
   ~ThreadPool();  // joins the workers; no ParallelFor may be running
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int num_threads() const { return num_threads_; }
-  // Stalls seen so far (each started a solo period).
-  int64_t stalls() const { return stalls_.load(std::memory_order_relaxed); }
 
   // Calls fn(begin, end) on disjoint, non-empty, contiguous ranges that together cover [0, n)
   // (at most 4 * num_threads() ranges of near-equal size), on the pool's threads and the
@@ -60,18 +39,13 @@ class ThreadPool {
   void ParallelFor(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
 
  private:
-  ThreadPool(int num_threads, ThreadPoolOptions options);
+  explicit ThreadPool(int num_threads);
   void WorkerLoop();
-  // Claims and runs chunks of loop `loop_id` until none are left or another loop started;
-  // returns how many it ran.
-  int Participate(uint32_t loop_id);
+  // Claims and runs chunks of loop `loop_id` until none are left or another loop started.
+  void Participate(uint32_t loop_id);
 
   const int num_threads_;
-  const ThreadPoolOptions options_;
   std::vector<std::thread> workers_;
-  // Loops started before this time run on the caller alone (guarded by submit_mu_).
-  absl::Duration solo_until_ = absl::ZeroDuration();
-  std::atomic<int64_t> stalls_{0};
 
   std::mutex submit_mu_;  // serializes ParallelFor callers
 
