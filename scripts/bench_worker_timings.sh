@@ -16,15 +16,17 @@
 # writes distinct random-letter prompts that encode to the exact token count instead (one byte
 # token per letter), sent as a JSONL dataset.
 #
-# Environment: MODEL (GGUF with make_model's vocabulary, default /work/models-ref/llama1b-q4_0.gguf), THREADS
+# Environment: MODEL (required: a GGUF with make_model's vocabulary, e.g. the 1B-shape Q4_0 file of
+# docs/BENCHMARKS.md's engine section), THREADS
 # (default 2), CONCURRENCY (default 16), BATCHED_REQUESTS (default 16), LONG_REQUESTS (default 4),
 # BENCH_REPS (bench --r, default 1), OUT (output folder, default /tmp/baton-worker-timings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+[[ -n "${MODEL:-}" ]] || { echo "bench_worker_timings: set MODEL to a GGUF file" >&2; exit 2; }
 bazel build -c opt //decode_worker //prefill_worker //router //loadgen //engine/tools:bench
 BIN=$PWD/bazel-bin
-MODEL=$(realpath "${MODEL:-/work/models-ref/llama1b-q4_0.gguf}")
+MODEL=$(realpath "$MODEL")
 THREADS=${THREADS:-2}
 CONCURRENCY=${CONCURRENCY:-16}
 BATCHED_REQUESTS=${BATCHED_REQUESTS:-16}
