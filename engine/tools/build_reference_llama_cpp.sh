@@ -16,7 +16,7 @@ cd "$OUT"
 if [ ! -d src ]; then
   npm pack --silent "node-llama-cpp@$NODE_LLAMA_CPP_VERSION" > pack.txt
   tar xzf "$(tail -n1 pack.txt)" package/llama/gitRelease.bundle package/llama/llama.cpp.info.json
-  git clone --quiet package/llama/gitRelease.bundle src
+  git -c advice.detachedHead=false clone --quiet package/llama/gitRelease.bundle src
 fi
 cmake -S src -B build -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_EXAMPLES=OFF > cmake.log
