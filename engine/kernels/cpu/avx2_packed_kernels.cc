@@ -34,7 +34,7 @@ constexpr int64_t kPrefetchBytes = 2048;
 template <int RA>
 BATON_AVX2_INLINE inline void PanelRows(const uint8_t* panel, int64_t nb, const Q8Activations& q8,
                                         int64_t i0, bool prefetch, __m256 out[RA]) {
-  const avx2::Block32Rows<RA> x(q8, i0);
+  const avx2::ActivationRows<RA> x(q8, i0);
   __m256 acc[RA];
 #pragma GCC unroll 4
   for (int j = 0; j < RA; ++j) acc[j] = _mm256_setzero_ps();
@@ -58,7 +58,7 @@ BATON_AVX2_INLINE inline void PanelRows(const uint8_t* panel, int64_t nb, const 
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
 #pragma GCC unroll 4
       for (int j = 0; j < RA; ++j) {
-        const int8_t* q = x.q[j] + kQk * b + 4 * v;
+        const int8_t* q = x.qs[j] + kQk * b + 4 * v;
         s16[j] = _mm256_add_epi16(s16[j], _mm256_maddubs_epi16(lo, BroadcastQuad(q)));
         s16[j] = _mm256_add_epi16(s16[j], _mm256_maddubs_epi16(hi, BroadcastQuad(q + 16)));
         KeepInRegister(s16[j]);
@@ -67,7 +67,7 @@ BATON_AVX2_INLINE inline void PanelRows(const uint8_t* panel, int64_t nb, const 
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
 #pragma GCC unroll 4
     for (int j = 0; j < RA; ++j) {
-      acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum[j][b], dw, x.d[j][b], acc[j]);
+      acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum32[j][b], dw, x.d[j][b], acc[j]);
     }
   }
 #pragma GCC unroll 4

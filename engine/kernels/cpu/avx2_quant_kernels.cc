@@ -7,11 +7,9 @@
 
 #include <cstring>
 
+#include "engine/kernels/cpu/avx2_tile_helpers.h"
 #include "engine/kernels/cpu/block_formats.h"
 #include "engine/kernels/cpu/row_kernels.h"
-
-#define BATON_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define BATON_AVX2_INLINE __attribute__((always_inline, target("avx2,fma,f16c")))
 
 namespace baton::engine::kernels {
 namespace {
@@ -387,27 +385,12 @@ BATON_AVX2_INLINE inline int32_t SumInt32Lanes(__m128i v) {
   return _mm_cvtsi128_si32(v);
 }
 
-// Rows i0..i0+NR-1 of the activations.
-template <int NR>
-struct ActivationRows {
-  const int8_t* qs[NR];
-  const float* d[NR];
-  const int32_t* sum32[NR];
-  ActivationRows(const Q8Activations& q8, int64_t i0) {
-    for (int r = 0; r < NR; ++r) {
-      qs[r] = q8.row_qs(i0 + r);
-      d[r] = q8.row_d(i0 + r);
-      sum32[r] = q8.row_sum32(i0 + r);
-    }
-  }
-};
-
 struct Q4_KDecode {
   using Block = BlockQ4_K;
   template <int NR>
   BATON_AVX2 static void Rows(const Block* blk, int64_t nb, const Q8Activations& q8, int64_t i0,
                               float* out, int64_t out_stride) {
-    const ActivationRows<NR> x(q8, i0);
+    const avx2::ActivationRows<NR> x(q8, i0);
     __m256 acc[NR];
     float min_acc[NR];
 #pragma GCC unroll 4
@@ -470,7 +453,7 @@ struct Q6_KDecode {
   template <int NR>
   BATON_AVX2 static void Rows(const Block* blk, int64_t nb, const Q8Activations& q8, int64_t i0,
                               float* out, int64_t out_stride) {
-    const ActivationRows<NR> x(q8, i0);
+    const avx2::ActivationRows<NR> x(q8, i0);
     __m256 acc[NR];
 #pragma GCC unroll 4
     for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();

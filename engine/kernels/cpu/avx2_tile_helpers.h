@@ -1,5 +1,6 @@
-// Small AVX2 helpers shared by the tiled kernels (avx2_tiled_kernels.cc) and the kernels over
-// weights repacked at load (avx2_packed_kernels.cc). Internal to engine/kernels/cpu; include only
+// Small AVX2 helpers shared by the row kernels (avx2_quant_kernels.cc), the tiled kernels
+// (avx2_tiled_kernels.cc), the F16/BF16 GEMM and the kernels over weights repacked at load
+// (avx2_packed_kernels.cc). Internal to engine/kernels/cpu; include only
 // from files whose callers check CpuHasAvx2Kernels() first.
 #pragma once
 
@@ -38,18 +39,18 @@ BATON_AVX2_INLINE inline void StoreRows(__m256 v, int rows, float* out) {
   std::memcpy(out, lanes, rows * sizeof(float));
 }
 
-// Activation rows i0 .. i0 + RA - 1 of a 32-element-block quantization: quants, block scales
-// and block quant sums.
-template <int RA>
-struct Block32Rows {
-  const int8_t* q[RA];
-  const float* d[RA];
-  const int32_t* sum[RA];
-  Block32Rows(const Q8Activations& q8, int64_t i0) {
-    for (int j = 0; j < RA; ++j) {
-      q[j] = q8.row_qs(i0 + j);
-      d[j] = q8.row_d(i0 + j);
-      sum[j] = q8.row_sum32(i0 + j);
+// Activation rows i0 .. i0 + NR - 1 of a quantization (activations.h): quants, block scales
+// and sums of 32 quants.
+template <int NR>
+struct ActivationRows {
+  const int8_t* qs[NR];
+  const float* d[NR];
+  const int32_t* sum32[NR];
+  ActivationRows(const Q8Activations& q8, int64_t i0) {
+    for (int r = 0; r < NR; ++r) {
+      qs[r] = q8.row_qs(i0 + r);
+      d[r] = q8.row_d(i0 + r);
+      sum32[r] = q8.row_sum32(i0 + r);
     }
   }
 };

@@ -89,7 +89,7 @@ struct Q4_0Tiles {
   template <int RA>
   BATON_AVX2_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
                                      const Q8Activations& q8, int64_t i0, __m256 out[RA]) {
-    const avx2::Block32Rows<RA> x(q8, i0);
+    const avx2::ActivationRows<RA> x(q8, i0);
     __m256 acc[RA];  // local, so the accumulators stay in registers
 #pragma GCC unroll 4
     for (int j = 0; j < RA; ++j) acc[j] = _mm256_setzero_ps();
@@ -103,14 +103,14 @@ struct Q4_0Tiles {
 #pragma GCC unroll 4
         for (int j = 0; j < RA; ++j) {
           s16[j] = _mm256_add_epi16(
-              s16[j], _mm256_maddubs_epi16(w, BroadcastQuad(x.q[j] + kQk * b + 4 * g)));
+              s16[j], _mm256_maddubs_epi16(w, BroadcastQuad(x.qs[j] + kQk * b + 4 * g)));
           KeepInRegister(s16[j]);
         }
       }
       const __m256 dw = _mm256_load_ps(pd + b * kPanelRows);
 #pragma GCC unroll 4
       for (int j = 0; j < RA; ++j) {
-        acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum[j][b], dw, x.d[j][b], acc[j]);
+        acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum32[j][b], dw, x.d[j][b], acc[j]);
       }
     }
 #pragma GCC unroll 4

@@ -143,7 +143,7 @@ struct Plan {
   }
 };
 
-// `packed`, when not null, is w repacked for ChoosePackedKernel(t) (the caller checked it).
+// `packed`, when not null, is w repacked; it is read when its kernel is allowed now, else w is.
 Plan MakePlan(TensorType t, const void* w, const PackedWeights* packed, int64_t n_rows, int64_t k,
               int64_t m, float* y) {
   CHECK(k > 0 && k % BlockElements(t) == 0) << "MatMul k=" << k << " for " << TensorTypeName(t);
@@ -151,8 +151,10 @@ Plan MakePlan(TensorType t, const void* w, const PackedWeights* packed, int64_t 
   Plan p{t, static_cast<const uint8_t*>(w), n_rows, RowBytes(t, k), y, ChooseKernel(t),
          ChooseTiledKernel(t), ActivationForm::kFloat, 0, false};
   if (packed != nullptr) {
-    p.tiled = ChoosePackedKernel(t);
-    p.w = packed->data();
+    if (const TiledKernelChoice kernel = ChoosePackedKernel(t); kernel.kernel != nullptr) {
+      p.tiled = kernel;
+      p.w = packed->data();
+    }
   }
   if (m < p.tiled.min_rows) p.tiled = {};
   p.form = p.tiled.kernel != nullptr ? p.tiled.form : p.choice.form;
@@ -278,9 +280,7 @@ void MatMulShared(std::span<const SharedProduct> products, int64_t k, const floa
   std::vector<Plan> plans;
   plans.reserve(products.size());
   for (const SharedProduct& s : products) {
-    const PackedWeights* packed =
-        s.packed != nullptr && ChoosePackedKernel(s.t).kernel != nullptr ? s.packed : nullptr;
-    plans.push_back(MakePlan(s.t, s.w, packed, s.n_rows, k, m, s.y));
+    plans.push_back(MakePlan(s.t, s.w, s.packed, s.n_rows, k, m, s.y));
   }
   // Consecutive plans that can share run together.
   for (size_t i = 0; i < plans.size();) {
