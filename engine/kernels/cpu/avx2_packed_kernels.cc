@@ -67,7 +67,7 @@ BATON_AVX2_INLINE inline void PanelRows(const uint8_t* panel, int64_t nb, const 
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
 #pragma GCC unroll 4
     for (int j = 0; j < RA; ++j) {
-      acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum32[j][b], dw, x.d[j][b], acc[j]);
+      acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum32[j] + b, dw, x.d[j][b], acc[j]);
     }
   }
 #pragma GCC unroll 4

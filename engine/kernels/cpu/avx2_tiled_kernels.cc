@@ -110,7 +110,7 @@ struct Q4_0Tiles {
       const __m256 dw = _mm256_load_ps(pd + b * kPanelRows);
 #pragma GCC unroll 4
       for (int j = 0; j < RA; ++j) {
-        acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum32[j][b], dw, x.d[j][b], acc[j]);
+        acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum32[j] + b, dw, x.d[j][b], acc[j]);
       }
     }
 #pragma GCC unroll 4

@@ -107,6 +107,8 @@ BENCHMARK(BM_MatMulPacked)
     ->ArgNames({"type", "rows", "k", "m", "threads"})
     ->ArgsProduct({{static_cast<int64_t>(TensorType::kQ4_0)}, {2048, 8192, 128256}, {2048},
                    {1}, {1, 2}})
+    ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 1})
+    ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 1})
     ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 2})
     ->Args({static_cast<int64_t>(TensorType::kQ4_0), 2048, 2048, 512, 2})
     ->UseRealTime()
