@@ -36,6 +36,7 @@ void ResizeActivations(int64_t m, int64_t k, int block, int bias, Q8Activations*
   out->sum32.resize(m * (k / 32));
   out->d8.resize(block == 32 ? m * (k / 32) * 8 : 0);
   out->dsum32.resize(block == 32 ? m * (k / 32) : 0);
+  out->sum16.resize(block == 256 ? m * (k / 16) : 0);
 }
 
 void FillDsum32(Q8Activations* out) {
@@ -75,6 +76,14 @@ void QuantizeActivationRows(const float* x, int64_t i0, int64_t i1, Q8Activation
     for (int j = 0; j < 32; ++j) s += q[j];
     out->sum32[g] = s;
     if (block == 32) out->dsum32[g] = out->d[g] * s;
+  }
+  if (block == 256) {
+    for (int64_t g = i0 * (k / 16); g < i1 * (k / 16); ++g) {
+      const int8_t* q = out->qs.data() + 16 * g;
+      int16_t s = 0;
+      for (int j = 0; j < 16; ++j) s = static_cast<int16_t>(s + q[j]);  // |s| <= 16 * 127
+      out->sum16[g] = s;
+    }
   }
 }
 

@@ -20,6 +20,7 @@ struct Q8Activations {
   std::vector<int32_t> sum32; // m * (k / 32): sums of each 32 consecutive quants
   std::vector<float> d8;      // block 32 only: m * (k / 32) * 8, each d repeated for 8 lanes
   std::vector<float> dsum32;  // block 32 only: m * (k / 32), d * sum32 of each block
+  std::vector<int16_t> sum16; // block 256 only: m * (k / 16), sums of each 16 consecutive quants
 
   const int8_t* row_qs(int64_t i) const { return qs.data() + i * k; }
   const float* row_d(int64_t i) const { return d.data() + i * (k / block); }
@@ -27,6 +28,7 @@ struct Q8Activations {
   const int32_t* row_sum32(int64_t i) const { return sum32.data() + i * (k / 32); }
   const float* row_d8(int64_t i) const { return d8.data() + i * (k / 32) * 8; }
   const float* row_dsum32(int64_t i) const { return dsum32.data() + i * (k / 32); }
+  const int16_t* row_sum16(int64_t i) const { return sum16.data() + i * (k / 16); }
 };
 
 // Sets the shape fields and sizes every buffer of `out` for m rows of k (contents unspecified).

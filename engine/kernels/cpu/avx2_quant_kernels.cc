@@ -336,9 +336,9 @@ BATON_AVX2 void KKernel(const uint8_t* w_row, const RowArgs& a, float* out, int6
 
 // ---- Q4_K and Q6_K for few activation rows (decode): dedicated loops. ----
 // Each super-block is decoded once for all the rows of a call (up to 4 at a time), the scales
-// unpacked with a few vector ops and broadcast per 32 elements with one byte shuffle. The lanes
-// hold exactly the integer sums KRows would form and take the same float steps, so results are
-// bit-identical to KRows' (as they were before these loops replaced it for the two types).
+// unpacked with a few vector ops and broadcast per 32 elements with one byte shuffle. Q4_K's
+// lanes hold exactly the integer sums KRows would form and take the same float steps, so its
+// results are bit-identical to KRows'; Q6_K's spread the same integer sums differently (below).
 
 // vpshufb controls, 32-byte aligned in memory (as register constants GCC rebuilds them inside
 // the loops): control i fills int16 lanes 0-7 with lane step * i of the source's low 128-bit
@@ -379,6 +379,16 @@ BATON_AVX2_INLINE inline __m256i Q4_KScalesAndMins(const uint8_t* scales) {
   return _mm256_cvtepu8_epi16(_mm_or_si128(low_bits, high_bits));
 }
 
+// Asks for the super-block 1 KiB ahead of *b, every cache line of it (rows are contiguous:
+// past a row's end is the next row, which the same thread reads next). The hardware prefetcher
+// alone leaves these loops waiting on memory at batch 1.
+template <typename Block>
+BATON_AVX2_INLINE inline void PrefetchAhead(const Block* b) {
+  const char* ahead = reinterpret_cast<const char*>(b) + 1024;
+#pragma GCC unroll 4
+  for (size_t line = 0; line < sizeof(Block); line += 64) _mm_prefetch(ahead + line, _MM_HINT_T0);
+}
+
 BATON_AVX2_INLINE inline int32_t SumInt32Lanes(__m128i v) {
   v = _mm_add_epi32(v, _mm_unpackhi_epi64(v, v));
   v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 1, 1)));
@@ -401,6 +411,7 @@ struct Q4_KDecode {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     for (int64_t sb = 0; sb < nb; ++sb) {
       const Block& b = blk[sb];
+      PrefetchAhead(&b);
       const __m256i scales_mins = Q4_KScalesAndMins(b.scales);
       const __m256i scales = _mm256_permute2x128_si256(scales_mins, scales_mins, 0x00);
       const __m128i mins = _mm256_extracti128_si256(scales_mins, 1);
@@ -448,25 +459,39 @@ struct Q4_KDecode {
   }
 };
 
+// Q6_K's quants are unsigned 6-bit values less 32. The products take the unsigned values; the
+// offset is taken off once per super-block and activation row, as 32 * the sum over its 16
+// sub-blocks of scale * (sum of the sub-block's activation quants, Q8Activations::sum16): one
+// vpmaddwd instead of a vpmaddubsw and a subtraction per 32 elements. The integer sums are
+// exact either way; only how they spread over the 8 lanes (and so the float rounding) differs.
 struct Q6_KDecode {
   using Block = BlockQ6_K;
   template <int NR>
   BATON_AVX2 static void Rows(const Block* blk, int64_t nb, const Q8Activations& q8, int64_t i0,
                               float* out, int64_t out_stride) {
     const avx2::ActivationRows<NR> x(q8, i0);
+    const int16_t* xs[NR];
     __m256 acc[NR];
 #pragma GCC unroll 4
-    for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
+    for (int r = 0; r < NR; ++r) {
+      acc[r] = _mm256_setzero_ps();
+      xs[r] = q8.row_sum16(i0 + r);
+    }
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     const __m256i bits45 = _mm256_set1_epi8(0x30);
-    const __m256i offset = _mm256_set1_epi8(32);
     for (int64_t sb = 0; sb < nb; ++sb) {
       const Block& b = blk[sb];
+      PrefetchAhead(&b);
       const __m256i sc = _mm256_cvtepi8_epi16(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
       __m256i isum[NR];
+      // |scale * sub-block sum| <= 128 * 16 * 127: pairs of them fit int32 even times 32.
 #pragma GCC unroll 4
-      for (int r = 0; r < NR; ++r) isum[r] = _mm256_setzero_si256();
+      for (int r = 0; r < NR; ++r) {
+        const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[r] + 16 * sb));
+        isum[r] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                   _mm256_slli_epi32(_mm256_madd_epi16(sc, sums), 5));
+      }
 #pragma GCC unroll 2
       for (int h = 0; h < 2; ++h) {
         // Scales 8h..8h+7 in both halves.
@@ -493,10 +518,9 @@ struct Q6_KDecode {
           for (int r = 0; r < NR; ++r) {
             const __m256i xq = _mm256_loadu_si256(
                 reinterpret_cast<const __m256i*>(x.qs[r] + kQkK * sb + 128 * h + 32 * j));
-            // Pair sums of q * x and of 32 * x stay within int16 (63 * 127 * 2 + 32 * 127 * 2).
-            const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(q[j], xq),
-                                                   _mm256_maddubs_epi16(offset, xq));
-            isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(pairs, s));
+            // Pair sums of q * x stay within int16 (63 * 127 * 2).
+            isum[r] = _mm256_add_epi32(isum[r],
+                                       _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], xq), s));
           }
         }
       }

@@ -205,6 +205,27 @@ TEST(KTypesTest, Avx2RowKernelsExactAtTheExtremesAndAloneOrTogether) {
   SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
 }
 
+// Block 256 (the K types) also keeps the sums of each 16 quants (Q6_K's sub-blocks), filled
+// row range by row range like the rest; block 32 keeps none.
+TEST(ActivationsTest, Block256KeepsSumsOf16Quants) {
+  const int64_t m = 3, k = 512;
+  const std::vector<float> x = Gaussian(m * k, 43);
+  Q8Activations a;
+  ResizeActivations(m, k, 256, 0, &a);
+  QuantizeActivationRows(x.data(), 1, 3, &a);
+  QuantizeActivationRows(x.data(), 0, 1, &a);
+  ASSERT_EQ(a.sum16.size(), static_cast<size_t>(m * k / 16));
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t g = 0; g < k / 16; ++g) {
+      int want = 0;
+      for (int j = 0; j < 16; ++j) want += a.row_qs(i)[16 * g + j];
+      ASSERT_EQ(a.row_sum16(i)[g], want) << "row " << i << " group " << g;
+    }
+  }
+  QuantizeActivations(x.data(), m, k, 32, 0, &a);
+  EXPECT_TRUE(a.sum16.empty());
+}
+
 // Quants round to nearest with ties to even: a block of amax 127 (d = 1) holding every
 // multiple of 0.5 from -127 up.
 TEST(ActivationsTest, QuantsRoundHalfToEven) {
