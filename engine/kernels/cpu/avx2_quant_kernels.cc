@@ -336,9 +336,11 @@ BATON_AVX2 void KKernel(const uint8_t* w_row, const RowArgs& a, float* out, int6
 
 // ---- Q4_K and Q6_K for few activation rows (decode): dedicated loops. ----
 // Each super-block is decoded once for all the rows of a call (up to 4 at a time), the scales
-// unpacked with a few vector ops and broadcast per 32 elements with one byte shuffle. Q4_K's
-// lanes hold exactly the integer sums KRows would form and take the same float steps, so its
-// results are bit-identical to KRows'; Q6_K's spread the same integer sums differently (below).
+// unpacked with a few vector ops and broadcast per 32 elements with one byte shuffle. The float
+// steps are the tiled kernel's (avx2_tiled_kernels.cc, KRowsTiled): a super-block's exact integer
+// sums, then one fma per super-block (Q4_K: and one for the minimums) on a scalar accumulator,
+// in super-block order, so a product of few rows (decode) is bit-identical to the same rows
+// among many (m >= the tile's min_rows): a sequence's logits do not depend on its batch.
 
 // vpshufb controls, 32-byte aligned in memory (as register constants GCC rebuilds them inside
 // the loops): control i fills int16 lanes 0-7 with lane step * i of the source's low 128-bit
@@ -395,19 +397,24 @@ BATON_AVX2_INLINE inline int32_t SumInt32Lanes(__m128i v) {
   return _mm_cvtsi128_si32(v);
 }
 
+BATON_AVX2_INLINE inline int32_t SumInt32Lanes(__m256i v) {
+  return SumInt32Lanes(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+}
+
+// a * b + c rounded once, as _mm256_fmadd_ps does it in each lane.
+BATON_AVX2_INLINE inline float Fma(float a, float b, float c) {
+  return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
 struct Q4_KDecode {
   using Block = BlockQ4_K;
   template <int NR>
   BATON_AVX2 static void Rows(const Block* blk, int64_t nb, const Q8Activations& q8, int64_t i0,
                               float* out, int64_t out_stride) {
     const avx2::ActivationRows<NR> x(q8, i0);
-    __m256 acc[NR];
-    float min_acc[NR];
+    float acc[NR];
 #pragma GCC unroll 4
-    for (int r = 0; r < NR; ++r) {
-      acc[r] = _mm256_setzero_ps();
-      min_acc[r] = 0.0f;
-    }
+    for (int r = 0; r < NR; ++r) acc[r] = 0.0f;
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     for (int64_t sb = 0; sb < nb; ++sb) {
       const Block& b = blk[sb];
@@ -441,29 +448,27 @@ struct Q4_KDecode {
       const float dmin = _cvtsh_ss(b.dmin);
 #pragma GCC unroll 4
       for (int r = 0; r < NR; ++r) {
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(d * x.d[r][sb]),
-                                 acc[r]);
         // |sum of 32 quants| <= 32 * 127: the sums fit int16 for one vpmaddwd with the mins.
         const __m256i sums =
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sum32[r] + 8 * sb));
         const __m128i sums16 =
             _mm_packs_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
         const int32_t m = SumInt32Lanes(_mm_madd_epi16(mins, sums16));
-        min_acc[r] += dmin * x.d[r][sb] * static_cast<float>(m);
+        const float dx = x.d[r][sb];
+        acc[r] = Fma(static_cast<float>(SumInt32Lanes(isum[r])), d * dx, acc[r]);
+        acc[r] = Fma(-static_cast<float>(m), dmin * dx, acc[r]);
       }
     }
 #pragma GCC unroll 4
-    for (int r = 0; r < NR; ++r) {
-      out[(i0 + r) * out_stride] = SumLanesGgmlOrder(acc[r]) - min_acc[r];
-    }
+    for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = acc[r];
   }
 };
 
 // Q6_K's quants are unsigned 6-bit values less 32. The products take the unsigned values; the
 // offset is taken off once per super-block and activation row, as 32 * the sum over its 16
 // sub-blocks of scale * (sum of the sub-block's activation quants, Q8Activations::sum16): one
-// vpmaddwd instead of a vpmaddubsw and a subtraction per 32 elements. The integer sums are
-// exact either way; only how they spread over the 8 lanes (and so the float rounding) differs.
+// vpmaddwd instead of a vpmaddubsw and a subtraction per 32 elements (the tiled kernel's
+// integer total, reached in another order: integer sums are exact).
 struct Q6_KDecode {
   using Block = BlockQ6_K;
   template <int NR>
@@ -471,10 +476,10 @@ struct Q6_KDecode {
                               float* out, int64_t out_stride) {
     const avx2::ActivationRows<NR> x(q8, i0);
     const int16_t* xs[NR];
-    __m256 acc[NR];
+    float acc[NR];
 #pragma GCC unroll 4
     for (int r = 0; r < NR; ++r) {
-      acc[r] = _mm256_setzero_ps();
+      acc[r] = 0.0f;
       xs[r] = q8.row_sum16(i0 + r);
     }
     const __m256i low4 = _mm256_set1_epi8(0x0F);
@@ -527,12 +532,11 @@ struct Q6_KDecode {
       const float d = _cvtsh_ss(b.d);
 #pragma GCC unroll 4
       for (int r = 0; r < NR; ++r) {
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(d * x.d[r][sb]),
-                                 acc[r]);
+        acc[r] = Fma(static_cast<float>(SumInt32Lanes(isum[r])), d * x.d[r][sb], acc[r]);
       }
     }
 #pragma GCC unroll 4
-    for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = SumLanesGgmlOrder(acc[r]) - 0.0f;
+    for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = acc[r];
   }
 };
 

@@ -167,9 +167,9 @@ TEST_P(TiledKernelTest, MatchesTheReferenceOnTheQ8Grid) {
   }
 }
 
-// MatMul takes the tiled path from the kernel's min_rows on, on a pool too. Q8_0 (row kernel
-// below 4 rows, rounding as the tile) and Q4_0 (its few-row path rounds as its panels) give
-// bit-identical products whether a row comes alone, in a batch of 3 or of 11.
+// MatMul takes the tiled path from the kernel's min_rows on, on a pool too. Q8_0, Q4_K and
+// Q6_K (row kernels below 4 rows, rounding as the tile) and Q4_0 (its few-row path rounds as
+// its panels) give bit-identical products whether a row comes alone, in a batch of 3 or of 11.
 TEST_P(TiledKernelTest, MatMulBatchEqualsRowsOneAtATime) {
   const TensorType t = GetParam();
   ASSERT_OK_AND_ASSIGN(auto pool, ThreadPool::Create(2));
@@ -181,7 +181,7 @@ TEST_P(TiledKernelTest, MatMulBatchEqualsRowsOneAtATime) {
   for (int64_t r = 0; r < s.n_rows; ++r) {
     DequantizeRow(t, o.w.data() + r * RowBytes(t, s.k), wd.data() + r * s.k, s.k);
   }
-  const bool batch_invariant = t == TensorType::kQ8_0 || t == TensorType::kQ4_0;
+  const bool batch_invariant = BlockElements(t) != 1;  // all but the float weights
   if (batch_invariant) {
     std::vector<float> three(3 * s.n_rows);
     MatMul(t, o.w.data(), s.n_rows, s.k, o.x.data(), 3, three.data(), pool.get());
