@@ -43,6 +43,17 @@ void FillDsum32(Q8Activations* out) {
   for (size_t b = 0; b < out->dsum32.size(); ++b) out->dsum32[b] = out->d[b] * out->sum32[b];
 }
 
+void FillSum16(int64_t i0, int64_t i1, Q8Activations* out) {
+  if (out->block != 256) return;
+  const int64_t k = out->k;
+  for (int64_t g = i0 * (k / 16); g < i1 * (k / 16); ++g) {
+    const int8_t* q = out->qs.data() + 16 * g;
+    int16_t s = 0;
+    for (int j = 0; j < 16; ++j) s = static_cast<int16_t>(s + q[j]);  // |s| <= 16 * 127
+    out->sum16[g] = s;
+  }
+}
+
 void QuantizeActivationRows(const float* x, int64_t i0, int64_t i1, Q8Activations* out) {
   const int64_t k = out->k;
   const int block = out->block;
@@ -77,14 +88,7 @@ void QuantizeActivationRows(const float* x, int64_t i0, int64_t i1, Q8Activation
     out->sum32[g] = s;
     if (block == 32) out->dsum32[g] = out->d[g] * s;
   }
-  if (block == 256) {
-    for (int64_t g = i0 * (k / 16); g < i1 * (k / 16); ++g) {
-      const int8_t* q = out->qs.data() + 16 * g;
-      int16_t s = 0;
-      for (int j = 0; j < 16; ++j) s = static_cast<int16_t>(s + q[j]);  // |s| <= 16 * 127
-      out->sum16[g] = s;
-    }
-  }
+  FillSum16(i0, i1, out);
 }
 
 void QuantizeActivations(const float* x, int64_t m, int64_t k, int block, int bias,

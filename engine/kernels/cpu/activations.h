@@ -37,6 +37,9 @@ void ResizeActivations(int64_t m, int64_t k, int block, int bias, Q8Activations*
 // Computes dsum32 from d and sum32 (block 32 only).
 void FillDsum32(Q8Activations* out);
 
+// Computes sum16 of rows [i0, i1) from qs (block 256 only; nothing for block 32).
+void FillSum16(int64_t i0, int64_t i1, Q8Activations* out);
+
 // Fills rows [i0, i1) of `out` (already sized by ResizeActivations) from the same rows of x,
 // which holds out->m rows of out->k floats. Calls for disjoint row ranges may run concurrently.
 void QuantizeActivationRows(const float* x, int64_t i0, int64_t i1, Q8Activations* out);

@@ -600,6 +600,7 @@ BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k
     if (full) out->sum32[j / 32 + 1] = _mm512_mask_reduce_add_epi32(0xff00, sum4);
   }
   FillDsum32(out);
+  FillSum16(0, m, out);
 }
 
 KernelChoice Avx512Kernel(TensorType t) {

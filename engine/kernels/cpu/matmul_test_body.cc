@@ -322,6 +322,7 @@ TEST_P(KernelTiersTest, SimdQuantizerMatchesScalar) {
         EXPECT_EQ(a.sum32, b.sum32);
         EXPECT_EQ(a.d8, b.d8);
         EXPECT_EQ(a.dsum32, b.dsum32);
+        EXPECT_EQ(a.sum16, b.sum16);
         ++checked;
       }
     }
