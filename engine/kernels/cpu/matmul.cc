@@ -196,17 +196,21 @@ void RunPlans(std::span<const Plan> plans, int64_t k, const float* x, int64_t m,
     const int block = first.form == ActivationForm::kQ8Block32 ? 32 : 256;
     if (avx512 != nullptr) {
       avx512->quantize_activations(x, m, k, block, first.bias, &q8);
-    } else if (pool != nullptr && m >= kParallelQuantizeRows) {
-      // A prompt's activations (512 x 8192 for ffn_down) take milliseconds to quantize:
-      // split the rows over the pool instead of leaving the other threads waiting.
+    } else {
+      const auto quantize_rows =
+          Allowed(KernelVariant::kAvx2) ? QuantizeActivationRowsAvx2 : QuantizeActivationRows;
       // (By pointer: inside the lambda `q8` would name the worker thread's own buffer.)
       Q8Activations* shared = &q8;
       ResizeActivations(m, k, block, first.bias, shared);
-      pool->ParallelFor(m, [x, shared](int64_t i0, int64_t i1) {
-        QuantizeActivationRows(x, i0, i1, shared);
-      });
-    } else {
-      QuantizeActivations(x, m, k, block, first.bias, &q8);
+      if (pool != nullptr && m >= kParallelQuantizeRows) {
+        // A prompt's activations (512 x 8192 for ffn_down) take milliseconds to quantize:
+        // split the rows over the pool instead of leaving the other threads waiting.
+        pool->ParallelFor(m, [x, shared, quantize_rows](int64_t i0, int64_t i1) {
+          quantize_rows(x, i0, i1, shared);
+        });
+      } else {
+        quantize_rows(x, 0, m, shared);
+      }
     }
     args.q8 = &q8;
   }

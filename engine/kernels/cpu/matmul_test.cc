@@ -226,6 +226,30 @@ TEST(ActivationsTest, Block256KeepsSumsOf16Quants) {
   EXPECT_TRUE(a.sum16.empty());
 }
 
+// The AVX2 quantizer gives QuantizeActivationRows' results exactly, row range by row range:
+// both block sizes, with and without a bias, an all-zero block, exact ties after scaling, a
+// block whose maximum is tiny (ggml's scale underflows) and one at the float range's top.
+TEST(ActivationsTest, Avx2QuantizerMatchesScalar) {
+  if (!CpuHasAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  for (int block : {32, 256}) {
+    for (int bias : {0, 32}) {
+      const int64_t m = 5, k = block * 3;
+      std::vector<float> x = Gaussian(m * k, 44 + block + bias);
+      std::fill(x.begin() + k, x.begin() + k + block, 0.0f);            // row 1: a zero block
+      for (int j = 0; j < block; ++j) x[2 * k + j] = -127.0f + 0.5f * j;  // row 2: ties
+      for (int j = 0; j < block; ++j) x[3 * k + j] = 1e-39f * (j % 5);    // row 3: tiny
+      for (int j = 0; j < block; ++j) x[4 * k + j] = (j % 2 ? 3e38f : -1e38f);
+      Q8Activations want, got;
+      QuantizeActivations(x.data(), m, k, block, bias, &want);
+      ResizeActivations(m, k, block, bias, &got);
+      QuantizeActivationRowsAvx2(x.data(), 2, m, &got);
+      QuantizeActivationRowsAvx2(x.data(), 0, 2, &got);
+      SCOPED_TRACE(testing::Message() << "block " << block << " bias " << bias);
+      ExpectSameActivations(got, want);
+    }
+  }
+}
+
 // Quants round to nearest with ties to even: a block of amax 127 (d = 1) holding every
 // multiple of 0.5 from -127 up.
 TEST(ActivationsTest, QuantsRoundHalfToEven) {

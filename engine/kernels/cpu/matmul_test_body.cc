@@ -298,6 +298,16 @@ TEST_P(KernelTiersTest, Avx512TiersAgreeBitForBit) {
   EXPECT_GT(compared, 0);
 }
 
+void ExpectSameActivations(const Q8Activations& got, const Q8Activations& want) {
+  EXPECT_EQ(got.qs, want.qs);
+  EXPECT_EQ(got.d, want.d);
+  EXPECT_EQ(got.corr, want.corr);
+  EXPECT_EQ(got.sum32, want.sum32);
+  EXPECT_EQ(got.d8, want.d8);
+  EXPECT_EQ(got.dsum32, want.dsum32);
+  EXPECT_EQ(got.sum16, want.sum16);
+}
+
 // Each AVX-512 build's activation quantizer gives QuantizeActivations' results exactly.
 TEST_P(KernelTiersTest, SimdQuantizerMatchesScalar) {
   int checked = 0;
@@ -316,13 +326,8 @@ TEST_P(KernelTiersTest, SimdQuantizerMatchesScalar) {
         Q8Activations a, b;
         QuantizeActivations(x.data(), m, k, block, 32, &a);
         family->quantize_activations(x.data(), m, k, block, 32, &b);
-        EXPECT_EQ(a.qs, b.qs) << KernelVariantName(v);
-        EXPECT_EQ(a.d, b.d);
-        EXPECT_EQ(a.corr, b.corr);
-        EXPECT_EQ(a.sum32, b.sum32);
-        EXPECT_EQ(a.d8, b.d8);
-        EXPECT_EQ(a.dsum32, b.dsum32);
-        EXPECT_EQ(a.sum16, b.sum16);
+        SCOPED_TRACE(KernelVariantName(v));
+        ExpectSameActivations(b, a);
         ++checked;
       }
     }

@@ -30,6 +30,9 @@ inline constexpr Avx512Builds kNativeAvx512Builds = {"native", &kAvx512VnniKerne
 // n normal(mean, 1) floats from seed.
 std::vector<float> Gaussian(int64_t n, uint32_t seed, float mean = 0.0f);
 
+// Expects every field of two quantizations to be equal (the SIMD quantizers against the scalar).
+void ExpectSameActivations(const Q8Activations& got, const Q8Activations& want);
+
 struct Shape {
   int64_t n_rows, k, m;
 };

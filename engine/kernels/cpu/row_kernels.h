@@ -88,4 +88,7 @@ float AddDotF32Leftovers(const float* a, const float* b, int64_t begin, int64_t 
 float DotF32Avx2(const float* a, const float* b, int64_t k);
 bool CpuHasAvx2Kernels();
 
+// QuantizeActivationRows (activations.h) with AVX2, bit for bit; requires CpuHasAvx2Kernels().
+void QuantizeActivationRowsAvx2(const float* x, int64_t i0, int64_t i1, Q8Activations* out);
+
 }  // namespace baton::engine::kernels
