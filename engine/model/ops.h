@@ -40,7 +40,7 @@ void YarnCorrectionRange(int32_t rope_dim, int32_t orig_context, float base, flo
 // place for position `pos`.
 void Rope(float* x, int32_t n_heads, int32_t head_dim, int64_t pos, const RopeParams& p);
 
-// gate[i] = silu(gate[i]) * up[i].
+// gate[i] = silu(gate[i]) * up[i], with e^x from a vector polynomial (a few ulps from expf).
 void SiluMul(float* gate, const float* up, int64_t n);
 // GELU in its tanh form, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), evaluated as
 // llama.cpp's CPU backend does so that outputs agree with it bit for bit: on x rounded to f16,
@@ -52,7 +52,7 @@ void GeluMul(float* gate, const float* up, int64_t n);
 // x[i] = cap * tanh(x[i] / cap).
 void SoftCap(float* x, int64_t n, float cap);
 
-// In-place softmax over n values.
+// In-place softmax over n values (e^x as in SiluMul).
 void Softmax(float* x, int64_t n);
 
 float Dot(const float* a, const float* b, int64_t n);
