@@ -3,11 +3,9 @@
 // only after CpuHasAvx2Kernels().
 #include <immintrin.h>
 
+#include "engine/kernels/cpu/avx2_tile_helpers.h"
 #include "engine/kernels/cpu/row_kernels.h"
 #include "engine/tensor/fp16.h"
-
-#define BATON_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define BATON_AVX2_INLINE __attribute__((always_inline, target("avx2,fma,f16c")))
 
 namespace baton::engine::kernels {
 namespace {

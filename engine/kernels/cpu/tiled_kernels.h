@@ -4,8 +4,9 @@
 // row over each panel while it sits in L1/L2: each 32-bit lane of an accumulator belongs to one
 // weight row, so no horizontal sums are needed and a panel's decoding is paid once for all m
 // activation rows. (Q4_0 with fewer than 4 activation rows reads its rows in place instead,
-// with the same rounding; see TiledKernelChoice::min_rows.) Weights are never copied beyond
-// the current panel. Internal to engine/kernels/cpu. Stateless apart from per-thread scratch:
+// with the same rounding; see TiledKernelChoice::min_rows. A model that repacked its Q4_0
+// weights at load reads them through the packed kernel below at every m, and neither path.)
+// Weights are never copied beyond the current panel. Internal to engine/kernels/cpu. Stateless apart from per-thread scratch:
 // thread-safe.
 #pragma once
 
@@ -43,8 +44,8 @@ struct TiledKernelChoice {
   const char* name = "";
   // MatMul uses the kernel from this many activation rows on (below, the row kernels).
   // Q4_0's is 1 (its few-row path skips the packing and rounds as its panels do), so Q4_0
-  // products do not depend on the batch; Q8_0's tile rounds as its row kernel; F16/BF16 and
-  // the K types differ from their row kernels by float rounding between m < 4 and m >= 4.
+  // products do not depend on the batch; the Q8_0, Q4_K and Q6_K row kernels round as their
+  // tiles; F16/BF16 differ from their row kernels by float rounding between m < 4 and m >= 4.
   int64_t min_rows = 4;
 };
 
