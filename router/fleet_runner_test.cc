@@ -139,6 +139,26 @@ TEST_F(FleetRunnerTest, TimedOutPrefillIsRetriedOnAnotherWorker) {
   EXPECT_THAT(Metrics(), HasSubstr("baton_router_prefill_retries_total 1"));
 }
 
+// A prompt that waits at the prefill worker for longer than D's lease (here until D has seen three
+// renewals, a third of a lease apart) keeps its reservation: the runner renews the lease while
+// its Prefill call is open, so the request completes instead of losing its blocks.
+TEST_F(FleetRunnerTest, LeaseIsRenewedWhileThePrefillWaits) {
+  for (auto& worker : decode_) worker->SetLease(absl::Milliseconds(300));
+  StartRunner();
+  auto renewals = [this] { return decode_[0]->renewals() + decode_[1]->renewals(); };
+  bool renewed = false;
+  prefill_[0]->OnPrefill([&] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (renewals() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    renewed = renewals() >= 3;
+  });
+  ASSERT_OK_AND_ASSIGN(DisaggResult result, runner_->Generate(Request(Prompt(1), 4), nullptr));
+  EXPECT_THAT(result.tokens, ElementsAreArray(FakeGenerate(Prompt(1), 4)));
+  EXPECT_TRUE(renewed) << "no renewals while the prefill waited";
+  EXPECT_EQ(prefill_[0]->prefill_calls(), 1);
+  EXPECT_EQ(prefill_[1]->prefill_calls(), 0);
+}
+
 // The fake decode worker leases its blocks for 30 s; the runner counts that down on the fake
 // clock, which the failing prefill worker moves forward before it fails.
 TEST_F(FleetRunnerTest, FailedPrefillIsRetriedOnlyWhileTheLeaseLasts) {
