@@ -8,9 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/barrier.h"
 #include "common/status_matchers.h"
 #include "common/testing/http_client.h"
@@ -40,16 +38,6 @@ class RouterLeaseTest : public StoriesRouterTest {
   }
   static void TearDownTestSuite() { StopRouter(); }
 };
-
-// Value of the sample whose line starts with `prefix` (name and labels), or -1.
-double Sample(const std::string& exposition, const std::string& prefix) {
-  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
-    if (!absl::ConsumePrefix(&line, prefix + " ")) continue;
-    double value = 0;
-    if (absl::SimpleAtod(line, &value)) return value;
-  }
-  return -1;
-}
 
 TEST_F(RouterLeaseTest, PromptsQueuedLongerThanTheLeaseAllComplete) {
   const int32_t max_tokens = golden().generated_tokens;
@@ -83,8 +71,9 @@ TEST_F(RouterLeaseTest, PromptsQueuedLongerThanTheLeaseAllComplete) {
   // histogram bucket above the lease: more observations than those up to 2.5 s).
   ASSERT_OK_AND_ASSIGN(std::string metrics,
                        Cluster::Metrics(router().workers().prefill().http_port()));
-  const double queued = Sample(metrics, "baton_prefill_queue_seconds_count");
-  const double within = Sample(metrics, R"(baton_prefill_queue_seconds_bucket{le="2.5"})");
+  const double queued = Cluster::MetricValue(metrics, "baton_prefill_queue_seconds_count");
+  const double within =
+      Cluster::MetricValue(metrics, R"(baton_prefill_queue_seconds_bucket{le="2.5"})");
   static_assert(kLeaseMs < 2500);
   EXPECT_EQ(queued, kRequests) << metrics;
   EXPECT_GT(queued - within, 0) << "no prompt waited longer than the lease:\n" << metrics;
