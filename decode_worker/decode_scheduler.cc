@@ -295,6 +295,7 @@ void DecodeScheduler::OnRenewLease(RenewLeaseCmd& cmd) {
     return;
   }
   Sequence& seq = *it->second;
+  metrics_->lease_renewals->Increment();
   seq.lease_ends = clock_->Now() + seq.lease;
   const absl::Time deadline = absl::Now() + seq.lease;
   receiver_->ExtendDeadline(seq.id, TransportBackstop(deadline, seq.lease));

@@ -323,6 +323,7 @@ TEST_F(DecodeSchedulerTest, RenewedLeaseOutlivesTheLeaseAndTheRequestCompletes) 
     EXPECT_GT(renewal.deadline, absl::Now());
   }
   EXPECT_FALSE(events->PopWithTimeout(absl::Milliseconds(100)).has_value());  // still leased
+  EXPECT_EQ(metrics_->lease_renewals->Value(), 5.0);
 
   // The KV arrives (here only the completion: every block was cached).
   ASSERT_OK_AND_ASSIGN(serving::WireKvTarget wire,

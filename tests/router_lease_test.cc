@@ -78,6 +78,13 @@ TEST_F(RouterLeaseTest, PromptsQueuedLongerThanTheLeaseAllComplete) {
   EXPECT_EQ(queued, kRequests) << metrics;
   EXPECT_GT(queued - within, 0) << "no prompt waited longer than the lease:\n" << metrics;
   RecordProperty("prompts_queued_over_2_5_s", static_cast<int>(queued - within));
+  // Kept by renewals (none would be needed if no prompt outlived a lease).
+  ASSERT_OK_AND_ASSIGN(std::string decode_metrics,
+                       Cluster::Metrics(router().workers().decode().http_port()));
+  const double renewals =
+      Cluster::MetricValue(decode_metrics, "baton_decode_lease_renewals_total");
+  EXPECT_GT(renewals, 0) << decode_metrics;
+  RecordProperty("lease_renewals", static_cast<int>(renewals));
 }
 
 }  // namespace
