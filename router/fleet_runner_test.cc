@@ -159,6 +159,27 @@ TEST_F(FleetRunnerTest, LeaseIsRenewedWhileThePrefillWaits) {
   EXPECT_EQ(prefill_[1]->prefill_calls(), 0);
 }
 
+// A prefill attempt that fails after waiting longer than D's lease is still retried on another
+// prefill worker with the same KvTarget (the fake decode worker only streams once the KV of its
+// own transfer id arrived): renewals kept the lease, counted on the real clock here.
+TEST_F(FleetRunnerTest, PrefillFailingAfterALongWaitIsRetriedWithTheRenewedLease) {
+  for (auto& worker : decode_) worker->SetLease(absl::Milliseconds(300));
+  StartRunner();  // the steady clock
+  auto renewals = [this] { return decode_[0]->renewals() + decode_[1]->renewals(); };
+  bool renewed = false;
+  prefill_[0]->FailPrefill(grpc::StatusCode::UNAVAILABLE);
+  prefill_[0]->OnPrefill([&] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (renewals() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    renewed = renewals() >= 3;
+  });
+  ASSERT_OK_AND_ASSIGN(DisaggResult result, runner_->Generate(Request(Prompt(1), 4), nullptr));
+  EXPECT_THAT(result.tokens, ElementsAreArray(FakeGenerate(Prompt(1), 4)));
+  EXPECT_TRUE(renewed) << "no renewals while the prefill waited";
+  EXPECT_EQ(prefill_[1]->prefill_calls(), 1);  // retried there, not prefilled on D
+  EXPECT_THAT(Metrics(), HasSubstr("baton_router_prefill_retries_total 1"));
+}
+
 // The fake decode worker leases its blocks for 30 s; the runner counts that down on the fake
 // clock, which the failing prefill worker moves forward before it fails.
 TEST_F(FleetRunnerTest, FailedPrefillIsRetriedOnlyWhileTheLeaseLasts) {
