@@ -88,6 +88,18 @@ class FleetRunnerTest : public ::testing::Test {
 
   std::string Metrics() const { return common::SerializeMetrics(registry_); }
 
+  // Every Prefill call of prefill worker `i` first waits until the decode workers answered three
+  // lease renewals (more than one lease of real time), for up to 30 s; `renewed` says whether
+  // they did.
+  void WaitForRenewalsInPrefill(int i, bool* renewed) {
+    prefill_[i]->OnPrefill([this, renewed] {
+      auto renewals = [this] { return decode_[0]->renewals() + decode_[1]->renewals(); };
+      const absl::Time deadline = absl::Now() + absl::Seconds(30);
+      while (renewals() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+      *renewed = renewals() >= 3;
+    });
+  }
+
   serving::testing::FakeMonotonicClock clock_;
   FakeKvFabric fabric_;
   std::vector<std::unique_ptr<FakeWorker>> prefill_, decode_;
@@ -145,13 +157,8 @@ TEST_F(FleetRunnerTest, TimedOutPrefillIsRetriedOnAnotherWorker) {
 TEST_F(FleetRunnerTest, LeaseIsRenewedWhileThePrefillWaits) {
   for (auto& worker : decode_) worker->SetLease(absl::Milliseconds(300));
   StartRunner();
-  auto renewals = [this] { return decode_[0]->renewals() + decode_[1]->renewals(); };
   bool renewed = false;
-  prefill_[0]->OnPrefill([&] {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (renewals() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
-    renewed = renewals() >= 3;
-  });
+  WaitForRenewalsInPrefill(0, &renewed);
   ASSERT_OK_AND_ASSIGN(DisaggResult result, runner_->Generate(Request(Prompt(1), 4), nullptr));
   EXPECT_THAT(result.tokens, ElementsAreArray(FakeGenerate(Prompt(1), 4)));
   EXPECT_TRUE(renewed) << "no renewals while the prefill waited";
@@ -165,14 +172,9 @@ TEST_F(FleetRunnerTest, LeaseIsRenewedWhileThePrefillWaits) {
 TEST_F(FleetRunnerTest, PrefillFailingAfterALongWaitIsRetriedWithTheRenewedLease) {
   for (auto& worker : decode_) worker->SetLease(absl::Milliseconds(300));
   StartRunner();  // the steady clock
-  auto renewals = [this] { return decode_[0]->renewals() + decode_[1]->renewals(); };
   bool renewed = false;
   prefill_[0]->FailPrefill(grpc::StatusCode::UNAVAILABLE);
-  prefill_[0]->OnPrefill([&] {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (renewals() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
-    renewed = renewals() >= 3;
-  });
+  WaitForRenewalsInPrefill(0, &renewed);
   ASSERT_OK_AND_ASSIGN(DisaggResult result, runner_->Generate(Request(Prompt(1), 4), nullptr));
   EXPECT_THAT(result.tokens, ElementsAreArray(FakeGenerate(Prompt(1), 4)));
   EXPECT_TRUE(renewed) << "no renewals while the prefill waited";
