@@ -353,7 +353,9 @@ TEST_F(PrefillWorkerTest, PassedLeaseDeadlineInTheTargetDoesNotDropTheQueuedProm
   request.mutable_sampling()->set_temperature(0.0f);
   request.mutable_sampling()->set_max_tokens(6);
   request.mutable_sampling()->set_ignore_eos(true);
-  request.set_lease_millis(20);  // on D's clock, which only the test moves
+  // On D's clock, which only the test moves (and long, so that the receiver's wall-clock
+  // backstop of lease + lease + 10 s is far away too).
+  request.set_lease_millis(60000);
   grpc::ClientContext decode_context;
   auto stream = decode->Decode(&decode_context, request);
   v1::DecodeResponse first;
