@@ -43,6 +43,9 @@ std::unique_ptr<DecodeMetrics> DecodeMetrics::Create(prometheus::Registry& r) {
   m->transfer_seconds = serving::AddHistogram(
       r, "baton_decode_kv_transfer_seconds", "From block reservation to the completed KV transfer.",
       common::LatencyBucketsSeconds());
+  m->lease_renewals = serving::AddCounter(
+      r, "baton_decode_lease_renewals_total",
+      "Leases on reserved blocks renewed while their prefill ran (DecodeService.RenewLease).");
   m->transfer_failures =
       serving::AddCounter(r, "baton_decode_kv_transfer_failures_total",
                           "KV transfers that expired, were aborted or failed checks.");

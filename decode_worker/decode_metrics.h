@@ -38,6 +38,7 @@ struct DecodeMetrics {
   prometheus::Counter* transfer_bytes = nullptr;      // KV bytes received
   prometheus::Histogram* transfer_seconds = nullptr;  // reservation to completed KV
   prometheus::Counter* transfer_failures = nullptr;   // expired, aborted or corrupt transfers
+  prometheus::Counter* lease_renewals = nullptr;      // RenewLease calls that renewed a lease
   std::unique_ptr<serving::PrefixCacheMetrics> prefix_cache;  // baton_decode_prefix_cache_*
 };
 

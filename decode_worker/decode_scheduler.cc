@@ -15,6 +15,18 @@ namespace baton::decode_worker {
 
 namespace v1 = ::baton::internal::v1;
 
+namespace {
+
+// The receiver's deadline for a transfer whose lease ends at `lease_deadline`: a backstop on the
+// wall clock, well past the lease, so that no transport waits forever should the scheduler stop
+// checking (a wall-clock step shorter than lease + 10 s cannot end a lease early). Moved along
+// with every renewal.
+absl::Time TransportBackstop(absl::Time lease_deadline, absl::Duration lease) {
+  return lease_deadline + lease + absl::Seconds(10);
+}
+
+}  // namespace
+
 struct DecodeScheduler::Sequence {
   enum class State { kAwaitingKv, kReady, kWaiting, kRunning };
 
@@ -33,8 +45,10 @@ struct DecodeScheduler::Sequence {
   bool cancelled = false;
   // Abort sent because the lease passed (the request then fails with kUnavailable).
   bool lease_expired = false;
-  // On the scheduler's clock: when the blocks were reserved and when the lease ends.
+  // On the scheduler's clock: when the blocks were reserved and when the lease ends (moved by
+  // each renewal).
   absl::Duration reserved_at;
+  absl::Duration lease;
   absl::Duration lease_ends = absl::InfiniteDuration();
   absl::Time prefill_started = absl::InfinitePast();
   absl::Duration prefill_time;
@@ -86,9 +100,15 @@ uint64_t DecodeScheduler::Submit(DecodeJob job) {
 
 void DecodeScheduler::Cancel(uint64_t id) { Post(CancelCmd{id}); }
 
+void DecodeScheduler::RenewLease(uint64_t id, LeaseRenewalCallback done) {
+  // Posted even while draining: transfers still pending then keep their leases.
+  Post(RenewLeaseCmd{id, std::move(done)});
+}
+
 void DecodeScheduler::Handle(decode_internal::Command& command) {
   if (auto* submit = std::get_if<SubmitCmd>(&command)) return OnSubmit(*submit);
   if (auto* cancel = std::get_if<CancelCmd>(&command)) return OnCancel(*cancel);
+  if (auto* renew = std::get_if<RenewLeaseCmd>(&command)) return OnRenewLease(*renew);
   OnKvArrived(std::get<KvArrivedCmd>(command));
 }
 
@@ -172,7 +192,8 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
   const absl::Duration lease =
       seq->job.lease > absl::ZeroDuration() ? seq->job.lease : options_.default_lease;
   // The scheduler enforces the lease on its monotonic clock (ExpireLeases); the wall-clock
-  // deadline travels to the prefill worker, which reads it on its own clock.
+  // deadline travels in the KvTarget (the router reads it to pace its renewals).
+  seq->lease = lease;
   seq->lease_ends = seq->reserved_at + lease;
   const absl::Time deadline = absl::Now() + lease;
   const uint64_t id = seq->id;
@@ -180,10 +201,7 @@ void DecodeScheduler::OnSubmit(SubmitCmd& cmd) {
   const std::vector<int32_t> blocks(seq->table.blocks().begin(), seq->table.blocks().end());
   absl::StatusOr<kvtransfer::KvTarget> target = receiver_->ExpectTransfer(
       id, std::vector<int32_t>(blocks.begin() + adopted, blocks.end()),
-      // A backstop on the wall clock, well past the lease, so that no transport waits forever
-      // should this scheduler stop checking (a wall-clock step shorter than lease + 10 s cannot
-      // end a lease early).
-      {.deadline = deadline + lease + absl::Seconds(10), .checksum = options_.kv_checksum},
+      {.deadline = TransportBackstop(deadline, lease), .checksum = options_.kv_checksum},
       [this, id](absl::StatusOr<kvtransfer::ReceiveResult> result) {
         Post(KvArrivedCmd{id, std::move(result)});
       });
@@ -266,6 +284,22 @@ void DecodeScheduler::OnKvArrived(KvArrivedCmd& cmd) {
   if (AcceptToken(seq, first->token, std::move(first->logprobs))) return;
   seq.state = Sequence::State::kReady;
   ready_.push_back(seq.id);
+}
+
+void DecodeScheduler::OnRenewLease(RenewLeaseCmd& cmd) {
+  auto it = sequences_.find(cmd.id);
+  if (it == sequences_.end() || it->second->state != Sequence::State::kAwaitingKv ||
+      it->second->cancelled || it->second->lease_expired) {
+    std::move(cmd.done)(absl::NotFoundError(
+        absl::StrCat("no reservation is waiting for the KV of transfer ", cmd.id)));
+    return;
+  }
+  Sequence& seq = *it->second;
+  metrics_->lease_renewals->Increment();
+  seq.lease_ends = clock_->Now() + seq.lease;
+  const absl::Time deadline = absl::Now() + seq.lease;
+  receiver_->ExtendDeadline(seq.id, TransportBackstop(deadline, seq.lease));
+  std::move(cmd.done)(LeaseRenewal{seq.lease, deadline});
 }
 
 bool DecodeScheduler::AcceptToken(Sequence& seq, int32_t token,

@@ -22,10 +22,20 @@
 // blocks are free again. A sequence that cannot fit even alone ends with kResourceExhausted.
 //
 // Leases: a remote reservation ends when its lease has passed on the scheduler's monotonic clock
-// (DecodeSchedulerOptions::clock; the KvTarget also carries the wall-clock deadline for the
-// prefill worker): the scheduler aborts the transfer and the request fails with kUnavailable. Blocks of a remote reservation are
-// only freed after the receiver's on_complete ran (cancel calls KvReceiver::Abort and waits for
-// it), so no block is reused while a write into it may still land.
+// (DecodeSchedulerOptions::clock) without a renewal: the scheduler aborts the transfer and the
+// request fails with kUnavailable. RenewLease (DecodeService.RenewLease, which the router calls
+// while its Prefill call for the transfer runs) starts the lease over. So the lease bounds a
+// silent stall, when nobody vouches for the transfer any more (router gone, or its prefill
+// calls failed and it gave up), and not the time a prompt waits in a busy prefill worker's
+// queue, which only makes the answer slower: failing such a request would turn overload into
+// lost work. A stall while the prefill call stays open is bounded by the router's per-attempt
+// timeout, after which it stops renewing (or retries elsewhere with the same KvTarget, renewing
+// on). A prefill worker or router that dies ends the renewals, so the blocks are still freed.
+// The KvTarget carries the lease's wall-clock end as issued; the receiver's own deadline (a
+// backstop behind the scheduler's check) is moved along with each renewal. Blocks of a remote
+// reservation are only freed after the receiver's on_complete ran (cancel calls
+// KvReceiver::Abort and waits for it), so no block is reused while a write into it may still
+// land.
 //
 // Threading: one scheduler thread owns every sequence, the engine and block growth; Submit,
 // Cancel, Load and Shutdown are thread-safe and only post to it. Events for a request are pushed
@@ -44,6 +54,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -109,6 +120,13 @@ struct DecodeJob {
 
 using DecodeLoad = serving::LoadCounts;
 
+// A renewed lease: its length, and its end on the wall clock (for the caller's records).
+struct LeaseRenewal {
+  absl::Duration lease;
+  absl::Time deadline;
+};
+using LeaseRenewalCallback = absl::AnyInvocable<void(absl::StatusOr<LeaseRenewal>) &&>;
+
 namespace decode_internal {
 struct SubmitCmd {
   uint64_t id = 0;
@@ -121,7 +139,11 @@ struct KvArrivedCmd {
   uint64_t id = 0;
   absl::StatusOr<kvtransfer::ReceiveResult> result;
 };
-using Command = std::variant<SubmitCmd, CancelCmd, KvArrivedCmd>;
+struct RenewLeaseCmd {
+  uint64_t id = 0;
+  LeaseRenewalCallback done;
+};
+using Command = std::variant<SubmitCmd, CancelCmd, KvArrivedCmd, RenewLeaseCmd>;
 }  // namespace decode_internal
 
 class DecodeScheduler final : public serving::SchedulerLoop<decode_internal::Command> {
@@ -142,6 +164,11 @@ class DecodeScheduler final : public serving::SchedulerLoop<decode_internal::Com
   // Ends request `id` with FINISH_REASON_CANCELLED (its blocks are freed, a transfer in flight is
   // aborted). Unknown or finished ids are ignored.
   void Cancel(uint64_t id);
+  // Starts the lease of remote reservation `id` over (see Leases above). `done` runs exactly once
+  // on the scheduler thread: with the renewal, or kNotFound when `id` is not waiting for its KV
+  // (unknown, arrived, failed, expired or cancelled). `done` must not block; a scheduler that
+  // already stopped never runs it (the caller bounds its wait).
+  void RenewLease(uint64_t id, LeaseRenewalCallback done);
   // Load() is a snapshot refreshed between steps; Shutdown(grace) stops admitting new requests,
   // lets running ones finish for up to `grace`, then cancels the rest and waits until every
   // sequence is gone and every transfer's on_complete ran (both from SchedulerLoop).
@@ -151,6 +178,7 @@ class DecodeScheduler final : public serving::SchedulerLoop<decode_internal::Com
   using SubmitCmd = decode_internal::SubmitCmd;
   using CancelCmd = decode_internal::CancelCmd;
   using KvArrivedCmd = decode_internal::KvArrivedCmd;
+  using RenewLeaseCmd = decode_internal::RenewLeaseCmd;
 
   DecodeScheduler(engine::Engine* engine, engine::KvPool* pool, kvtransfer::KvReceiver* receiver,
                   DecodeMetrics* metrics, const DecodeSchedulerOptions& options);
@@ -164,6 +192,7 @@ class DecodeScheduler final : public serving::SchedulerLoop<decode_internal::Com
   void OnSubmit(SubmitCmd& cmd);
   void OnCancel(const CancelCmd& cmd);
   void OnKvArrived(KvArrivedCmd& cmd);
+  void OnRenewLease(RenewLeaseCmd& cmd);
   // (RunStep moves ready and waiting sequences into the batch, grows blocks, preempts when
   // short, runs one engine step and samples.)
   // Makes the table of `seq` cover `num_tokens`, preempting running sequences younger than

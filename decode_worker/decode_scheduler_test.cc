@@ -11,6 +11,7 @@
 #include "engine/runtime/generate.h"
 #include "gtest/gtest.h"
 #include "kvtransfer/inprocess/inprocess_kv_transport.h"
+#include "serving/kv_target_proto.h"
 #include "serving/testing/fake_monotonic_clock.h"
 
 namespace baton::decode_worker {
@@ -131,6 +132,16 @@ class DecodeSchedulerTest : public ::testing::Test {
         engine::Generate(*reference_engine_, prompt, options);
     EXPECT_OK(result.status());
     return result.ok() ? result->tokens : std::vector<int32_t>{};
+  }
+
+  // DecodeScheduler::RenewLease, waited for.
+  absl::StatusOr<LeaseRenewal> Renew(uint64_t id) {
+    auto answer = std::make_shared<serving::EventQueue<absl::StatusOr<LeaseRenewal>>>();
+    scheduler_->RenewLease(
+        id, [answer](absl::StatusOr<LeaseRenewal> renewal) { answer->Push(std::move(renewal)); });
+    std::optional<absl::StatusOr<LeaseRenewal>> renewal = answer->PopWithTimeout(absl::Seconds(60));
+    if (!renewal.has_value()) return absl::DeadlineExceededError("no answer within 60 s");
+    return *std::move(renewal);
   }
 
   void WaitUntilAllFree() {
@@ -289,6 +300,76 @@ TEST_F(DecodeSchedulerTest, ExpiredLeaseFailsWithUnavailableAndFreesBlocks) {
   EXPECT_LT(std::chrono::steady_clock::now() - advanced, std::chrono::seconds(10));
   WaitUntilAllFree();
   EXPECT_EQ(scheduler_->Load().pending_transfers, 0);
+}
+
+// A prompt whose prefill waits (say, in a busy prefill worker's queue) far longer than one lease
+// keeps its blocks while the lease is renewed, and is admitted when its KV finally arrives.
+TEST_F(DecodeSchedulerTest, RenewedLeaseOutlivesTheLeaseAndTheRequestCompletes) {
+  StartScheduler(64, {.clock = &clock_});
+  // Two full blocks cached, so a remote prompt of exactly those needs only the completion.
+  const std::vector<int32_t> cached = Prompt(40, 1);
+  ASSERT_OK(Collect(*Submit(cached, 5)).status);
+  const std::vector<int32_t> prompt(cached.begin(), cached.begin() + 32);
+  uint64_t id = 0;
+  auto events = Submit(prompt, 5, /*local=*/false, absl::Seconds(30), &id);
+  std::optional<DecodeEvent> first = events->PopWithTimeout(absl::Seconds(10));
+  ASSERT_TRUE(first.has_value() && first->response.has_kv_target());
+
+  // Five times 20 s on the scheduler's clock (100 s against a 30 s lease), renewed in between.
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Seconds(20));
+    ASSERT_OK_AND_ASSIGN(LeaseRenewal renewal, Renew(id));
+    EXPECT_EQ(renewal.lease, absl::Seconds(30));
+    EXPECT_GT(renewal.deadline, absl::Now());
+  }
+  EXPECT_FALSE(events->PopWithTimeout(absl::Milliseconds(100)).has_value());  // still leased
+  EXPECT_EQ(metrics_->lease_renewals->Value(), 5.0);
+
+  // The KV arrives (here only the completion: every block was cached).
+  ASSERT_OK_AND_ASSIGN(serving::WireKvTarget wire,
+                       serving::WireKvTargetFromProto(first->response.kv_target()));
+  kvtransfer::KvSource source;
+  source.pool_base = pool_->base();
+  source.pool_num_blocks = pool_->num_blocks();
+  source.layout = pool_->layout();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<kvtransfer::KvWriteStream> stream,
+                       transport_->StartWrite(serving::BlocksToWrite(wire), std::move(source),
+                                              absl::InfiniteFuture()));
+  for (int32_t layer = 0; layer < pool_->layout().num_layers; ++layer) {
+    stream->WriteLayer(layer, [](absl::Status status) { EXPECT_OK(status); });
+  }
+  const int32_t first_token = 7;
+  stream->Finish({.first_token = first_token}, [](absl::Status status) { EXPECT_OK(status); });
+  Outcome out = Collect(*events);
+  ASSERT_OK(out.status);
+  EXPECT_EQ(out.reason, baton::v1::FINISH_REASON_LENGTH);
+  ASSERT_EQ(out.tokens.size(), 5u);
+  EXPECT_EQ(out.tokens[0], first_token);
+  // Over: nothing left to renew.
+  EXPECT_THAT(Renew(id).status(), ::baton::testing::StatusIs(absl::StatusCode::kNotFound));
+  WaitUntilAllFree();
+}
+
+// Renewals only postpone the end: once they stop (router or prefill worker gone), the lease runs
+// out one lease after the last renewal and the blocks go back to the pool.
+TEST_F(DecodeSchedulerTest, LeaseEndsOneLeaseAfterTheLastRenewal) {
+  StartScheduler(16, {.clock = &clock_});
+  uint64_t id = 0;
+  auto events = Submit(Prompt(30, 1), 5, /*local=*/false, absl::Seconds(30), &id);
+  std::optional<DecodeEvent> first = events->PopWithTimeout(absl::Seconds(10));
+  ASSERT_TRUE(first.has_value() && first->response.has_kv_target());
+  clock_.Advance(absl::Seconds(25));
+  ASSERT_OK(Renew(id).status());
+  clock_.Advance(absl::Seconds(29));  // 54 s since the reservation, 29 s since the renewal
+  EXPECT_FALSE(events->PopWithTimeout(absl::Milliseconds(100)).has_value());  // still leased
+  clock_.Advance(absl::Seconds(2));
+  Outcome out = Collect(*events);
+  EXPECT_THAT(out.status, ::baton::testing::StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(Renew(id).status(), ::baton::testing::StatusIs(absl::StatusCode::kNotFound));
+  WaitUntilAllFree();
+  EXPECT_EQ(scheduler_->Load().pending_transfers, 0);
+  // An unknown id has no lease to renew.
+  EXPECT_THAT(Renew(id + 1000).status(), ::baton::testing::StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(DecodeSchedulerTest, CancelFreesEveryBlock) {

@@ -1,5 +1,11 @@
 #include "decode_worker/decode_service.h"
 
+#include <memory>
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
 #include "common/grpc_status.h"
 #include "serving/call_wait.h"
 #include "serving/request.h"
@@ -46,6 +52,34 @@ grpc::Status DecodeServiceImpl::Decode(grpc::ServerContext* context,
     }
     if (event->last) return grpc::Status::OK;
   }
+}
+
+grpc::Status DecodeServiceImpl::RenewLease(grpc::ServerContext* context,
+                                           const v1::RenewLeaseRequest* request,
+                                           v1::RenewLeaseResponse* response) {
+  uint64_t id = 0;
+  if (!absl::SimpleAtoi(request->transfer_id(), &id) || id == 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("transfer id '", request->transfer_id(),
+                                     "' is not a positive integer"));
+  }
+  auto answer = std::make_shared<serving::EventQueue<absl::StatusOr<LeaseRenewal>>>();
+  scheduler_->RenewLease(
+      id, [answer](absl::StatusOr<LeaseRenewal> renewal) { answer->Push(std::move(renewal)); });
+  // The scheduler answers between two engine steps; one that stopped never does, so the wait
+  // ends with the caller too, or after a bound far above any step.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  std::optional<absl::StatusOr<LeaseRenewal>> renewal;
+  while (!(renewal = answer->PopWithTimeout(serving::kCancelPollPeriod)).has_value()) {
+    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    if (absl::Now() >= give_up) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the decode scheduler did not answer");
+    }
+  }
+  if (!renewal->ok()) return common::ToGrpcStatus(renewal->status());
+  response->set_lease_millis(absl::ToInt64Milliseconds((*renewal)->lease));
+  response->set_lease_deadline_unix_micros(absl::ToUnixMicros((*renewal)->deadline));
+  return grpc::Status::OK;
 }
 
 }  // namespace baton::decode_worker

@@ -30,6 +30,13 @@ class DecodeServiceImpl final : public baton::internal::v1::DecodeService::Servi
                       const baton::internal::v1::DecodeRequest* request,
                       grpc::ServerWriter<baton::internal::v1::DecodeResponse>* writer) override;
 
+  // Errors: INVALID_ARGUMENT (malformed transfer id), NOT_FOUND (no reservation waits for that
+  // transfer's KV), UNAVAILABLE (the scheduler did not answer: shutting down). Waits for one
+  // scheduler step at most; not counted against max_streams.
+  grpc::Status RenewLease(grpc::ServerContext* context,
+                          const baton::internal::v1::RenewLeaseRequest* request,
+                          baton::internal::v1::RenewLeaseResponse* response) override;
+
  private:
   DecodeScheduler* const scheduler_;
   const engine::ModelConfig config_;

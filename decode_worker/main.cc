@@ -21,7 +21,9 @@ ABSL_FLAG(int32_t, block_size, 16, "Tokens per KV block.");
 ABSL_FLAG(std::string, kv_dtype, "f32", "KV element type: f32 or f16.");
 ABSL_FLAG(int32_t, max_batch, 32, "Most sequences per engine step.");
 ABSL_FLAG(int32_t, prefill_chunk, 256, "Most local prompt tokens per step (colocated mode).");
-ABSL_FLAG(int32_t, lease_ms, 30000, "Default lease on blocks reserved for remote KV.");
+ABSL_FLAG(int32_t, lease_ms, 30000,
+          "Default lease on blocks reserved for remote KV: how long they are held without a "
+          "renewal (the router renews while the prompt's prefill runs or waits in a queue).");
 ABSL_FLAG(int32_t, max_streams, 1024, "Most Decode streams open at once.");
 ABSL_FLAG(bool, kv_checksum, false, "Verify a checksum of every KV run received.");
 ABSL_FLAG(bool, prefix_cache, true,

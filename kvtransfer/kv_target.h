@@ -44,8 +44,9 @@ struct KvTarget {
   bool checksum = false;
   // Prompt tokens whose KV is written (informational; the blocks are what moves).
   int32_t num_tokens = 0;
-  // End of the receiver's lease on the blocks: writes after it are refused. A sender normally
-  // uses it as its StartWrite deadline.
+  // End of the receiver's lease on the blocks as issued: writes after the lease ended are
+  // refused. The receiver may extend it (KvReceiver::ExtendDeadline) when its owner renews the
+  // lease, so a sender that knows of renewals bounds its writes otherwise.
   absl::Time lease_deadline = absl::InfiniteFuture();
 };
 

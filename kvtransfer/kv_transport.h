@@ -136,6 +136,10 @@ class KvReceiver {
   // registered put writers stopped, see above), unless the transfer completed first. Unknown ids
   // are ignored.
   virtual void Abort(TransferId id) = 0;
+
+  // Moves the deadline of live transfer `id` (ExpectOptions::deadline) to `deadline`: the owner
+  // of the blocks renewed its lease on them. Unknown, finished or failing ids are ignored.
+  virtual void ExtendDeadline(TransferId id, absl::Time deadline) = 0;
 };
 
 // P's side of one transfer. Errors are sticky: after the first failure (peer gone, deadline,

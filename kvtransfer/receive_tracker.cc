@@ -151,6 +151,14 @@ void ReceiveTracker::EndLanding(const Landing& landing, absl::Status status) {
   MaybeFinishLocked(landing.transfer_id);
 }
 
+void ReceiveTracker::ExtendDeadline(TransferId id, absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto it = transfers_.find(id);
+  if (it == transfers_.end() || it->second.failure.has_value()) return;
+  it->second.options.deadline = deadline;
+  cv_.SignalAll();  // A new deadline for the callback thread.
+}
+
 void ReceiveTracker::SenderFinished(TransferId id, Completion completion, uint64_t writer) {
   absl::MutexLock lock(&mu_);
   auto it = transfers_.find(id);

@@ -75,6 +75,9 @@ class ReceiveTracker {
   // Fails transfer `id` with `why` (once landings drain). Unknown or finished ids are ignored.
   void Fail(TransferId id, absl::Status why);
 
+  // KvReceiver::ExtendDeadline: same contract.
+  void ExtendDeadline(TransferId id, absl::Time deadline);
+
   // A write of `bytes` bytes for `run` of transfer `id` arrived. Returns where to put it, or an
   // error meaning "drop it": kNotFound (unknown, finished or failing transfer),
   // kInvalidArgument (layer or index range outside the transfer, blocks not consecutive, byte

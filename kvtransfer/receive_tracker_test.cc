@@ -94,6 +94,23 @@ TEST_F(ReceiveTrackerTest, CompletesOnlyWithEverySlabAndTheCompletion) {
   EXPECT_THAT(done.Wait().status(), StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
+// The owner renewed its lease: the transfer's deadline moves (here from "never" to the past, so
+// the test needs no waiting), and the blocks are freed once it passes.
+TEST_F(ReceiveTrackerTest, ExtendDeadlineMovesTheDeadline) {
+  ReceiveWaiter done;
+  ASSERT_THAT(tracker_.Expect(3, {1, 2}, {absl::InfiniteFuture(), false}, done.Callback()),
+              IsOk());
+  tracker_.ExtendDeadline(4, absl::InfinitePast());  // unknown: ignored
+  tracker_.ExtendDeadline(3, absl::Now() - absl::Seconds(1));
+  EXPECT_THAT(done.Wait().status(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(tracker_.live_transfers(), 0);
+  ReceiveWaiter next;
+  EXPECT_THAT(tracker_.Expect(5, {1, 2}, {absl::InfiniteFuture(), false}, next.Callback()),
+              IsOk());  // the blocks are free again
+  tracker_.Fail(5, absl::AbortedError("test"));
+  EXPECT_THAT(next.Wait().status(), StatusIs(absl::StatusCode::kAborted));
+}
+
 TEST_F(ReceiveTrackerTest, ChecksumMismatchIsDataLoss) {
   ReceiveWaiter done;
   ASSERT_THAT(tracker_.Expect(4, {6}, {absl::InfiniteFuture(), true}, done.Callback()), IsOk());

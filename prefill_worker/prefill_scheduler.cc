@@ -169,9 +169,9 @@ void PrefillScheduler::MaybeForget(Request& request) {
 
 bool PrefillScheduler::Start(Request& request) {
   const serving::WireKvTarget& target = request.job.target;
-  if (absl::Now() >= target.lease_deadline) {
+  if (absl::Now() >= request.job.deadline) {
     Reply(request, absl::DeadlineExceededError(absl::StrCat(
-                       "lease of request ", request.job.request_id, " ended while queued")));
+                       "deadline of request ", request.job.request_id, " passed while queued")));
     return true;
   }
   const std::vector<int32_t>& prompt = request.job.prompt;
@@ -197,7 +197,7 @@ bool PrefillScheduler::Start(Request& request) {
   source.layout = pool_->layout();
   source.block_ids.assign(request.table.blocks().begin() + skip, request.table.blocks().end());
   absl::StatusOr<std::unique_ptr<kvtransfer::KvWriteStream>> stream = transport_->StartWrite(
-      serving::BlocksToWrite(target), std::move(source), target.lease_deadline);
+      serving::BlocksToWrite(target), std::move(source), request.job.deadline);
   if (!stream.ok()) {
     metrics_->transfer_failures->Increment();
     Reply(request, stream.status());

@@ -17,8 +17,11 @@
 //     ─► transferring ─► Finish's done: reply (first token, timings) or the transfer's error.
 // Scratch blocks are freed only after every WriteLayer/Finish callback of the request ran (the
 // transport may read them until then). A cancelled request is dropped from the queue, or its
-// stream is cancelled (the decode worker then sees an aborted transfer). A request whose lease
-// deadline passed before compute started fails with kDeadlineExceeded without computing.
+// stream is cancelled (the decode worker then sees an aborted transfer). A request whose caller's
+// deadline (PrefillJob::deadline) passed before compute started fails with kDeadlineExceeded
+// without computing. The lease deadline in the KvTarget does not drop a queued prompt: the router
+// renews the decode worker's lease while its call waits here (DecodeService.RenewLease), so a
+// prompt that waits longer than one lease in a busy queue is still accepted when its turn comes.
 //
 // Threading: one scheduler thread owns the queue, the engine and the scratch pool. Submit,
 // Cancel, Load and Shutdown are thread-safe and post to it; transport callbacks post to it too.
@@ -78,6 +81,9 @@ struct PrefillJob {
   serving::RequestSampling sampling;
   // Validated and layout-checked by the caller.
   serving::WireKvTarget target;
+  // The Prefill call's deadline: a prompt still queued then is dropped, and it bounds the
+  // transfer's writes (StartWrite). Not target.lease_deadline, which renewals move on D.
+  absl::Time deadline = absl::InfiniteFuture();
   // Receives exactly one result.
   std::shared_ptr<PrefillResultQueue> result;
 };

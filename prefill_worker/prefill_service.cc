@@ -35,6 +35,9 @@ grpc::Status PrefillServiceImpl::Prefill(grpc::ServerContext* context,
     return common::ToGrpcStatus(status);
   }
   job.target = *std::move(target);
+  if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+    job.deadline = absl::FromChrono(context->deadline());
+  }
   auto result = std::make_shared<PrefillResultQueue>();
   job.result = result;
   const uint64_t id = scheduler_->Submit(std::move(job));

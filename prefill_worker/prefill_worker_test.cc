@@ -340,10 +340,54 @@ TEST_F(PrefillWorkerTest, DecodeCancelDuringPrefillLeaksNothing) {
   EXPECT_EQ(prefill_->Load().free_kv_blocks(), 64);
 }
 
-TEST_F(PrefillWorkerTest, ExpiredLeaseIsDeadlineExceededWithoutCompute) {
+// The router renews D's lease while a prompt waits in P's queue, so the lease deadline written in
+// the KvTarget when D reserved the blocks may have passed by the time P gets to the prompt: P
+// still computes it, and D (whose lease still holds) admits it.
+TEST_F(PrefillWorkerTest, PassedLeaseDeadlineInTheTargetDoesNotDropTheQueuedPrompt) {
   StartWorkers();
   auto decode = v1::DecodeService::NewStub(Channel(decode_->grpc_port()));
   auto prefill = v1::PrefillService::NewStub(Channel(prefill_->grpc_port()));
+  const std::vector<int32_t> prompt = Prompt(20, 10);
+  v1::DecodeRequest request;
+  for (int32_t t : prompt) request.add_prompt_token_ids(t);
+  request.mutable_sampling()->set_temperature(0.0f);
+  request.mutable_sampling()->set_max_tokens(6);
+  request.mutable_sampling()->set_ignore_eos(true);
+  // On D's clock, which only the test moves (and long, so that the receiver's wall-clock
+  // backstop of lease + lease + 10 s is far away too).
+  request.set_lease_millis(60000);
+  grpc::ClientContext decode_context;
+  auto stream = decode->Decode(&decode_context, request);
+  v1::DecodeResponse first;
+  ASSERT_TRUE(stream->Read(&first));
+  ASSERT_TRUE(first.has_kv_target());
+  v1::PrefillRequest prefill_request;
+  *prefill_request.mutable_prompt_token_ids() = request.prompt_token_ids();
+  *prefill_request.mutable_sampling() = request.sampling();
+  *prefill_request.mutable_kv_target() = first.kv_target();
+  prefill_request.mutable_kv_target()->set_lease_deadline_unix_micros(
+      absl::ToUnixMicros(absl::Now() - absl::Seconds(1)));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+  v1::PrefillResponse response;
+  const grpc::Status status = prefill->Prefill(&context, prefill_request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+  std::vector<int32_t> tokens;
+  v1::DecodeResponse message;
+  while (stream->Read(&message)) {
+    tokens.insert(tokens.end(), message.tokens().token_ids().begin(),
+                  message.tokens().token_ids().end());
+  }
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(tokens, Reference(prompt, 6));
+  ExpectDecodeIdle();
+}
+
+// DecodeService.RenewLease over gRPC: each renewal starts D's lease over; without one the lease
+// ends and the Decode stream fails with UNAVAILABLE; then there is nothing left to renew.
+TEST_F(PrefillWorkerTest, RenewLeaseKeepsTheReservationUntilRenewalsStop) {
+  StartWorkers();
+  auto decode = v1::DecodeService::NewStub(Channel(decode_->grpc_port()));
   v1::DecodeRequest request;
   for (int32_t t : Prompt(20, 10)) request.add_prompt_token_ids(t);
   request.set_lease_millis(20);
@@ -352,26 +396,30 @@ TEST_F(PrefillWorkerTest, ExpiredLeaseIsDeadlineExceededWithoutCompute) {
   v1::DecodeResponse first;
   ASSERT_TRUE(stream->Read(&first));
   ASSERT_TRUE(first.has_kv_target());
-  v1::PrefillRequest prefill_request;
-  *prefill_request.mutable_prompt_token_ids() = request.prompt_token_ids();
-  *prefill_request.mutable_kv_target() = first.kv_target();
-  // The lease is over before P sees the request: on P's (wall) clock by the deadline it is sent,
-  // on D's by moving D's clock.
-  prefill_request.mutable_kv_target()->set_lease_deadline_unix_micros(
-      absl::ToUnixMicros(absl::Now() - absl::Seconds(1)));
-  grpc::ClientContext context;
-  v1::PrefillResponse response;
-  EXPECT_EQ(prefill->Prefill(&context, prefill_request, &response).error_code(),
-            grpc::StatusCode::DEADLINE_EXCEEDED);
+  auto renew = [&](const std::string& transfer_id) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    v1::RenewLeaseRequest renew_request;
+    renew_request.set_transfer_id(transfer_id);
+    v1::RenewLeaseResponse response;
+    grpc::Status status = decode->RenewLease(&context, renew_request, &response);
+    if (status.ok()) EXPECT_EQ(response.lease_millis(), 20);
+    return status.error_code();
+  };
+  const std::string& id = first.kv_target().transfer_id();
+  for (int i = 0; i < 4; ++i) {  // 60 ms of D's clock against a 20 ms lease
+    decode_clock_.Advance(absl::Milliseconds(15));
+    EXPECT_EQ(renew(id), grpc::StatusCode::OK);
+  }
+  EXPECT_EQ(decode_->Load().pending_transfers(), 1);
   decode_clock_.Advance(absl::Milliseconds(21));
   v1::DecodeResponse message;
   while (stream->Read(&message)) {
   }
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(renew(id), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(renew("not-a-number"), grpc::StatusCode::INVALID_ARGUMENT);
   ExpectDecodeIdle();
-  auto metrics = ::baton::testing::HttpCall(prefill_->http_port(), "GET", "/metrics");
-  ASSERT_OK(metrics.status());
-  EXPECT_NE(metrics->body.find("baton_prefill_prompt_tokens_total 0"), std::string::npos);
 }
 
 TEST_F(PrefillWorkerTest, PoolTooSmallIsResourceExhausted) {

@@ -8,7 +8,8 @@
 //     saturated (queued prompt tokens >= prefill_saturated_tokens).
 //   - Prefill failover: a failed or timed-out prefill attempt goes to another prefill worker with
 //     the same KvTarget (at most max_prefill_attempts in all, while D's lease lasts, counted on
-//     options.clock); when every attempt failed, the request is prefilled on the same D.
+//     options.clock; the lease is renewed while the attempts run, router/lease_renewer.h); when
+//     every attempt failed, the request is prefilled on the same D.
 //   - Decode failover: RESOURCE_EXHAUSTED or UNAVAILABLE from D before it streamed a token tries
 //     another decode worker (at most max_decode_attempts decode workers per start).
 //   - Migration: when D fails mid-stream, the request continues on another decode worker by
@@ -39,7 +40,8 @@ struct FleetOptions {
   int32_t max_decode_attempts = 3;
   // 0 turns migration off.
   int32_t max_migrations = 3;
-  // Longest one prefill attempt may take before it is retried elsewhere.
+  // Longest one prefill attempt may take before it is retried elsewhere (its wait in the prefill
+  // worker's queue included); it also bounds how long D's lease is renewed for a stalled attempt.
   absl::Duration prefill_attempt_timeout = absl::Seconds(60);
   // A prefill worker with at least this many queued prompt tokens is saturated; 0: never.
   int64_t prefill_saturated_tokens = 0;

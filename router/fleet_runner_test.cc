@@ -88,6 +88,18 @@ class FleetRunnerTest : public ::testing::Test {
 
   std::string Metrics() const { return common::SerializeMetrics(registry_); }
 
+  // Every Prefill call of prefill worker `i` first waits until the decode workers answered three
+  // lease renewals (more than one lease of real time), for up to 30 s; `renewed` says whether
+  // they did.
+  void WaitForRenewalsInPrefill(int i, bool* renewed) {
+    prefill_[i]->OnPrefill([this, renewed] {
+      auto renewals = [this] { return decode_[0]->renewals() + decode_[1]->renewals(); };
+      const absl::Time deadline = absl::Now() + absl::Seconds(30);
+      while (renewals() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+      *renewed = renewals() >= 3;
+    });
+  }
+
   serving::testing::FakeMonotonicClock clock_;
   FakeKvFabric fabric_;
   std::vector<std::unique_ptr<FakeWorker>> prefill_, decode_;
@@ -136,6 +148,37 @@ TEST_F(FleetRunnerTest, TimedOutPrefillIsRetriedOnAnotherWorker) {
   EXPECT_THAT(result.tokens, ElementsAreArray(FakeGenerate(Prompt(1), 4)));
   EXPECT_EQ(prefill_[0]->prefill_calls(), 1);
   EXPECT_EQ(prefill_[1]->prefill_calls(), 1);
+  EXPECT_THAT(Metrics(), HasSubstr("baton_router_prefill_retries_total 1"));
+}
+
+// A prompt that waits at the prefill worker for longer than D's lease (here until D has seen three
+// renewals, a third of a lease apart) keeps its reservation: the runner renews the lease while
+// its Prefill call is open, so the request completes instead of losing its blocks.
+TEST_F(FleetRunnerTest, LeaseIsRenewedWhileThePrefillWaits) {
+  for (auto& worker : decode_) worker->SetLease(absl::Milliseconds(300));
+  StartRunner();
+  bool renewed = false;
+  WaitForRenewalsInPrefill(0, &renewed);
+  ASSERT_OK_AND_ASSIGN(DisaggResult result, runner_->Generate(Request(Prompt(1), 4), nullptr));
+  EXPECT_THAT(result.tokens, ElementsAreArray(FakeGenerate(Prompt(1), 4)));
+  EXPECT_TRUE(renewed) << "no renewals while the prefill waited";
+  EXPECT_EQ(prefill_[0]->prefill_calls(), 1);
+  EXPECT_EQ(prefill_[1]->prefill_calls(), 0);
+}
+
+// A prefill attempt that fails after waiting longer than D's lease is still retried on another
+// prefill worker with the same KvTarget (the fake decode worker only streams once the KV of its
+// own transfer id arrived): renewals kept the lease, counted on the real clock here.
+TEST_F(FleetRunnerTest, PrefillFailingAfterALongWaitIsRetriedWithTheRenewedLease) {
+  for (auto& worker : decode_) worker->SetLease(absl::Milliseconds(300));
+  StartRunner();  // the steady clock
+  bool renewed = false;
+  prefill_[0]->FailPrefill(grpc::StatusCode::UNAVAILABLE);
+  WaitForRenewalsInPrefill(0, &renewed);
+  ASSERT_OK_AND_ASSIGN(DisaggResult result, runner_->Generate(Request(Prompt(1), 4), nullptr));
+  EXPECT_THAT(result.tokens, ElementsAreArray(FakeGenerate(Prompt(1), 4)));
+  EXPECT_TRUE(renewed) << "no renewals while the prefill waited";
+  EXPECT_EQ(prefill_[1]->prefill_calls(), 1);  // retried there, not prefilled on D
   EXPECT_THAT(Metrics(), HasSubstr("baton_router_prefill_retries_total 1"));
 }
 

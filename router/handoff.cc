@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
+#include "router/lease_renewer.h"
 
 namespace baton::router {
 
@@ -18,16 +19,12 @@ namespace {
 // the deadline last. Run is called on one thread; Cancel from any other.
 class PrefillAttempts {
  public:
-  PrefillAttempts(const PrefillPicker& picker, absl::Time deadline, absl::Duration attempt_timeout,
-                  const serving::MonotonicClock* clock)
-      : picker_(picker), deadline_(deadline), attempt_timeout_(attempt_timeout), clock_(clock) {}
+  PrefillAttempts(const PrefillPicker& picker, absl::Time deadline, absl::Duration attempt_timeout)
+      : picker_(picker), deadline_(deadline), attempt_timeout_(attempt_timeout) {}
 
-  absl::Status Run(const v1::PrefillRequest& request, v1::PrefillResponse* response) {
-    // D's lease is wall-clock time on the wire: read against the wall clock once, as it arrives,
-    // then counted down on the monotonic clock (a wall-clock step cannot stretch it; tests move it).
-    const int64_t lease_micros = request.kv_target().lease_deadline_unix_micros();
-    const absl::Duration lease_end =
-        clock_->Now() + (absl::FromUnixMicros(lease_micros) - absl::Now());
+  // `lease` renews D's lease meanwhile and says whether it is still held.
+  absl::Status Run(const v1::PrefillRequest& request, const LeaseRenewer& lease,
+                   v1::PrefillResponse* response) {
     absl::Status last = absl::OkStatus();
     for (int attempt = 0;; ++attempt) {
       v1::PrefillService::Stub* stub = picker_(attempt, last);
@@ -51,8 +48,8 @@ class PrefillAttempts {
         current_ = nullptr;
         if (cancelled_) return last;
       }
-      const bool lease_left = lease_micros == 0 || clock_->Now() < lease_end;
-      if (last.ok() || !RetryablePrefillFailure(last) || !lease_left || absl::Now() >= deadline_) {
+      if (last.ok() || !RetryablePrefillFailure(last) || !lease.Held() ||
+          absl::Now() >= deadline_) {
         return last;
       }
     }
@@ -73,7 +70,6 @@ class PrefillAttempts {
   const PrefillPicker& picker_;
   const absl::Time deadline_;
   const absl::Duration attempt_timeout_;
-  const serving::MonotonicClock* const clock_;
   absl::Mutex mu_;
   grpc::ClientContext* current_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
@@ -108,7 +104,7 @@ HandoffOutcome RunHandoff(v1::DecodeService::Stub& decode, const v1::DecodeReque
   HandoffOutcome outcome;
   grpc::ClientContext decode_context;
   if (deadline != absl::InfiniteFuture()) decode_context.set_deadline(absl::ToChronoTime(deadline));
-  PrefillAttempts prefill_attempts(picker, deadline, prefill_attempt_timeout, clock);
+  PrefillAttempts prefill_attempts(picker, deadline, prefill_attempt_timeout);
   std::unique_ptr<grpc::ClientReader<v1::DecodeResponse>> stream =
       decode.Decode(&decode_context, request);
 
@@ -145,7 +141,12 @@ HandoffOutcome RunHandoff(v1::DecodeService::Stub& decode, const v1::DecodeReque
       *prefill_request.mutable_kv_target() = message.kv_target();
       prefill_thread = std::thread([&, prefill_request = std::move(prefill_request)] {
         v1::PrefillResponse response;
-        absl::Status status = prefill_attempts.Run(prefill_request, &response);
+        // D's lease is renewed while the prefill (and its retries) runs, and no longer: queueing
+        // on a busy prefill worker is not a stall (router/lease_renewer.h).
+        LeaseRenewer lease(decode, prefill_request.kv_target().transfer_id(),
+                           prefill_request.kv_target().lease_deadline_unix_micros(), clock);
+        absl::Status status = prefill_attempts.Run(prefill_request, lease, &response);
+        lease.Stop();
         absl::MutexLock lock(&mu);
         prefill_status = status;
         if (status.ok()) {

@@ -7,7 +7,8 @@
 //      on a thread of its own, while 3. reads the stream; a retryable failure (UNAVAILABLE,
 //      RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED of one attempt) goes to the next prefill worker the
 //      picker names, with the same KvTarget, while D's lease and the request's deadline last
-//      (D accepts rewrites of a transfer until it completes)
+//      (D accepts rewrites of a transfer until it completes); meanwhile D's lease is renewed
+//      (LeaseRenewer), so a prompt queued on a busy prefill worker keeps its blocks
 //   3. relay D's token messages to the caller until D's final message
 // When the prefill fails for good, the Decode call is cancelled (D frees the blocks); when
 // Decode fails or the caller stops, the Prefill call is cancelled (P drops or aborts the
@@ -54,10 +55,10 @@ struct HandoffOutcome {
 };
 
 // Runs `request` on `decode` until the deadline. Tokens and logprobs are appended to `result`,
-// and its `finished` / `prefill` set when they arrive. D's lease deadline is wall-clock time (Unix
-// microseconds in the KvTarget): it is read against absl::Now() when the KvTarget arrives and then
-// counted down on `clock` (which must outlive the call), which decides whether a failed prefill
-// may still be retried.
+// and its `finished` / `prefill` set when they arrive. D's lease is renewed while the prefill
+// runs; its deadline is wall-clock time (Unix microseconds in the KvTarget and in each renewal):
+// it is read against absl::Now() as it arrives and then counted down on `clock` (which must
+// outlive the call), which decides whether a failed prefill may still be retried.
 HandoffOutcome RunHandoff(baton::internal::v1::DecodeService::Stub& decode,
                           const baton::internal::v1::DecodeRequest& request, absl::Time deadline,
                           absl::Duration prefill_attempt_timeout, const PrefillPicker& picker,

@@ -45,12 +45,14 @@ echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- engine serv
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(load) (shared machine)"
 
 WORKER_FLAGS=(--model="$MODEL" --threads="$THREADS" --kv_dtype=f16 --transport=ucx)
-# Leases and the prefill timeout far above the default: 16 prompts queued on one prefill worker of
-# a 1B model take longer than the decode worker's default 30 s lease on its reserved blocks.
-start decode "$BIN/decode_worker/decode_worker" "${WORKER_FLAGS[@]}" --lease_ms=600000
+# The decode worker keeps its default lease: the router renews it while a prompt waits in the
+# prefill queue (DecodeService.RenewLease).
+start decode "$BIN/decode_worker/decode_worker" "${WORKER_FLAGS[@]}"
 # A prefill step may hold every batched prompt (CONCURRENCY x 128 tokens), as the bench's does.
 start prefill "$BIN/prefill_worker/prefill_worker" "${WORKER_FLAGS[@]}" \
   --max_batch_tokens=$((CONCURRENCY * 128)) --max_batch="$CONCURRENCY"
+# The prefill timeout far above the default: one attempt includes the prompt's wait in the queue,
+# and 16 prompts queued on one prefill worker of a 1B model can take longer than its 60 s.
 start router "$BIN/router/router" --model="$MODEL" --model_name=model --grpc_port=0 --http_port=0 \
   --prefill_timeout_s=600 \
   --decode="127.0.0.1:$(port_of decode grpc_port)" --prefill="127.0.0.1:$(port_of prefill grpc_port)"

@@ -4,8 +4,11 @@
 
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "common/testing/http_client.h"
@@ -85,6 +88,15 @@ absl::Status Cluster::WaitDecodeIdle(absl::Duration timeout) {
   }
   return absl::DeadlineExceededError(
       absl::StrCat("decode worker not idle: ", load.ShortDebugString()));
+}
+
+double Cluster::MetricValue(const std::string& exposition, const std::string& sample) {
+  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
+    if (!absl::ConsumePrefix(&line, sample + " ")) continue;
+    double value = 0;
+    if (absl::SimpleAtod(line, &value)) return value;
+  }
+  return -1;
 }
 
 absl::StatusOr<std::string> Cluster::Metrics(int http_port) {

@@ -45,6 +45,9 @@ class Cluster {
   absl::Status WaitDecodeIdle(absl::Duration timeout = absl::Seconds(10));
   // GET /metrics of a worker.
   static absl::StatusOr<std::string> Metrics(int http_port);
+  // The value of the sample `sample` (its name and labels exactly as exposed, e.g.
+  // `x_bucket{le="2.5"}`) in a Prometheus text exposition, or -1 when it is absent.
+  static double MetricValue(const std::string& exposition, const std::string& sample);
 
  private:
   Cluster() = default;

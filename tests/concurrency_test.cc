@@ -2,24 +2,12 @@
 // output equals its own single-request output, and the decode worker really batched them.
 #include <thread>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "common/status_matchers.h"
 #include "gtest/gtest.h"
 #include "tests/cluster.h"
 
 namespace baton::testing {
 namespace {
-
-// Value of an unlabelled sample `name` in a text exposition, or -1.
-double MetricValue(const std::string& exposition, const std::string& name) {
-  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
-    if (!absl::ConsumePrefix(&line, name + " ")) continue;
-    double value = 0;
-    if (absl::SimpleAtod(line, &value)) return value;
-  }
-  return -1;
-}
 
 TEST(ConcurrencyTest, ThirtyTwoMixedRequestsAllCorrectAndBatched) {
   ASSERT_OK_AND_ASSIGN(std::string model, MakeRandomModel("q4_0", 3));
@@ -62,7 +50,7 @@ TEST(ConcurrencyTest, ThirtyTwoMixedRequestsAllCorrectAndBatched) {
     EXPECT_EQ(results[i]->tokens, alone[i]) << "request " << i;
   }
   ASSERT_OK_AND_ASSIGN(std::string metrics, Cluster::Metrics(cluster->decode().http_port()));
-  const double max_batch = MetricValue(metrics, "baton_decode_max_batch_size");
+  const double max_batch = Cluster::MetricValue(metrics, "baton_decode_max_batch_size");
   EXPECT_GT(max_batch, 1.0) << "no engine step ran more than one sequence";
   RecordProperty("decode_max_batch_size", static_cast<int>(max_batch));
   EXPECT_OK(cluster->WaitDecodeIdle());

@@ -91,6 +91,10 @@ class InProcessReceiver : public KvReceiver {
     tracker_->Fail(id, absl::AbortedError(absl::StrCat("transfer ", id, " aborted by receiver")));
   }
 
+  void ExtendDeadline(TransferId id, absl::Time deadline) override {
+    tracker_->ExtendDeadline(id, deadline);
+  }
+
  private:
   std::shared_ptr<ReceiverSet> set_;
   std::unique_ptr<ReceiveTracker> tracker_;

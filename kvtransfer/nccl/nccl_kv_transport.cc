@@ -184,6 +184,12 @@ class NcclReceiver : public KvReceiver {
     tracker_.Fail(id, absl::AbortedError(absl::StrCat("transfer ", id, " aborted by receiver")));
   }
 
+  // The tracker's deadline only: the rendezvous of a job already started keeps the deadline it
+  // was started with (a sender that joins later fails with kDeadlineExceeded and may retry).
+  void ExtendDeadline(TransferId id, absl::Time deadline) override {
+    tracker_.ExtendDeadline(id, deadline);
+  }
+
   const ReceiveTracker& tracker() const { return tracker_; }
 
  private:

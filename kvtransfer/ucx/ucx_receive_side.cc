@@ -96,6 +96,10 @@ void UcxReceiver::Abort(TransferId id) {
   tracker_.Fail(id, absl::AbortedError(absl::StrCat("transfer ", id, " aborted by receiver")));
 }
 
+void UcxReceiver::ExtendDeadline(TransferId id, absl::Time deadline) {
+  tracker_.ExtendDeadline(id, deadline);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Receiving side of the transport.
 

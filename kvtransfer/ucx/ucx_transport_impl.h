@@ -358,6 +358,7 @@ class UcxReceiver : public KvReceiver {
                                           ReceiveCallback on_complete) override;
 
   void Abort(TransferId id) override;
+  void ExtendDeadline(TransferId id, absl::Time deadline) override;
 
   ReceiveTracker& tracker() { return tracker_; }
   ucp_mem_h memh() const { return memh_; }

@@ -1,5 +1,6 @@
 #include "router/testing/fake_worker.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc_server.h"
@@ -84,6 +85,7 @@ class FakeWorker::Services final : public v1::WorkerService::Service,
                       grpc::ServerWriter<v1::DecodeResponse>* writer) override {
     int32_t die_after = 0;
     std::string transfer_id;
+    absl::Duration lease;
     {
       absl::MutexLock lock(&mu_);
       ++decode_calls_;
@@ -94,6 +96,7 @@ class FakeWorker::Services final : public v1::WorkerService::Service,
       die_after = die_after_;
       die_after_ = 0;
       transfer_id = absl::StrCat(port_, "-", decode_calls_);
+      lease = lease_;
     }
     std::vector<int32_t> history(request->prompt_token_ids().begin(),
                                  request->prompt_token_ids().end());
@@ -107,7 +110,7 @@ class FakeWorker::Services final : public v1::WorkerService::Service,
     } else {
       v1::KvTarget* target = message.mutable_kv_target();
       target->set_transfer_id(transfer_id);
-      target->set_lease_deadline_unix_micros(absl::ToUnixMicros(absl::Now() + absl::Seconds(30)));
+      target->set_lease_deadline_unix_micros(absl::ToUnixMicros(absl::Now() + lease));
       writer->Write(message);
       first = fabric_->Await(transfer_id, absl::Seconds(10),
                              [context] { return context->IsCancelled(); });
@@ -130,6 +133,18 @@ class FakeWorker::Services final : public v1::WorkerService::Service,
     finished.mutable_finished()->set_finish_reason(baton::v1::FINISH_REASON_LENGTH);
     finished.mutable_finished()->set_completion_tokens(count);
     writer->Write(finished);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RenewLease(grpc::ServerContext*, const v1::RenewLeaseRequest* request,
+                          v1::RenewLeaseResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    if (!absl::StartsWith(request->transfer_id(), absl::StrCat(port_, "-"))) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "not a transfer of this worker");
+    }
+    ++renewals_;
+    response->set_lease_millis(absl::ToInt64Milliseconds(lease_));
+    response->set_lease_deadline_unix_micros(absl::ToUnixMicros(absl::Now() + lease_));
     return grpc::Status::OK;
   }
 
@@ -178,6 +193,8 @@ class FakeWorker::Services final : public v1::WorkerService::Service,
   int32_t die_after_ ABSL_GUARDED_BY(mu_) = 0;
   int32_t decode_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int32_t prefill_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int32_t renewals_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration lease_ ABSL_GUARDED_BY(mu_) = absl::Seconds(30);
   std::vector<v1::DecodeRequest> decode_requests_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -275,6 +292,16 @@ int32_t FakeWorker::decode_calls() const {
 int32_t FakeWorker::prefill_calls() const {
   absl::MutexLock lock(&services_->mu_);
   return services_->prefill_calls_;
+}
+
+int32_t FakeWorker::renewals() const {
+  absl::MutexLock lock(&services_->mu_);
+  return services_->renewals_;
+}
+
+void FakeWorker::SetLease(absl::Duration lease) {
+  absl::MutexLock lock(&services_->mu_);
+  services_->lease_ = lease;
 }
 
 std::vector<v1::DecodeRequest> FakeWorker::decode_requests() const {

@@ -71,9 +71,14 @@ class FakeWorker {
   void HangPrefill();
   // The next Decode call fails with UNAVAILABLE after streaming `tokens` tokens.
   void DieAfterTokens(int32_t tokens);
+  // The lease that KvTargets name and RenewLease grants (default 30 s). The fake does not end
+  // leases itself: tests check renewals() instead.
+  void SetLease(absl::Duration lease);
 
   int32_t decode_calls() const;
   int32_t prefill_calls() const;
+  // RenewLease calls answered OK (every one is, for a transfer this worker issued).
+  int32_t renewals() const;
   std::vector<baton::internal::v1::DecodeRequest> decode_requests() const;
 
  private:
