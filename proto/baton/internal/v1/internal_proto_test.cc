@@ -1,4 +1,5 @@
-// Round trips of every internal message (KV handoff, prefill, decode, load reports).
+// Round trips of every internal message (KV handoff, prefill, decode and lease renewal, load
+// reports).
 #include "gtest/gtest.h"
 #include "proto/baton/internal/v1/decode.pb.h"
 #include "proto/baton/internal/v1/kv.pb.h"
@@ -12,7 +13,7 @@ namespace {
 TEST(InternalProtoTest, EveryMessageRoundTrips) {
   EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(KvTarget::descriptor()->file()), 3);
   EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(PrefillRequest::descriptor()->file()), 4);
-  EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(DecodeRequest::descriptor()->file()), 5);
+  EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(DecodeRequest::descriptor()->file()), 7);
   EXPECT_EQ(proto_testing::ExpectEveryMessageRoundTrips(WorkerLoad::descriptor()->file()), 4);
 }
 
