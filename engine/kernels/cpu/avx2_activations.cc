@@ -73,15 +73,13 @@ BATON_AVX2 void QuantizeActivationRowsAvx2(const float* x, int64_t i0, int64_t i
       const int64_t g = (i * block + j) / 4;
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out->corr.data() + g),
                           _mm256_mullo_epi32(sum4, neg_bias));
-      const __m128i half = _mm_add_epi32(_mm256_castsi256_si128(sum4),
-                                         _mm256_extracti128_si256(sum4, 1));
       __m128i s = _mm_hadd_epi32(_mm256_castsi256_si128(sum4), _mm256_extracti128_si256(sum4, 1));
-      s = _mm_hadd_epi32(s, s);  // lanes 0, 1: the sums of 16 quants
-      out->sum32[g / 8] = _mm_cvtsi128_si32(_mm_hadd_epi32(half, half)) +
-                          _mm_extract_epi32(_mm_hadd_epi32(half, half), 1);
+      s = _mm_hadd_epi32(s, s);  // lanes 0, 1: the sums of elements 0-15 and 16-31
+      const int32_t first = _mm_cvtsi128_si32(s), second = _mm_extract_epi32(s, 1);
+      out->sum32[g / 8] = first + second;
       if (block == 256) {
-        out->sum16[g / 4] = static_cast<int16_t>(_mm_cvtsi128_si32(s));
-        out->sum16[g / 4 + 1] = static_cast<int16_t>(_mm_extract_epi32(s, 1));
+        out->sum16[g / 4] = static_cast<int16_t>(first);
+        out->sum16[g / 4 + 1] = static_cast<int16_t>(second);
       }
     }
   }
