@@ -123,6 +123,23 @@ class PrefillWorkerTest : public ::testing::Test {
     ADD_FAILURE() << "decode worker not idle: " << load.DebugString();
   }
 
+  // Opens a Decode stream for `request` (a remote reservation on the decode worker) and reads its
+  // first message, the KvTarget, into *target. nullptr, with a failure recorded, when the stream
+  // does not start with one.
+  static std::unique_ptr<grpc::ClientReader<v1::DecodeResponse>> Reserve(
+      v1::DecodeService::Stub& decode, const v1::DecodeRequest& request,
+      grpc::ClientContext* context, v1::KvTarget* target) {
+    std::unique_ptr<grpc::ClientReader<v1::DecodeResponse>> stream =
+        decode.Decode(context, request);
+    v1::DecodeResponse first;
+    if (!stream->Read(&first) || !first.has_kv_target()) {
+      ADD_FAILURE() << "the Decode stream did not start with a KvTarget";
+      return nullptr;
+    }
+    *target = first.kv_target();
+    return stream;
+  }
+
   // Both pools back to all blocks free or cached-evictable.
   void ExpectPoolsIdle() {
     ExpectDecodeIdle();
@@ -305,15 +322,14 @@ TEST_F(PrefillWorkerTest, DecodeCancelDuringPrefillLeaksNothing) {
   for (int32_t t : Prompt(30, 9)) request.add_prompt_token_ids(t);
   request.mutable_sampling()->set_temperature(0.0f);
   grpc::ClientContext decode_context;
-  auto stream = decode->Decode(&decode_context, request);
-  v1::DecodeResponse first;
-  ASSERT_TRUE(stream->Read(&first));
-  ASSERT_TRUE(first.has_kv_target());
+  v1::KvTarget target;
+  auto stream = Reserve(*decode, request, &decode_context, &target);
+  ASSERT_NE(stream, nullptr);
   grpc::Status prefill_status;
   std::thread prefill_call([&] {
     v1::PrefillRequest prefill_request;
     *prefill_request.mutable_prompt_token_ids() = request.prompt_token_ids();
-    *prefill_request.mutable_kv_target() = first.kv_target();
+    *prefill_request.mutable_kv_target() = target;
     grpc::ClientContext context;  // never cancelled by the client
     v1::PrefillResponse response;
     prefill_status = prefill->Prefill(&context, prefill_request, &response);
@@ -357,14 +373,13 @@ TEST_F(PrefillWorkerTest, PassedLeaseDeadlineInTheTargetDoesNotDropTheQueuedProm
   // backstop of lease + lease + 10 s is far away too).
   request.set_lease_millis(60000);
   grpc::ClientContext decode_context;
-  auto stream = decode->Decode(&decode_context, request);
-  v1::DecodeResponse first;
-  ASSERT_TRUE(stream->Read(&first));
-  ASSERT_TRUE(first.has_kv_target());
+  v1::KvTarget target;
+  auto stream = Reserve(*decode, request, &decode_context, &target);
+  ASSERT_NE(stream, nullptr);
   v1::PrefillRequest prefill_request;
   *prefill_request.mutable_prompt_token_ids() = request.prompt_token_ids();
   *prefill_request.mutable_sampling() = request.sampling();
-  *prefill_request.mutable_kv_target() = first.kv_target();
+  *prefill_request.mutable_kv_target() = target;
   prefill_request.mutable_kv_target()->set_lease_deadline_unix_micros(
       absl::ToUnixMicros(absl::Now() - absl::Seconds(1)));
   grpc::ClientContext context;
@@ -392,10 +407,9 @@ TEST_F(PrefillWorkerTest, RenewLeaseKeepsTheReservationUntilRenewalsStop) {
   for (int32_t t : Prompt(20, 10)) request.add_prompt_token_ids(t);
   request.set_lease_millis(20);
   grpc::ClientContext decode_context;
-  auto stream = decode->Decode(&decode_context, request);
-  v1::DecodeResponse first;
-  ASSERT_TRUE(stream->Read(&first));
-  ASSERT_TRUE(first.has_kv_target());
+  v1::KvTarget target;
+  auto stream = Reserve(*decode, request, &decode_context, &target);
+  ASSERT_NE(stream, nullptr);
   auto renew = [&](const std::string& transfer_id) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
@@ -406,7 +420,7 @@ TEST_F(PrefillWorkerTest, RenewLeaseKeepsTheReservationUntilRenewalsStop) {
     if (status.ok()) EXPECT_EQ(response.lease_millis(), 20);
     return status.error_code();
   };
-  const std::string& id = first.kv_target().transfer_id();
+  const std::string& id = target.transfer_id();
   for (int i = 0; i < 4; ++i) {  // 60 ms of D's clock against a 20 ms lease
     decode_clock_.Advance(absl::Milliseconds(15));
     EXPECT_EQ(renew(id), grpc::StatusCode::OK);
