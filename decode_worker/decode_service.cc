@@ -68,13 +68,11 @@ grpc::Status DecodeServiceImpl::RenewLease(grpc::ServerContext* context,
       id, [answer](absl::StatusOr<LeaseRenewal> renewal) { answer->Push(std::move(renewal)); });
   // The scheduler answers between two engine steps; one that stopped never does, so the wait
   // ends with the caller too, or after a bound far above any step.
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  std::optional<absl::StatusOr<LeaseRenewal>> renewal;
-  while (!(renewal = answer->PopWithTimeout(serving::kCancelPollPeriod)).has_value()) {
+  std::optional<absl::StatusOr<LeaseRenewal>> renewal =
+      serving::NextOrCancelled(*answer, *context, absl::Now() + absl::Seconds(30));
+  if (!renewal.has_value()) {
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-    if (absl::Now() >= give_up) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the decode scheduler did not answer");
-    }
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the decode scheduler did not answer");
   }
   if (!renewal->ok()) return common::ToGrpcStatus(renewal->status());
   response->set_lease_millis(absl::ToInt64Milliseconds((*renewal)->lease));

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <optional>
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/server_context.h"
 #include "serving/event_queue.h"
@@ -19,13 +20,16 @@ namespace baton::serving {
 inline constexpr absl::Duration kCancelPollPeriod = absl::Milliseconds(20);
 
 // The next item of `queue`, or nullopt once `context` is cancelled (the caller then cancels the
-// request on its scheduler).
+// request on its scheduler) or, when given, `give_up` has passed (a scheduler that may have
+// stopped and will never answer).
 template <typename T>
-std::optional<T> NextOrCancelled(EventQueue<T>& queue, grpc::ServerContext& context) {
+std::optional<T> NextOrCancelled(EventQueue<T>& queue, grpc::ServerContext& context,
+                                 absl::Time give_up = absl::InfiniteFuture()) {
   while (true) {
     std::optional<T> item = queue.PopWithTimeout(kCancelPollPeriod);
     if (item.has_value()) return item;
     if (context.IsCancelled()) return std::nullopt;
+    if (give_up != absl::InfiniteFuture() && absl::Now() >= give_up) return std::nullopt;
   }
 }
 
