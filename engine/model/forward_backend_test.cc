@@ -147,11 +147,13 @@ TEST(ForwardBackendTest, EveryProductGoesThroughTheBackend) {
 // Batched decode: one step appending a token to each of 6 sequences makes one product per
 // weight with m = 6 (not a loop of single-row products), and each sequence's logits equal
 // those of its decode step run alone, bit for bit: the row kernels of Q8_0, Q4_K and Q6_K
-// (m = 1) round as their tiles, and Q4_0's few-row path as its panels.
+// (m = 1) round as their tiles, Q4_0's few-row path as its panels, and F16/BF16 weights
+// repacked at load are read at one row with their GEMM's sums.
 TEST(ForwardBackendTest, BatchedDecodeIsOneProductPerWeightAndEqualsSequencesAlone) {
   constexpr int kSequences = 6;
   for (TensorType type :
-       {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_K, TensorType::kQ6_K}) {
+       {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_K, TensorType::kQ6_K,
+        TensorType::kF16, TensorType::kBF16}) {
     SCOPED_TRACE(TensorTypeName(type));
     RandomModelSpec spec;  // 256 embd, 2 layers, separate q/k/v and gate/up
     spec.type = type;

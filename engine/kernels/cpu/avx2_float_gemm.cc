@@ -3,8 +3,10 @@
 // block fits half of L2; panels of 16 weight rows, converted to fp32 into L1 (lane j of
 // vector h of element e = row 8h + j); groups of 6 activation rows, each a micro-kernel call
 // whose 12 accumulators stay in registers for the whole k block. Partial sums of later k
-// blocks are added to y. Every function carries a target attribute; callers reach them only
-// after CpuHasAvx2Kernels().
+// blocks are added to y. The file's row-major weights are transposed into each panel; weights
+// repacked at load (8-row panels, tiled_kernels.h) are only widened, and below kFloatGemmMinRows
+// activation rows are read straight from the packed panels with the same arithmetic. Every
+// function carries a target attribute; callers reach them only after CpuHasAvx2Kernels().
 #include "engine/kernels/cpu/avx2_float_gemm.h"
 
 #include <immintrin.h>
@@ -185,7 +187,53 @@ struct alignas(64) Panel {
   float f[kGemmRows * kFloatGemmKBlock];
 };
 
+// Panel sources for FloatGemm: the file's row-major rows (transposed into the panel) ...
 template <typename H>
+struct RowMajorPanels {
+  BATON_AVX2_INLINE static void Pack(const TileArgs& a, int64_t r, int rows, int64_t e0,
+                                     int64_t n, float* panel) {
+    PackPanel<H>(a, r, rows, e0, n, panel);
+  }
+  static void Prefetch(const TileArgs& a, int64_t r, int64_t r1, int64_t e0, int64_t n) {
+    PrefetchPanel(a, r, r1, e0, n);
+  }
+};
+
+// ... or the repacked 8-row panels (a.w = the packed buffer): a 16-row panel at row r is packed
+// panels r / 8 and r / 8 + 1, element by element, so packing only widens.
+template <typename H>
+struct RepackedPanels {
+  static const uint16_t* Half(const TileArgs& a, int64_t r, int64_t e) {
+    return reinterpret_cast<const uint16_t*>(a.w) + (r / kPanelRows * a.k + e) * kPanelRows;
+  }
+  BATON_AVX2_INLINE static void Pack(const TileArgs& a, int64_t r, int rows, int64_t e0,
+                                     int64_t n, float* panel) {
+    const uint16_t* low = Half(a, r, e0);
+    if (rows <= kPanelRows) {
+      for (int64_t e = 0; e < n; ++e) {
+        _mm256_store_ps(panel + e * kGemmRows,
+                        H::Widen(_mm_load_si128(reinterpret_cast<const __m128i*>(low + e * 8))));
+        _mm256_store_ps(panel + e * kGemmRows + 8, _mm256_setzero_ps());
+      }
+      return;
+    }
+    const uint16_t* high = Half(a, r + kPanelRows, e0);
+    for (int64_t e = 0; e < n; ++e) {
+      _mm256_store_ps(panel + e * kGemmRows,
+                      H::Widen(_mm_load_si128(reinterpret_cast<const __m128i*>(low + e * 8))));
+      _mm256_store_ps(panel + e * kGemmRows + 8,
+                      H::Widen(_mm_load_si128(reinterpret_cast<const __m128i*>(high + e * 8))));
+    }
+  }
+  static void Prefetch(const TileArgs& a, int64_t r, int64_t r1, int64_t e0, int64_t n) {
+    for (int64_t p = r; p < std::min(r + kGemmRows, r1); p += kPanelRows) {
+      const auto* begin = reinterpret_cast<const char*>(Half(a, p, e0));
+      for (int64_t b = 0; b < n * 2 * kPanelRows; b += 64) _mm_prefetch(begin + b, _MM_HINT_T1);
+    }
+  }
+};
+
+template <typename H, typename Source>
 BATON_AVX2 void FloatGemm(const TileArgs& a, int64_t r0, int64_t r1) {
   thread_local const std::unique_ptr<Panel> storage = std::make_unique<Panel>();
   float* panel = storage->f;
@@ -200,11 +248,11 @@ BATON_AVX2 void FloatGemm(const TileArgs& a, int64_t r0, int64_t r1) {
       const int64_t i1 = std::min(a.m, i0 + act_block);
       for (int64_t r = r0; r < r1; r += kGemmRows) {
         const int rows = static_cast<int>(std::min<int64_t>(kGemmRows, r1 - r));
-        PackPanel<H>(a, r, rows, e0, n, panel);
+        Source::Pack(a, r, rows, e0, n, panel);
         if (r + kGemmRows < r1) {
-          PrefetchPanel(a, r + kGemmRows, r1, e0, n);
+          Source::Prefetch(a, r + kGemmRows, r1, e0, n);
         } else if (i1 == a.m && e0 + n < a.k) {
-          PrefetchPanel(a, r0, r1, e0 + n, std::min(kFloatGemmKBlock, a.k - e0 - n));
+          Source::Prefetch(a, r0, r1, e0 + n, std::min(kFloatGemmKBlock, a.k - e0 - n));
         }
         int64_t i = i0;
         for (; i + kGemmActs <= i1; i += kGemmActs) {
@@ -216,10 +264,144 @@ BATON_AVX2 void FloatGemm(const TileArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
+// Stores (first k block) or adds one accumulator: 8 lanes for rows [row, row + 8), of which
+// those below r1 exist.
+BATON_AVX2_INLINE inline void StoreLanes(__m256 acc, float* out, int64_t row, int64_t r1,
+                                         bool add) {
+  if (row + kPanelRows <= r1) {
+    if (add) acc = _mm256_add_ps(_mm256_loadu_ps(out), acc);
+    _mm256_storeu_ps(out, acc);
+    return;
+  }
+  alignas(32) float lanes[kPanelRows];
+  _mm256_store_ps(lanes, acc);
+  for (int64_t c = 0; c < r1 - row; ++c) out[c] = add ? out[c] + lanes[c] : lanes[c];
+}
+
+// Element e of P repacked panels (w: the first, k elements of 8 halves each) times element e of
+// activation rows [0, RA) (x: the first), into acc.
+template <typename H, int RA, int P>
+BATON_AVX2_INLINE inline void DirectStep(const uint16_t* w, const float* x, int64_t k, int64_t e,
+                                         __m256 (&acc)[RA][P]) {
+  __m256 wv[P];
+#pragma GCC unroll 8
+  for (int q = 0; q < P; ++q) {
+    wv[q] = H::Widen(_mm_load_si128(reinterpret_cast<const __m128i*>(w + (q * k + e) * kPanelRows)));
+  }
+#pragma GCC unroll 3
+  for (int j = 0; j < RA; ++j) {
+    const __m256 xb = _mm256_broadcast_ss(x + j * k + e);
+#pragma GCC unroll 8
+    for (int q = 0; q < P; ++q) acc[j][q] = _mm256_fmadd_ps(wv[q], xb, acc[j][q]);
+  }
+}
+
+// Activation rows [0, RA) against P consecutive repacked panels from panel p0, reading them in
+// place: per k block, each (activation row, panel) accumulator is the micro-kernel's lane for
+// lane (an FMA chain in element order from zero), stored or added to y as it adds its blocks.
+// The P panels are P streams, each asked for kDirectPrefetch bytes ahead.
+template <typename H, int RA, int P>
+BATON_AVX2_INLINE inline void DirectPanels(const TileArgs& a, int64_t p0, int64_t r1) {
+  constexpr int64_t kDirectPrefetch = 512;
+  const int64_t k = a.k;
+  const uint16_t* w = reinterpret_cast<const uint16_t*>(a.w) + p0 * k * kPanelRows;
+  const float* x = a.x;
+  for (int64_t e0 = 0; e0 < k; e0 += kFloatGemmKBlock) {
+    const int64_t e1 = std::min(k, e0 + kFloatGemmKBlock);
+    __m256 acc[RA][P];
+#pragma GCC unroll 3
+    for (int j = 0; j < RA; ++j) {
+#pragma GCC unroll 8
+      for (int q = 0; q < P; ++q) acc[j][q] = _mm256_setzero_ps();
+    }
+    int64_t e = e0;
+    for (; e + 4 <= e1; e += 4) {  // 4 elements: one cache line of each panel
+#pragma GCC unroll 8
+      for (int q = 0; q < P; ++q) {
+        _mm_prefetch(reinterpret_cast<const char*>(w + (q * k + e) * kPanelRows) +
+                         kDirectPrefetch, _MM_HINT_T0);
+      }
+      DirectStep<H>(w, x, k, e, acc);
+      DirectStep<H>(w, x, k, e + 1, acc);
+      DirectStep<H>(w, x, k, e + 2, acc);
+      DirectStep<H>(w, x, k, e + 3, acc);
+    }
+    for (; e < e1; ++e) DirectStep<H>(w, x, k, e, acc);
+#pragma GCC unroll 3
+    for (int j = 0; j < RA; ++j) {
+#pragma GCC unroll 8
+      for (int q = 0; q < P; ++q) {
+        const int64_t row = (p0 + q) * kPanelRows;
+        if (row < r1) StoreLanes(acc[j][q], a.y + j * a.n_rows + row, row, r1, e0 > 0);
+      }
+    }
+  }
+}
+
+// Rows [r0, r1) for RA (< kFloatGemmMinRows) activation rows, P panels at a time (as many
+// accumulators as leave registers for the panels' vectors and one broadcast).
+template <typename H, int RA>
+BATON_AVX2_INLINE inline void DirectRange(const TileArgs& a, int64_t r0, int64_t r1) {
+  constexpr int P = RA == 1 ? 8 : RA == 2 ? 4 : 3;
+  const int64_t end = (r1 + kPanelRows - 1) / kPanelRows;
+  int64_t p = r0 / kPanelRows;
+  for (; p + P <= end; p += P) DirectPanels<H, RA, P>(a, p, r1);
+  for (; p < end; ++p) DirectPanels<H, RA, 1>(a, p, r1);
+}
+
+template <typename H>
+BATON_AVX2 void RepackedFloatGemm(const TileArgs& a, int64_t r0, int64_t r1) {
+  switch (a.m) {
+    case 0: return;
+    case 1: DirectRange<H, 1>(a, r0, r1); return;
+    case 2: DirectRange<H, 2>(a, r0, r1); return;
+    case 3: DirectRange<H, 3>(a, r0, r1); return;
+    default: FloatGemm<H, RepackedPanels<H>>(a, r0, r1); return;
+  }
+}
+static_assert(kFloatGemmMinRows == 4, "RepackedFloatGemm reads panels in place below 4 rows");
+
 }  // namespace
 
-void Avx2F16Gemm(const TileArgs& a, int64_t r0, int64_t r1) { FloatGemm<F16Halves>(a, r0, r1); }
+void Avx2F16Gemm(const TileArgs& a, int64_t r0, int64_t r1) {
+  FloatGemm<F16Halves, RowMajorPanels<F16Halves>>(a, r0, r1);
+}
 
-void Avx2Bf16Gemm(const TileArgs& a, int64_t r0, int64_t r1) { FloatGemm<Bf16Halves>(a, r0, r1); }
+void Avx2Bf16Gemm(const TileArgs& a, int64_t r0, int64_t r1) {
+  FloatGemm<Bf16Halves, RowMajorPanels<Bf16Halves>>(a, r0, r1);
+}
+
+void Avx2RepackedF16Gemm(const TileArgs& a, int64_t r0, int64_t r1) {
+  RepackedFloatGemm<F16Halves>(a, r0, r1);
+}
+
+void Avx2RepackedBf16Gemm(const TileArgs& a, int64_t r0, int64_t r1) {
+  RepackedFloatGemm<Bf16Halves>(a, r0, r1);
+}
+
+size_t PackedHalfBytes(int64_t n_rows, int64_t k) {
+  const int64_t panels = (n_rows + kPanelRows - 1) / kPanelRows;
+  return static_cast<size_t>(panels * k * kPanelRows * 2);
+}
+
+void PackHalfPanels(const uint8_t* w, int64_t n_rows, int64_t k, int64_t panel_begin,
+                    int64_t panel_end, uint8_t* packed) {
+  auto* out = reinterpret_cast<uint16_t*>(packed);
+  const auto* in = reinterpret_cast<const uint16_t*>(w);
+  for (int64_t p = panel_begin; p < panel_end; ++p) {
+    for (int r = 0; r < kPanelRows; ++r) {
+      const uint16_t* row = in + std::min(p * kPanelRows + r, n_rows - 1) * k;
+      uint16_t* lane = out + p * k * kPanelRows + r;
+      for (int64_t e = 0; e < k; ++e) lane[e * kPanelRows] = row[e];
+    }
+  }
+}
+
+void UnpackHalfRow(const uint8_t* packed, int64_t k, int64_t row, uint8_t* halves) {
+  const auto* in = reinterpret_cast<const uint16_t*>(packed) +
+                   row / kPanelRows * k * kPanelRows + row % kPanelRows;
+  auto* out = reinterpret_cast<uint16_t*>(halves);
+  for (int64_t e = 0; e < k; ++e) out[e] = in[e * kPanelRows];
+}
 
 }  // namespace baton::engine::kernels

@@ -19,7 +19,17 @@ namespace baton::engine::kernels {
 void Avx2F16Gemm(const TileArgs& a, int64_t r0, int64_t r1);
 void Avx2Bf16Gemm(const TileArgs& a, int64_t r0, int64_t r1);
 
+// The same products over F16 (resp. BF16) weights repacked at load (tiled_kernels.h; a.w = the
+// packed buffer), for every m, bit for bit Avx2F16Gemm's (resp. Avx2Bf16Gemm's) over the
+// source: from kFloatGemmMinRows activation rows through the same GEMM, below it reading the
+// packed panels in place with the same sums. Requires CpuHasAvx2Kernels().
+void Avx2RepackedF16Gemm(const TileArgs& a, int64_t r0, int64_t r1);
+void Avx2RepackedBf16Gemm(const TileArgs& a, int64_t r0, int64_t r1);
+
 // Elements of k per packed panel (a multiple of 8).
 inline constexpr int64_t kFloatGemmKBlock = 256;
+// Activation rows from which MatMul takes the GEMM over the file's rows (below, the row kernels
+// in ggml's order, faster at one row than transposing panels).
+inline constexpr int64_t kFloatGemmMinRows = 4;
 
 }  // namespace baton::engine::kernels

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/kernels/cpu/avx2_float_gemm.h"
 #include "engine/kernels/cpu/avx2_tile_helpers.h"
 #include "engine/kernels/cpu/block_formats.h"
 #include "engine/kernels/cpu/tiled_kernels.h"
@@ -139,8 +140,17 @@ void UnpackQ4_0Row(const uint8_t* packed, int64_t k, int64_t row, uint8_t* block
 }
 
 TiledKernelChoice Avx2PackedKernel(TensorType t) {
-  if (!CpuHasAvx2Kernels() || t != TensorType::kQ4_0) return {};
-  return {PackedQ4_0, ActivationForm::kQ8Block32, 0, "avx2-packed", 1};
+  if (!CpuHasAvx2Kernels()) return {};
+  switch (t) {
+    case TensorType::kQ4_0:
+      return {PackedQ4_0, ActivationForm::kQ8Block32, 0, "avx2-packed", 1};
+    case TensorType::kF16:
+      return {Avx2RepackedF16Gemm, ActivationForm::kFloat, 0, "avx2-packed-f16c", 1};
+    case TensorType::kBF16:
+      return {Avx2RepackedBf16Gemm, ActivationForm::kFloat, 0, "avx2-packed-bf16", 1};
+    default:
+      return {};
+  }
 }
 
 }  // namespace baton::engine::kernels

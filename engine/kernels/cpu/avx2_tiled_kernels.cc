@@ -506,9 +506,9 @@ TiledKernelChoice Avx2TiledKernel(TensorType t) {
     case TensorType::kQ6_K:
       return {KTiled<Q6_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled", 4};
     case TensorType::kF16:
-      return {Avx2F16Gemm, ActivationForm::kFloat, 0, "avx2-tiled-f16c", 4};
+      return {Avx2F16Gemm, ActivationForm::kFloat, 0, "avx2-tiled-f16c", kFloatGemmMinRows};
     case TensorType::kBF16:
-      return {Avx2Bf16Gemm, ActivationForm::kFloat, 0, "avx2-tiled-bf16", 4};
+      return {Avx2Bf16Gemm, ActivationForm::kFloat, 0, "avx2-tiled-bf16", kFloatGemmMinRows};
     default:
       return {};
   }

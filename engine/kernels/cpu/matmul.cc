@@ -32,7 +32,7 @@ const Avx512Family* AllowedAvx512Family() {
   return nullptr;
 }
 
-// The first of the families allowed here, best first, that has a kernel for `t`.
+// The first of the families allowed here, best first, that has a row kernel for `t`.
 KernelChoice ChooseKernel(TensorType t) {
   KernelChoice c;
   if (const Avx512Family* f = AllowedAvx512Family()) c = f->kernel(t);
@@ -41,13 +41,15 @@ KernelChoice ChooseKernel(TensorType t) {
   return c;
 }
 
-// The tiled kernel for `t` on the best family allowed here, unless that family has a row kernel
-// of its own for `t` (AVX-512 rows beat AVX2 tiles).
+// The AVX2 tiled kernel for `t` when AVX2 is allowed, also where an AVX-512 family is: its
+// register tiles beat AVX-512 rows from a few activation rows on (1.3-1.9x in matmul_bench's
+// prefill and batched shapes on a Zen 4), and a row's products still do not depend on the
+// batch: the AVX-512 families have no row kernel for Q4_0, Q4_K and Q6_K (the AVX2 ones round
+// as their tiles), Q8_0 rounds as ggml on every tier, and F16/BF16 weights a model repacked
+// are read by the AVX2 packed kernel at every m.
 TiledKernelChoice ChooseTiledKernel(TensorType t) {
-  const Avx512Family* f = AllowedAvx512Family();
-  if (f != nullptr && f->kernel(t).kernel != nullptr) return {};
-  if (Allowed(KernelVariant::kAvx2)) return Avx2TiledKernel(t);
-  return {};
+  if (!Allowed(KernelVariant::kAvx2)) return {};
+  return Avx2TiledKernel(t);
 }
 
 // The kernel over weights repacked for `t`, when MatMul would otherwise take the AVX2 tiled one.

@@ -37,9 +37,9 @@ bool CpuSupported() {
 
 // acc + the sums of each 4 consecutive products u8 * s8, per 32-bit lane (vpdpbusd), exactly.
 // Without VNNI: vpmaddubsw adds pairs of products into int16 with saturation, which never
-// happens here: every caller's unsigned operand is at most 63 (Q6_K's 6-bit quants; Q4/Q5
-// quants <= 31, all-ones bytes) and its signed one is an activation quant in [-127, 127]
-// (QuantizeActivations rounds x * 127 / amax), so a pair is at most 2 * 63 * 127 = 16002.
+// happens here: every caller's unsigned operand is at most 31 (Q4/Q5 quants, all-ones
+// bytes) and its signed one is an activation quant in [-127, 127]
+// (QuantizeActivations rounds x * 127 / amax), so a pair is at most 2 * 31 * 127 = 7874.
 BATON_AVX512_INLINE inline __m512i DotU8S8(__m512i acc, __m512i u, __m512i s) {
 #if BATON_AVX512_VNNI
   return _mm512_dpbusd_epi32(acc, u, s);
@@ -157,11 +157,6 @@ BATON_AVX512_INLINE inline __m256i LowHighNibbles(const uint8_t* qs) {
   return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
 }
 
-struct Q4_0Decoder {
-  using Block = BlockQ4_0;
-  static constexpr bool kHasMin = false;
-  BATON_AVX512_INLINE static __m256i Quants(const Block* b) { return LowHighNibbles(b->qs); }
-};
 struct Q4_1Decoder {
   using Block = BlockQ4_1;
   static constexpr bool kHasMin = true;
@@ -181,18 +176,7 @@ struct Q5_0Decoder {
 // Quants of blocks b and b + 1 in one register (lanes 0-7 block b, 8-15 block b + 1).
 template <typename D>
 BATON_AVX512_INLINE inline __m512i PairQuants(const typename D::Block* blk) {
-  if constexpr (std::is_same_v<D, Q4_0Decoder>) {
-    const __m256i t = _mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[0].qs))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[1].qs)), 1);
-    // [lo0, lo1, hi0, hi1] -> [lo0, hi0, lo1, hi1]
-    const __m512i z = _mm512_and_si512(
-        _mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1),
-        _mm512_set1_epi8(0x0F));
-    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
-  } else {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(D::Quants(blk)), D::Quants(blk + 1), 1);
-  }
+  return _mm512_inserti64x4(_mm512_castsi256_si512(D::Quants(blk)), D::Quants(blk + 1), 1);
 }
 
 // Per-lane weight scales of blocks b and b + 1: [dw0 x 8 lanes, dw1 x 8 lanes].
@@ -485,79 +469,6 @@ BATON_AVX512 void QK4Kernel(const uint8_t* w_row, const RowArgs& a, float* out,
   });
 }
 
-template <int NR>
-BATON_AVX512 void Q6_KRows(const uint8_t* w_row, const RowArgs& a, int64_t i0, float* out,
-                           int64_t out_stride) {
-  const auto* blk = reinterpret_cast<const BlockQ6_K*>(w_row);
-  const int64_t nb = a.k / kQkK;
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
-  const __m512i two_bits = _mm512_set1_epi8(0x03);
-  // Lane L of a vpdpbusd over 64 quants covers quants 4L..4L+3, i.e. sub-block L / 4.
-  const __m512i sub_of_lane = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  const int8_t* xq[NR];
-  const float* xd[NR];
-  const int32_t* corr[NR];
-  __m512 acc[NR];
-  BATON_UNROLL
-  for (int r = 0; r < NR; ++r) {
-    xq[r] = a.q8->row_qs(i0 + r);
-    xd[r] = a.q8->row_d(i0 + r);
-    corr[r] = a.q8->row_corr(i0 + r);
-    acc[r] = _mm512_setzero_ps();
-  }
-  for (int64_t sb = 0; sb < nb; ++sb) {
-    const BlockQ6_K& w = blk[sb];
-    const __m512i sc16 =
-        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales)));
-    __m512i isum[NR];
-    BATON_UNROLL
-    for (int r = 0; r < NR; ++r) isum[r] = _mm512_setzero_si512();
-    BATON_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const __m512i ql = _mm512_loadu_si512(w.ql + 64 * h);
-      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh + 32 * h));
-      const __m512i qh_a =
-          _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
-      const __m512i qh_b = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 4)),
-                                              _mm256_srli_epi16(qh, 6), 1);
-      const __m512i q_lo = _mm512_or_si512(
-          _mm512_and_si512(ql, low4), _mm512_slli_epi16(_mm512_and_si512(qh_a, two_bits), 4));
-      const __m512i q_hi =
-          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
-                          _mm512_slli_epi16(_mm512_and_si512(qh_b, two_bits), 4));
-      const __m512i sc_lo =
-          _mm512_permutexvar_epi32(_mm512_add_epi32(sub_of_lane, _mm512_set1_epi32(8 * h)), sc16);
-      const __m512i sc_hi = _mm512_permutexvar_epi32(
-          _mm512_add_epi32(sub_of_lane, _mm512_set1_epi32(8 * h + 4)), sc16);
-      const int64_t e = kQkK * sb + 128 * h;  // first element of this half
-      BATON_UNROLL
-      for (int r = 0; r < NR; ++r) {
-        const __m512i p0 = DotU8S8(_mm512_loadu_si512(corr[r] + e / 4), q_lo,
-                                   _mm512_loadu_si512(xq[r] + e));
-        const __m512i p1 = DotU8S8(_mm512_loadu_si512(corr[r] + (e + 64) / 4), q_hi,
-                                   _mm512_loadu_si512(xq[r] + e + 64));
-        isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p0, sc_lo));
-        isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(p1, sc_hi));
-      }
-    }
-    const float d = _cvtsh_ss(w.d);
-    BATON_UNROLL
-    for (int r = 0; r < NR; ++r) {
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r]), _mm512_set1_ps(d * xd[r][sb]), acc[r]);
-    }
-  }
-  BATON_UNROLL
-  for (int r = 0; r < NR; ++r) out[(i0 + r) * out_stride] = Reduce(acc[r]);
-}
-
-BATON_AVX512 void Q6_KKernel(const uint8_t* w_row, const RowArgs& a, float* out,
-                             int64_t out_stride) {
-  ForRowGroups(a.m, [&](auto nr, int64_t i) BATON_AVX512_INLINE {
-    const int64_t i0 = a.i0 + i;
-    Q6_KRows<decltype(nr)::value>(w_row, a, i0, out, out_stride);
-  });
-}
-
 BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k, int block,
                                             int bias, Q8Activations* out) {
   ResizeActivations(m, k, block, bias, out);
@@ -613,21 +524,17 @@ KernelChoice Avx512Kernel(TensorType t) {
       return {FloatKernel<F16Weights>, ActivationForm::kFloat, 0, "avx512-f16c"};
     case TensorType::kBF16:
       return {FloatKernel<Bf16Weights>, ActivationForm::kFloat, 0, "avx512-bf16"};
-    case TensorType::kQ4_0:
-      return {Block32Kernel<Q4_0Decoder>, ActivationForm::kQ8Block32, 8, kName};
     case TensorType::kQ4_1:
       return {Block32Kernel<Q4_1Decoder>, ActivationForm::kQ8Block32, 0, kName};
     case TensorType::kQ5_0:
       return {Block32Kernel<Q5_0Decoder>, ActivationForm::kQ8Block32, 16, kName};
     case TensorType::kQ8_0:
       return {Q8_0Kernel, ActivationForm::kQ8Block32, 128, BATON_AVX512_KERNEL_NAME "-ggml"};
-    case TensorType::kQ4_K:
-      return {QK4Kernel<false>, ActivationForm::kQ8Block256, 0, kName};
     case TensorType::kQ5_K:
       return {QK4Kernel<true>, ActivationForm::kQ8Block256, 0, kName};
-    case TensorType::kQ6_K:
-      return {Q6_KKernel, ActivationForm::kQ8Block256, 32, kName};
-    default:  // MatMul falls back to the AVX2 kernel
+    default:  // MatMul falls back to the AVX2 kernel. Q4_0, Q4_K and Q6_K have none here: the
+              // AVX2 tiles beat rows from a few activation rows on, and AVX2's own rows round
+              // as those tiles, so a row's products do not depend on the batch.
       return {};
   }
 }

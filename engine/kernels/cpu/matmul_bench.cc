@@ -65,18 +65,28 @@ void Shapes(benchmark::internal::Benchmark* b) {
     }
   }
   // Batched decode (16 sequences) at the FFN shape, and prefill (512 rows, tiled kernels) at
-  // the attention shape: "items_per_second" there is multiply-adds per second.
+  // the attention shape: "items_per_second" there is multiply-adds per second. On the best
+  // family and, where that is AVX-512, on AVX2 as well.
+  const int64_t avx2 = static_cast<int64_t>(KernelVariant::kAvx2);
   for (TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kQ4_K,
                        TensorType::kQ6_K, TensorType::kF16}) {
-    b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2, best});
-    for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), 2048, 2048, 512, threads, best});
+    for (int64_t family : {best, avx2}) {
+      if (family == avx2 && best == avx2) continue;
+      b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2, family});
+      for (int threads : {1, 2}) {
+        b->Args({static_cast<int64_t>(t), 2048, 2048, 512, threads, family});
+      }
+    }
   }
   // Prefill at the FFN shapes (gate/up: 8192 x 2048, down: 2048 x 8192) for the float weights,
   // whose tiled kernel is a compute-bound fp32 GEMM.
   for (TensorType t : {TensorType::kF16, TensorType::kBF16}) {
-    if (t == TensorType::kBF16) b->Args({static_cast<int64_t>(t), 2048, 2048, 512, 2, best});
-    b->Args({static_cast<int64_t>(t), 8192, 2048, 512, 2, best});
-    b->Args({static_cast<int64_t>(t), 2048, 8192, 512, 2, best});
+    for (int64_t family : {best, avx2}) {
+      if (family == avx2 && best == avx2) continue;
+      if (t == TensorType::kBF16) b->Args({static_cast<int64_t>(t), 2048, 2048, 512, 2, family});
+      b->Args({static_cast<int64_t>(t), 8192, 2048, 512, 2, family});
+      b->Args({static_cast<int64_t>(t), 2048, 8192, 512, 2, family});
+    }
   }
 }
 
@@ -105,8 +115,8 @@ void BM_MatMulPacked(benchmark::State& state) {
 }
 BENCHMARK(BM_MatMulPacked)
     ->ArgNames({"type", "rows", "k", "m", "threads"})
-    ->ArgsProduct({{static_cast<int64_t>(TensorType::kQ4_0)}, {2048, 8192, 128256}, {2048},
-                   {1}, {1, 2}})
+    ->ArgsProduct({{static_cast<int64_t>(TensorType::kQ4_0), static_cast<int64_t>(TensorType::kF16)},
+                   {2048, 8192, 128256}, {2048}, {1}, {1, 2}})
     ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 1})
     ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 1})
     ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 2})

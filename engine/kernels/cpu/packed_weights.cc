@@ -14,6 +14,9 @@ namespace {
 // Panels copied between two calls of the release callback (~0.6 MB of a 2048-column Q4_0 matrix).
 constexpr int64_t kPanelsPerRelease = 64;
 
+// Q4_0's packed layout or the 16-bit floats' (tiled_kernels.h).
+bool IsHalf(TensorType t) { return t == TensorType::kF16 || t == TensorType::kBF16; }
+
 }  // namespace
 
 PackedWeights::PackedWeights(TensorType t, const void* source, int64_t n_rows, int64_t k,
@@ -33,12 +36,14 @@ std::unique_ptr<const PackedWeights> PackedWeights::Create(TensorType t, const v
   if (!MatMulReadsPacked(t) || n_rows <= 0) return nullptr;
   const int64_t panels = (n_rows + kPanelRows - 1) / kPanelRows;
   std::unique_ptr<PackedWeights> p(
-      new PackedWeights(t, source, n_rows, k, PackedQ4_0Bytes(n_rows, k)));
+      new PackedWeights(t, source, n_rows, k,
+                        IsHalf(t) ? PackedHalfBytes(n_rows, k) : PackedQ4_0Bytes(n_rows, k)));
+  const auto pack = IsHalf(t) ? PackHalfPanels : PackQ4_0Panels;
   const auto* w = static_cast<const uint8_t*>(source);
   const size_t row_bytes = RowBytes(t, k);
   for (int64_t p0 = 0; p0 < panels; p0 += kPanelsPerRelease) {
     const int64_t p1 = std::min(panels, p0 + kPanelsPerRelease);
-    PackQ4_0Panels(w, n_rows, k, p0, p1, p->data_);
+    pack(w, n_rows, k, p0, p1, p->data_);
     if (release) {
       const int64_t r0 = p0 * kPanelRows, r1 = std::min(n_rows, p1 * kPanelRows);
       release(w + r0 * row_bytes, (r1 - r0) * row_bytes);
@@ -50,7 +55,7 @@ std::unique_ptr<const PackedWeights> PackedWeights::Create(TensorType t, const v
 void DequantizePackedRow(const PackedWeights& p, int64_t row, float* out) {
   CHECK(row >= 0 && row < p.n_rows()) << "row " << row << " of " << p.n_rows();
   std::vector<uint8_t> blocks(RowBytes(p.type(), p.k()));
-  UnpackQ4_0Row(p.data(), p.k(), row, blocks.data());
+  (IsHalf(p.type()) ? UnpackHalfRow : UnpackQ4_0Row)(p.data(), p.k(), row, blocks.data());
   DequantizeRow(p.type(), blocks.data(), out, p.k());
 }
 

@@ -1,10 +1,13 @@
 // Weight matrices repacked once, when a model is loaded, into the layout the fastest kernel on
-// this CPU reads (llama.cpp calls this "repacking"). Today: Q4_0 on AVX2 machines without
-// AVX-512, as panels that interleave 8 rows block by block, so a decode step streams one
-// contiguous panel instead of 8 rows and no thread packs panels during prefill. The repacked
+// this CPU reads (llama.cpp calls this "repacking"). Today, on AVX2 machines without AVX-512:
+// Q4_0, F16 and BF16, as panels that interleave 8 rows (block by block, element by element),
+// so a decode step streams one contiguous panel instead of 8 rows and no thread transposes
+// rows during prefill. The repacked
 // copy has the same size as the source; the caller may drop the source's pages afterwards (a
 // model releases its file's pages as packing proceeds, so resident memory stays about one copy).
-// Results are bit-identical to MatMul over the source. Immutable after Create: thread-safe.
+// Results are bit-identical to MatMul over the source, except F16/BF16 below 4 activation
+// rows: there the source's row kernels sum in ggml's order, the packed kernel as its GEMM does
+// at every m (a row's products never depend on the batch). Immutable after Create: thread-safe.
 #pragma once
 
 #include <cstddef>

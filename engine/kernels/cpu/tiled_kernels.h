@@ -73,9 +73,18 @@ void PackQ4_0Panels(const uint8_t* w, int64_t n_rows, int64_t k, int64_t panel_b
                     int64_t panel_end, uint8_t* packed);
 // Row `row` of a repacked Q4_0 matrix back in the file's block layout (k / 32 blocks).
 void UnpackQ4_0Row(const uint8_t* packed, int64_t k, int64_t row, uint8_t* blocks);
+// F16 / BF16 repacked: panel p (rows 8p..8p+7, the last panel padded with copies of its last
+// row) holds, for each element e in order, the 8 rows' 16-bit values (16 bytes: one vector
+// widened to fp32 has row r in lane r). Same size as the source when 8 divides n_rows.
+size_t PackedHalfBytes(int64_t n_rows, int64_t k);
+void PackHalfPanels(const uint8_t* w, int64_t n_rows, int64_t k, int64_t panel_begin,
+                    int64_t panel_end, uint8_t* packed);
+void UnpackHalfRow(const uint8_t* packed, int64_t k, int64_t row, uint8_t* halves);
 // The AVX2 kernel over a repacked t (TileArgs::w = the packed buffer, row_bytes unused), for
-// every m, with Avx2TiledKernel(t)'s arithmetic bit for bit; kernel == nullptr when t is not
-// repacked or the CPU lacks AVX2, FMA and F16C.
+// every m, with Avx2TiledKernel(t)'s arithmetic bit for bit (for F16/BF16 also below its
+// min_rows, where MatMul over the source takes the row kernels: so a row's products over
+// repacked weights never depend on the batch); kernel == nullptr when t is not repacked or
+// the CPU lacks AVX2, FMA and F16C.
 TiledKernelChoice Avx2PackedKernel(TensorType t);
 
 }  // namespace baton::engine::kernels
