@@ -299,10 +299,10 @@ BATON_AVX2_INLINE inline void DirectStep(const uint16_t* w, const float* x, int6
 // Activation rows [0, RA) against P consecutive repacked panels from panel p0, reading them in
 // place: per k block, each (activation row, panel) accumulator is the micro-kernel's lane for
 // lane (an FMA chain in element order from zero), stored or added to y as it adds its blocks.
-// The P panels are P streams, each asked for kDirectPrefetch bytes ahead.
+// The P panels are P streams that the hardware prefetchers follow (asking for lines ahead in
+// software was slower here: matmul_bench, F16, 128256 x 2048, batch 1).
 template <typename H, int RA, int P>
 BATON_AVX2_INLINE inline void DirectPanels(const TileArgs& a, int64_t p0, int64_t r1) {
-  constexpr int64_t kDirectPrefetch = 512;
   const int64_t k = a.k;
   const uint16_t* w = reinterpret_cast<const uint16_t*>(a.w) + p0 * k * kPanelRows;
   const float* x = a.x;
@@ -314,19 +314,8 @@ BATON_AVX2_INLINE inline void DirectPanels(const TileArgs& a, int64_t p0, int64_
 #pragma GCC unroll 8
       for (int q = 0; q < P; ++q) acc[j][q] = _mm256_setzero_ps();
     }
-    int64_t e = e0;
-    for (; e + 4 <= e1; e += 4) {  // 4 elements: one cache line of each panel
-#pragma GCC unroll 8
-      for (int q = 0; q < P; ++q) {
-        _mm_prefetch(reinterpret_cast<const char*>(w + (q * k + e) * kPanelRows) +
-                         kDirectPrefetch, _MM_HINT_T0);
-      }
-      DirectStep<H>(w, x, k, e, acc);
-      DirectStep<H>(w, x, k, e + 1, acc);
-      DirectStep<H>(w, x, k, e + 2, acc);
-      DirectStep<H>(w, x, k, e + 3, acc);
-    }
-    for (; e < e1; ++e) DirectStep<H>(w, x, k, e, acc);
+#pragma GCC unroll 4
+    for (int64_t e = e0; e < e1; ++e) DirectStep<H>(w, x, k, e, acc);
 #pragma GCC unroll 3
     for (int j = 0; j < RA; ++j) {
 #pragma GCC unroll 8
@@ -342,7 +331,7 @@ BATON_AVX2_INLINE inline void DirectPanels(const TileArgs& a, int64_t p0, int64_
 // accumulators as leave registers for the panels' vectors and one broadcast).
 template <typename H, int RA>
 BATON_AVX2_INLINE inline void DirectRange(const TileArgs& a, int64_t r0, int64_t r1) {
-  constexpr int P = RA == 1 ? 8 : RA == 2 ? 4 : 3;
+  constexpr int P = RA == 3 ? 3 : 4;
   const int64_t end = (r1 + kPanelRows - 1) / kPanelRows;
   int64_t p = r0 / kPanelRows;
   for (; p + P <= end; p += P) DirectPanels<H, RA, P>(a, p, r1);
