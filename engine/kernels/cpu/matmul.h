@@ -39,7 +39,8 @@ const char* MatMulKernelName(TensorType t);
 
 // The kernel families, in order of preference from the last. A family without a kernel for a
 // type uses the next lower family's (AVX-512 machines run the AVX2 kernels of the types that
-// have no AVX-512 one).
+// have no AVX-512 one). From a few activation rows on, MatMul takes the AVX2 tiled kernels
+// wherever AVX2 is allowed, AVX-512 machines included (matmul.cc, tiled_kernels.h).
 enum class KernelVariant {
   kScalar = 0,      // portable C++: ggml's rounding for Q8_0 and f32, else dequantize + f32 dot
   kAvx2 = 1,        // AVX2, FMA and F16C
