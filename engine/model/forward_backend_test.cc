@@ -62,7 +62,7 @@ class FileWeightsBackend : public CpuBackend {
   ThreadPool* threads_;
 };
 
-// Q4_0 weights are repacked at load on CPUs whose kernels read them so (AVX2 without AVX-512);
+// Q4_0 weights are repacked at load on CPUs whose kernels read them so (AVX2, FMA and F16C);
 // a prefill and a decode step over the repacked weights give the logits the file's bytes give,
 // bit for bit.
 TEST(ForwardBackendTest, WeightsRepackedAtLoadGiveTheFilesLogits) {

@@ -1,10 +1,10 @@
 // Weight matrices repacked once, when a model is loaded, into the layout the fastest kernel on
-// this CPU reads (llama.cpp calls this "repacking"). Today, on AVX2 machines without AVX-512:
+// this CPU reads (llama.cpp calls this "repacking"). Today, on machines with AVX2, FMA and F16C:
 // Q4_0, F16 and BF16, as panels that interleave 8 rows (block by block, element by element),
 // so a decode step streams one contiguous panel instead of 8 rows and no thread transposes
-// rows during prefill. The repacked
-// copy has the same size as the source; the caller may drop the source's pages afterwards (a
-// model releases its file's pages as packing proceeds, so resident memory stays about one copy).
+// rows during prefill. The repacked copy has the same size as the source; the caller may drop
+// the source's pages afterwards (a model releases its file's pages as packing proceeds, so
+// resident memory stays about one copy).
 // Results are bit-identical to MatMul over the source, except F16/BF16 below 4 activation
 // rows: there the source's row kernels sum in ggml's order, the packed kernel as its GEMM does
 // at every m (a row's products never depend on the batch). Immutable after Create: thread-safe.

@@ -57,7 +57,7 @@ bool IsHalf(TensorType t) { return t == TensorType::kF16 || t == TensorType::kBF
 
 TEST(PackedWeightsTest, MatchesTheSourceBitForBitAndRowsDoNotDependOnTheBatch) {
   if (PackedTypes().empty()) {
-    GTEST_SKIP() << "no kernel on this CPU reads weights repacked (it needs AVX2 without AVX-512)";
+    GTEST_SKIP() << "no kernel on this CPU reads weights repacked (it needs AVX2, FMA and F16C)";
   }
   std::unique_ptr<ThreadPool> pool = *ThreadPool::Create(2);
   for (TensorType t : PackedTypes()) {
