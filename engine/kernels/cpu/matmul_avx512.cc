@@ -373,7 +373,7 @@ BATON_AVX512 void Q8_0Kernel(const uint8_t* w_row, const RowArgs& a, float* out,
 
 // ---- K types against Q8 activations with one scale per 256. ----
 
-// The eight 6-bit scales (low 8 bytes of *sc) and mins (*mn) of a Q4_K/Q5_K block, unpacked
+// The eight 6-bit scales (low 8 bytes of *sc) and mins (*mn) of a Q5_K block, unpacked
 // four at a time with 32-bit word operations (same result as UnpackScaleMinK4).
 BATON_AVX512_INLINE inline void UnpackScalesMinsK4(const uint8_t* packed, uint64_t* sc,
                                                    uint64_t* mn) {
@@ -387,11 +387,10 @@ BATON_AVX512_INLINE inline void UnpackScalesMinsK4(const uint8_t* packed, uint64
   *mn = mn_lo | (uint64_t{mn_hi} << 32);
 }
 
-template <bool kFiveBit, int NR>
-BATON_AVX512 void QK4Rows(const uint8_t* w_row, const RowArgs& a, int64_t i0, float* out,
-                          int64_t out_stride) {
-  using Block = std::conditional_t<kFiveBit, BlockQ5_K, BlockQ4_K>;
-  const auto* blk = reinterpret_cast<const Block*>(w_row);
+template <int NR>
+BATON_AVX512 void Q5_KRows(const uint8_t* w_row, const RowArgs& a, int64_t i0, float* out,
+                           int64_t out_stride) {
+  const auto* blk = reinterpret_cast<const BlockQ5_K*>(w_row);
   const int64_t nb = a.k / kQkK;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const int8_t* xq[NR];
@@ -408,28 +407,25 @@ BATON_AVX512 void QK4Rows(const uint8_t* w_row, const RowArgs& a, int64_t i0, fl
     min_acc[r] = _mm256_setzero_ps();
   }
   for (int64_t sb = 0; sb < nb; ++sb) {
-    const Block& w = blk[sb];
+    const BlockQ5_K& w = blk[sb];
     uint64_t sc8, mn8;
     UnpackScalesMinsK4(w.scales, &sc8, &mn8);
     const __m512i sc16 = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(sc8)));
     const __m256i mins = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(mn8)));
-    __m256i qh = _mm256_setzero_si256();
-    if constexpr (kFiveBit) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
     __m512i isum[NR];
     BATON_UNROLL
     for (int r = 0; r < NR; ++r) isum[r] = _mm512_setzero_si512();
     BATON_UNROLL
     for (int c = 0; c < 4; ++c) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
-      __m256i lo = _mm256_and_si256(v, low4);
-      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-      if constexpr (kFiveBit) {
-        const __m256i one = _mm256_set1_epi8(1);
-        lo = _mm256_or_si256(
-            lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
-        hi = _mm256_or_si256(
-            hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
-      }
+      const __m256i one = _mm256_set1_epi8(1);
+      const __m256i lo = _mm256_or_si256(
+          _mm256_and_si256(v, low4),
+          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+      const __m256i hi = _mm256_or_si256(
+          _mm256_and_si256(_mm256_srli_epi16(v, 4), low4),
+          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
       const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
       // Lanes 0-7 belong to sub-block 2c, lanes 8-15 to 2c + 1.
       const __m512i scales = _mm512_permutexvar_epi32(
@@ -460,12 +456,11 @@ BATON_AVX512 void QK4Rows(const uint8_t* w_row, const RowArgs& a, int64_t i0, fl
   }
 }
 
-template <bool kFiveBit>
-BATON_AVX512 void QK4Kernel(const uint8_t* w_row, const RowArgs& a, float* out,
-                            int64_t out_stride) {
+BATON_AVX512 void Q5_KKernel(const uint8_t* w_row, const RowArgs& a, float* out,
+                             int64_t out_stride) {
   ForRowGroups(a.m, [&](auto nr, int64_t i) BATON_AVX512_INLINE {
     const int64_t i0 = a.i0 + i;
-    QK4Rows<kFiveBit, decltype(nr)::value>(w_row, a, i0, out, out_stride);
+    Q5_KRows<decltype(nr)::value>(w_row, a, i0, out, out_stride);
   });
 }
 
@@ -531,7 +526,7 @@ KernelChoice Avx512Kernel(TensorType t) {
     case TensorType::kQ8_0:
       return {Q8_0Kernel, ActivationForm::kQ8Block32, 128, BATON_AVX512_KERNEL_NAME "-ggml"};
     case TensorType::kQ5_K:
-      return {QK4Kernel<true>, ActivationForm::kQ8Block256, 0, kName};
+      return {Q5_KKernel, ActivationForm::kQ8Block256, 0, kName};
     default:  // MatMul falls back to the AVX2 kernel. Q4_0, Q4_K and Q6_K have none here: the
               // AVX2 tiles beat rows from a few activation rows on, and AVX2's own rows round
               // as those tiles, so a row's products do not depend on the batch.
