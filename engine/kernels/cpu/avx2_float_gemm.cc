@@ -111,6 +111,20 @@ inline void PrefetchPanel(const TileArgs& a, int64_t r, int64_t r1, int64_t e0, 
   }
 }
 
+// Stores (first k block) or adds one accumulator: 8 lanes for rows [row, row + 8), of which
+// those below r1 exist.
+BATON_AVX2_INLINE inline void StoreLanes(__m256 acc, float* out, int64_t row, int64_t r1,
+                                         bool add) {
+  if (row + kPanelRows <= r1) {
+    if (add) acc = _mm256_add_ps(_mm256_loadu_ps(out), acc);
+    _mm256_storeu_ps(out, acc);
+    return;
+  }
+  alignas(32) float lanes[kPanelRows];
+  _mm256_store_ps(lanes, acc);
+  for (int64_t c = 0; c < r1 - row; ++c) out[c] = add ? out[c] + lanes[c] : lanes[c];
+}
+
 // Activation rows [i, i + RA) times the panel (n elements of k from e0) into y's columns
 // [r, r + rows): stored, or added to y when `add` (a later k block).
 template <int RA>
@@ -145,26 +159,11 @@ BATON_AVX2_INLINE inline void PanelTimesRows(const TileArgs& a, const float* pan
       acc[j][1] = _mm256_fmadd_ps(w1, xb, acc[j][1]);
     }
   }
-  if (rows == kGemmRows) {
-#pragma GCC unroll 6
-    for (int j = 0; j < RA; ++j) {
-      float* out = y + j * a.n_rows;
-      if (add) {
-        acc[j][0] = _mm256_add_ps(_mm256_loadu_ps(out), acc[j][0]);
-        acc[j][1] = _mm256_add_ps(_mm256_loadu_ps(out + 8), acc[j][1]);
-      }
-      _mm256_storeu_ps(out, acc[j][0]);
-      _mm256_storeu_ps(out + 8, acc[j][1]);
-    }
-    return;
-  }
 #pragma GCC unroll 6
   for (int j = 0; j < RA; ++j) {
-    alignas(32) float lanes[kGemmRows];
-    _mm256_store_ps(lanes, acc[j][0]);
-    _mm256_store_ps(lanes + 8, acc[j][1]);
     float* out = y + j * a.n_rows;
-    for (int c = 0; c < rows; ++c) out[c] = add ? out[c] + lanes[c] : lanes[c];
+    StoreLanes(acc[j][0], out, 0, rows, add);
+    if (rows > kPanelRows) StoreLanes(acc[j][1], out + kPanelRows, kPanelRows, rows, add);
   }
 }
 
@@ -208,21 +207,16 @@ struct RepackedPanels {
   }
   BATON_AVX2_INLINE static void Pack(const TileArgs& a, int64_t r, int rows, int64_t e0,
                                      int64_t n, float* panel) {
+    // Rows 8-15 of a panel with at most 8 rows are zeros (PackPanel's convention).
     const uint16_t* low = Half(a, r, e0);
-    if (rows <= kPanelRows) {
-      for (int64_t e = 0; e < n; ++e) {
-        _mm256_store_ps(panel + e * kGemmRows,
-                        H::Widen(_mm_load_si128(reinterpret_cast<const __m128i*>(low + e * 8))));
-        _mm256_store_ps(panel + e * kGemmRows + 8, _mm256_setzero_ps());
-      }
-      return;
-    }
-    const uint16_t* high = Half(a, r + kPanelRows, e0);
+    const uint16_t* high = rows > kPanelRows ? Half(a, r + kPanelRows, e0) : nullptr;
     for (int64_t e = 0; e < n; ++e) {
       _mm256_store_ps(panel + e * kGemmRows,
                       H::Widen(_mm_load_si128(reinterpret_cast<const __m128i*>(low + e * 8))));
       _mm256_store_ps(panel + e * kGemmRows + 8,
-                      H::Widen(_mm_load_si128(reinterpret_cast<const __m128i*>(high + e * 8))));
+                      high != nullptr ? H::Widen(_mm_load_si128(
+                                            reinterpret_cast<const __m128i*>(high + e * 8)))
+                                      : _mm256_setzero_ps());
     }
   }
   static void Prefetch(const TileArgs& a, int64_t r, int64_t r1, int64_t e0, int64_t n) {
@@ -262,20 +256,6 @@ BATON_AVX2 void FloatGemm(const TileArgs& a, int64_t r0, int64_t r1) {
       }
     }
   }
-}
-
-// Stores (first k block) or adds one accumulator: 8 lanes for rows [row, row + 8), of which
-// those below r1 exist.
-BATON_AVX2_INLINE inline void StoreLanes(__m256 acc, float* out, int64_t row, int64_t r1,
-                                         bool add) {
-  if (row + kPanelRows <= r1) {
-    if (add) acc = _mm256_add_ps(_mm256_loadu_ps(out), acc);
-    _mm256_storeu_ps(out, acc);
-    return;
-  }
-  alignas(32) float lanes[kPanelRows];
-  _mm256_store_ps(lanes, acc);
-  for (int64_t c = 0; c < r1 - row; ++c) out[c] = add ? out[c] + lanes[c] : lanes[c];
 }
 
 // Element e of P repacked panels (w: the first, k elements of 8 halves each) times element e of

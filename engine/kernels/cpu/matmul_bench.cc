@@ -68,10 +68,11 @@ void Shapes(benchmark::internal::Benchmark* b) {
   // the attention shape: "items_per_second" there is multiply-adds per second. On the best
   // family and, where that is AVX-512, on AVX2 as well.
   const int64_t avx2 = static_cast<int64_t>(KernelVariant::kAvx2);
+  std::vector<int64_t> families = {best};
+  if (best != avx2) families.push_back(avx2);
   for (TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kQ4_K,
                        TensorType::kQ6_K, TensorType::kF16}) {
-    for (int64_t family : {best, avx2}) {
-      if (family == avx2 && best == avx2) continue;
+    for (int64_t family : families) {
       b->Args({static_cast<int64_t>(t), 8192, 2048, 16, 2, family});
       for (int threads : {1, 2}) {
         b->Args({static_cast<int64_t>(t), 2048, 2048, 512, threads, family});
@@ -81,8 +82,7 @@ void Shapes(benchmark::internal::Benchmark* b) {
   // Prefill at the FFN shapes (gate/up: 8192 x 2048, down: 2048 x 8192) for the float weights,
   // whose tiled kernel is a compute-bound fp32 GEMM.
   for (TensorType t : {TensorType::kF16, TensorType::kBF16}) {
-    for (int64_t family : {best, avx2}) {
-      if (family == avx2 && best == avx2) continue;
+    for (int64_t family : families) {
       if (t == TensorType::kBF16) b->Args({static_cast<int64_t>(t), 2048, 2048, 512, 2, family});
       b->Args({static_cast<int64_t>(t), 8192, 2048, 512, 2, family});
       b->Args({static_cast<int64_t>(t), 2048, 8192, 512, 2, family});

@@ -14,8 +14,21 @@ namespace {
 // Panels copied between two calls of the release callback (~0.6 MB of a 2048-column Q4_0 matrix).
 constexpr int64_t kPanelsPerRelease = 64;
 
-// Q4_0's packed layout or the 16-bit floats' (tiled_kernels.h).
-bool IsHalf(TensorType t) { return t == TensorType::kF16 || t == TensorType::kBF16; }
+// A packed layout (tiled_kernels.h): its size, the packing of panels, a row read back.
+struct Layout {
+  size_t (*bytes)(int64_t n_rows, int64_t k);
+  void (*pack)(const uint8_t* w, int64_t n_rows, int64_t k, int64_t panel_begin,
+               int64_t panel_end, uint8_t* packed);
+  void (*unpack_row)(const uint8_t* packed, int64_t k, int64_t row, uint8_t* out);
+};
+
+// Q4_0's layout, or the 16-bit floats' (F16, BF16).
+Layout LayoutOf(TensorType t) {
+  if (t == TensorType::kF16 || t == TensorType::kBF16) {
+    return {PackedHalfBytes, PackHalfPanels, UnpackHalfRow};
+  }
+  return {PackedQ4_0Bytes, PackQ4_0Panels, UnpackQ4_0Row};
+}
 
 }  // namespace
 
@@ -35,15 +48,14 @@ std::unique_ptr<const PackedWeights> PackedWeights::Create(TensorType t, const v
                                             << TensorTypeName(t);
   if (!MatMulReadsPacked(t) || n_rows <= 0) return nullptr;
   const int64_t panels = (n_rows + kPanelRows - 1) / kPanelRows;
+  const Layout layout = LayoutOf(t);
   std::unique_ptr<PackedWeights> p(
-      new PackedWeights(t, source, n_rows, k,
-                        IsHalf(t) ? PackedHalfBytes(n_rows, k) : PackedQ4_0Bytes(n_rows, k)));
-  const auto pack = IsHalf(t) ? PackHalfPanels : PackQ4_0Panels;
+      new PackedWeights(t, source, n_rows, k, layout.bytes(n_rows, k)));
   const auto* w = static_cast<const uint8_t*>(source);
   const size_t row_bytes = RowBytes(t, k);
   for (int64_t p0 = 0; p0 < panels; p0 += kPanelsPerRelease) {
     const int64_t p1 = std::min(panels, p0 + kPanelsPerRelease);
-    pack(w, n_rows, k, p0, p1, p->data_);
+    layout.pack(w, n_rows, k, p0, p1, p->data_);
     if (release) {
       const int64_t r0 = p0 * kPanelRows, r1 = std::min(n_rows, p1 * kPanelRows);
       release(w + r0 * row_bytes, (r1 - r0) * row_bytes);
@@ -55,7 +67,7 @@ std::unique_ptr<const PackedWeights> PackedWeights::Create(TensorType t, const v
 void DequantizePackedRow(const PackedWeights& p, int64_t row, float* out) {
   CHECK(row >= 0 && row < p.n_rows()) << "row " << row << " of " << p.n_rows();
   std::vector<uint8_t> blocks(RowBytes(p.type(), p.k()));
-  (IsHalf(p.type()) ? UnpackHalfRow : UnpackQ4_0Row)(p.data(), p.k(), row, blocks.data());
+  LayoutOf(p.type()).unpack_row(p.data(), p.k(), row, blocks.data());
   DequantizeRow(p.type(), blocks.data(), out, p.k());
 }
 

@@ -67,6 +67,7 @@ TEST(PackedWeightsTest, MatchesTheSourceBitForBitAndRowsDoNotDependOnTheBatch) {
         const std::vector<uint8_t> w = RandomWeights(t, n_rows, k, n_rows * 7 + k);
         auto packed = PackedWeights::Create(t, w.data(), n_rows, k);
         ASSERT_NE(packed, nullptr);
+        EXPECT_EQ(packed->bytes() % (IsHalf(t) ? 8 * k * 2 : kPackedQ4_0BlockBytes), 0u);
         for (int64_t m : {1, 2, 3, 4, 5, 7, 9, 16, 23}) {
           SCOPED_TRACE(testing::Message() << TensorTypeName(t) << " n_rows " << n_rows << " k "
                                           << k << " m " << m);
