@@ -55,19 +55,28 @@ struct ActivationRows {
   }
 };
 
-// Q4_0's float step for one block of 8 weight rows (one per lane) and one activation row:
-// acc + float(integer dot of the unsigned nibbles - 8 * the activation quants' sum) * (d_w * d_x),
-// where s16 holds the integer dot in pairs of int16 lanes. Every AVX2 Q4_0 kernel ends a block
-// with it, so they all round alike.
-// The sum is broadcast straight from memory and scaled in the vector unit (a scalar 8 * x_sum
-// would cost a shift and a move from a general register per block and activation row).
-BATON_AVX2_INLINE inline __m256 Q4_0BlockStep(__m256i s16, const int32_t* x_sum, __m256 dw,
-                                              float dx, __m256 acc) {
+// Q4_0's exact integer sums for one block of 8 weight rows (one per lane) and one activation
+// row: the integer dot of the unsigned nibbles (s16: in pairs of int16 lanes) minus 8 * the
+// activation quants' sum. The sum is broadcast straight from memory and scaled in the vector
+// unit (a scalar 8 * x_sum would cost a shift and a move from a general register per block and
+// activation row).
+BATON_AVX2_INLINE inline __m256i Q4_0OffsetSums(__m256i s16, const int32_t* x_sum) {
   __m256i sum = _mm256_broadcastd_epi32(_mm_cvtsi32_si128(*x_sum));
   KeepInRegister(sum);
-  const __m256i s32 = _mm256_sub_epi32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)),
-                                       _mm256_slli_epi32(sum, 3));
+  return _mm256_sub_epi32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)),
+                          _mm256_slli_epi32(sum, 3));
+}
+
+// Q4_0's float step for a block's integer sums s32 (Q4_0OffsetSums):
+// acc + float(s32) * (d_w * d_x). Every Q4_0 kernel ends a block with it, so they all round alike.
+BATON_AVX2_INLINE inline __m256 Q4_0FloatStep(__m256i s32, __m256 dw, float dx, __m256 acc) {
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_mul_ps(dw, _mm256_set1_ps(dx)), acc);
+}
+
+// Both steps for a block whose products s16 holds in pairs of int16 lanes.
+BATON_AVX2_INLINE inline __m256 Q4_0BlockStep(__m256i s16, const int32_t* x_sum, __m256 dw,
+                                              float dx, __m256 acc) {
+  return Q4_0FloatStep(Q4_0OffsetSums(s16, x_sum), dw, dx, acc);
 }
 
 }  // namespace baton::engine::kernels::avx2

@@ -52,9 +52,13 @@ TiledKernelChoice ChooseTiledKernel(TensorType t) {
   return Avx2TiledKernel(t);
 }
 
-// The kernel over weights repacked for `t`, when MatMul would otherwise take the AVX2 tiled one.
+// The kernel over weights repacked for `t`, when MatMul would otherwise take the AVX2 tiled one:
+// with VNNI where that tier is allowed (same layout, same results), else AVX2's.
 TiledKernelChoice ChoosePackedKernel(TensorType t) {
   if (ChooseTiledKernel(t).kernel == nullptr) return {};
+  if (Allowed(KernelVariant::kAvx512Vnni)) {
+    if (const TiledKernelChoice c = Avx512VnniPackedKernel(t); c.kernel != nullptr) return c;
+  }
   return Avx2PackedKernel(t);
 }
 
@@ -275,6 +279,8 @@ void MatMul(TensorType t, const void* w, int64_t n_rows, int64_t k, const float*
 }
 
 bool MatMulReadsPacked(TensorType t) { return ChoosePackedKernel(t).kernel != nullptr; }
+
+const char* PackedKernelName(TensorType t) { return ChoosePackedKernel(t).name; }
 
 void MatMul(const PackedWeights& p, const float* x, int64_t m, float* y, ThreadPool* pool) {
   const SharedProduct product{p.type(), p.source(), &p, p.n_rows(), y};

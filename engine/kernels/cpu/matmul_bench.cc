@@ -45,13 +45,26 @@ void BM_MatMul(benchmark::State& state) {
   SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
 }
 
+// The best family this CPU has (the others would only report that they are missing).
+KernelVariant BestKernelVariant() {
+  KernelVariant best = KernelVariant::kScalar;
+  for (KernelVariant v : kAllKernelVariants) {
+    if (CpuSupportsKernelVariant(v)) best = v;
+  }
+  return best;
+}
+
+// The best family and, where that is AVX-512, AVX2 as well.
+std::vector<int64_t> Families() {
+  const int64_t best = static_cast<int64_t>(BestKernelVariant());
+  const int64_t avx2 = static_cast<int64_t>(KernelVariant::kAvx2);
+  if (best == avx2) return {best};
+  return {best, avx2};
+}
+
 void Shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"type", "rows", "k", "m", "threads", "family"});
-  // The best family this CPU has (the others would only report that they are missing).
-  int64_t best = 0;
-  for (KernelVariant v : kAllKernelVariants) {
-    if (CpuSupportsKernelVariant(v)) best = static_cast<int64_t>(v);
-  }
+  const int64_t best = static_cast<int64_t>(BestKernelVariant());
   for (TensorType t : kAllTensorTypes) {
     for (int64_t rows : {2048, 8192, 128256}) {
       if (t == TensorType::kF32 && rows == 128256) continue;  // 1 GB of weights
@@ -67,9 +80,7 @@ void Shapes(benchmark::internal::Benchmark* b) {
   // Batched decode (16 sequences) at the FFN shape, and prefill (512 rows, tiled kernels) at
   // the attention shape: "items_per_second" there is multiply-adds per second. On the best
   // family and, where that is AVX-512, on AVX2 as well.
-  const int64_t avx2 = static_cast<int64_t>(KernelVariant::kAvx2);
-  std::vector<int64_t> families = {best};
-  if (best != avx2) families.push_back(avx2);
+  const std::vector<int64_t> families = Families();
   for (TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kQ4_K,
                        TensorType::kQ6_K, TensorType::kF16}) {
     for (int64_t family : families) {
@@ -93,10 +104,15 @@ void Shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_MatMul)->Apply(Shapes)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The same over weights repacked as a model load repacks them (packed_weights.h).
-// args: type id, n_rows, k, m, threads.
+// args: type id, n_rows, k, m, threads, highest kernel family allowed.
 void BM_MatMulPacked(benchmark::State& state) {
   const auto t = static_cast<TensorType>(state.range(0));
   const int64_t n_rows = state.range(1), k = state.range(2), m = state.range(3);
+  const auto family = static_cast<KernelVariant>(state.range(5));
+  if (!CpuSupportsKernelVariant(family)) {
+    state.SkipWithError("this CPU lacks the kernel family's features");
+    return;
+  }
   const size_t bytes = RowBytes(t, k) * n_rows;
   std::vector<uint8_t> w(bytes, 0x11);
   auto packed = PackedWeights::Create(t, w.data(), n_rows, k);
@@ -104,6 +120,7 @@ void BM_MatMulPacked(benchmark::State& state) {
     state.SkipWithError("this CPU reads the type in place");
     return;
   }
+  SetMaxKernelVariant(family);
   std::vector<float> x(m * k, 0.5f), y(m * n_rows);
   for (auto _ : state) {
     MatMul(*packed, x.data(), m, y.data(), Pool(static_cast<int>(state.range(4))));
@@ -111,18 +128,30 @@ void BM_MatMulPacked(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * bytes);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n_rows * k * m);
-  state.SetLabel(std::string(TensorTypeName(t)) + " packed");
+  state.SetLabel(std::string(TensorTypeName(t)) + " " + PackedKernelName(t));
+  SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
 }
-BENCHMARK(BM_MatMulPacked)
-    ->ArgNames({"type", "rows", "k", "m", "threads"})
-    ->ArgsProduct({{static_cast<int64_t>(TensorType::kQ4_0), static_cast<int64_t>(TensorType::kF16)},
-                   {2048, 8192, 128256}, {2048}, {1}, {1, 2}})
-    ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 1})
-    ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 1})
-    ->Args({static_cast<int64_t>(TensorType::kQ4_0), 8192, 2048, 16, 2})
-    ->Args({static_cast<int64_t>(TensorType::kQ4_0), 2048, 2048, 512, 2})
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
+
+// Batch 1 at the three matrix shapes on the best family; Q4_0 batched (16 rows) and prefill (512
+// rows) on it and on AVX2, with batch 1 at the output shape there too.
+void PackedShapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"type", "rows", "k", "m", "threads", "family"});
+  const int64_t best = static_cast<int64_t>(BestKernelVariant());
+  const int64_t q4_0 = static_cast<int64_t>(TensorType::kQ4_0);
+  for (TensorType t : {TensorType::kQ4_0, TensorType::kF16}) {
+    for (int64_t rows : {2048, 8192, 128256}) {
+      for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), rows, 2048, 1, threads, best});
+    }
+  }
+  for (int64_t family : Families()) {
+    for (int threads : {1, 2}) {
+      if (family != best) b->Args({q4_0, 128256, 2048, 1, threads, family});
+      b->Args({q4_0, 8192, 2048, 16, threads, family});
+      b->Args({q4_0, 2048, 2048, 512, threads, family});
+    }
+  }
+}
+BENCHMARK(BM_MatMulPacked)->Apply(PackedShapes)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace baton::engine::kernels

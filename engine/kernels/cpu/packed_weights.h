@@ -63,6 +63,9 @@ void DequantizePackedRow(const PackedWeights& p, int64_t row, float* out);
 // Whether PackedWeights::Create makes a copy for t on this CPU (with the kernel families allowed
 // now).
 bool MatMulReadsPacked(TensorType t);
+// The name of the kernel that reads t's packed copy now ("avx512vnni-packed", "avx2-packed",
+// ...), or "" when none does.
+const char* PackedKernelName(TensorType t);
 
 // MatMul(p.type(), p.source(), p.n_rows(), p.k(), x, m, y, pool), bit for bit, reading the
 // packed copy when its kernel is allowed now and the source otherwise.

@@ -99,6 +99,46 @@ TEST(PackedWeightsTest, MatchesTheSourceBitForBitAndRowsDoNotDependOnTheBatch) {
   }
 }
 
+// A prompt long enough for the Q4_0 kernel's cache blocking (activation rows in chunks of about
+// 256 KB, weight panels in groups of about 256 KB: here 3 chunks and 2 groups on one thread),
+// and with AVX-512 VNNI its 8-row passes: every build of the kernel gives MatMul over the
+// source's results bit for bit, and a row's products equal those it gets alone.
+TEST(PackedWeightsTest, Q4_0BuildsAgreeAcrossCacheBlocksAndActivationPasses) {
+  if (!MatMulReadsPacked(TensorType::kQ4_0)) GTEST_SKIP() << "Q4_0 is not repacked on this CPU";
+  const int64_t n_rows = 8 * 30 + 3, k = 32 * 65, m = 203;
+  const std::vector<uint8_t> w = RandomWeights(TensorType::kQ4_0, n_rows, k, 31);
+  auto packed = PackedWeights::Create(TensorType::kQ4_0, w.data(), n_rows, k);
+  ASSERT_NE(packed, nullptr);
+  const std::vector<float> x = RandomActivations(m, k, 32);
+  std::vector<float> want(m * n_rows, NAN);
+  MatMul(TensorType::kQ4_0, w.data(), n_rows, k, x.data(), m, want.data(), nullptr);
+  std::vector<KernelVariant> families = {KernelVariant::kAvx2};
+  if (Avx512VnniPackedKernel(TensorType::kQ4_0).kernel != nullptr) {
+    families.push_back(KernelVariant::kAvx512Vnni);
+  }
+  std::unique_ptr<ThreadPool> pool = *ThreadPool::Create(2);
+  for (KernelVariant family : families) {
+    SetMaxKernelVariant(family);
+    SCOPED_TRACE(PackedKernelName(TensorType::kQ4_0));
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), pool.get()}) {
+      std::vector<float> got(m * n_rows, NAN);
+      MatMul(*packed, x.data(), m, got.data(), p);
+      EXPECT_TRUE(SameBits(want, got));
+    }
+    for (int64_t i : {int64_t{0}, int64_t{100}, m - 1}) {
+      std::vector<float> alone(n_rows);
+      MatMul(*packed, x.data() + i * k, 1, alone.data(), nullptr);
+      EXPECT_EQ(std::memcmp(alone.data(), want.data() + i * n_rows, n_rows * sizeof(float)), 0)
+          << "row " << i;
+    }
+  }
+  SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
+  if (families.size() == 1) {
+    GTEST_SKIP() << "checked the AVX2 build only: this CPU lacks AVX-512 VL or VNNI";
+  }
+  EXPECT_STREQ(PackedKernelName(TensorType::kQ4_0), "avx512vnni-packed");
+}
+
 TEST(PackedWeightsTest, RowsReadBackFromThePackedCopyEqualTheSourceRows) {
   if (PackedTypes().empty()) GTEST_SKIP() << "no type is repacked on this CPU";
   for (TensorType t : PackedTypes()) {

@@ -86,5 +86,12 @@ void UnpackHalfRow(const uint8_t* packed, int64_t k, int64_t row, uint8_t* halve
 // repacked weights never depend on the batch); kernel == nullptr when t is not repacked or
 // the CPU lacks AVX2, FMA and F16C.
 TiledKernelChoice Avx2PackedKernel(TensorType t);
+// The Q4_0 kernel over the same layout with AVX-512 VL and VNNI (vpdpbusd on 256-bit vectors,
+// 8 activation rows per pass), bit-identical to Avx2PackedKernel's; kernel == nullptr for other
+// types or when the CPU lacks AVX2, FMA, F16C, AVX-512 F, VL or VNNI.
+TiledKernelChoice Avx512VnniPackedKernel(TensorType t);
+// The two builds of the Q4_0 kernel (packed_q4_0_kernel.cc); reach them through the choices.
+void PackedQ4_0Avx2(const TileArgs& a, int64_t r0, int64_t r1);
+void PackedQ4_0Vnni(const TileArgs& a, int64_t r0, int64_t r1);
 
 }  // namespace baton::engine::kernels
