@@ -337,7 +337,7 @@ BATON_AVX2 void KKernel(const uint8_t* w_row, const RowArgs& a, float* out, int6
 // ---- Q4_K and Q6_K for few activation rows (decode): dedicated loops. ----
 // Each super-block is decoded once for all the rows of a call (up to 4 at a time), the scales
 // unpacked with a few vector ops and broadcast per 32 elements with one byte shuffle. The float
-// steps are the tiled kernel's (avx2_tiled_kernels.cc, KRowsTiled): a super-block's exact integer
+// steps are the tiled kernel's (quant_tiled_kernels.cc, KRowsTiled): a super-block's exact integer
 // sums, then one fma per super-block (Q4_K: and one for the minimums) on a scalar accumulator,
 // in super-block order, so a product of few rows (decode) is bit-identical to the same rows
 // among many (m >= the tile's min_rows): a sequence's logits do not depend on its batch.

@@ -1,6 +1,6 @@
 // Small AVX2 helpers shared by the row kernels (avx2_quant_kernels.cc), the tiled kernels
-// (avx2_tiled_kernels.cc), the F16/BF16 GEMM and the kernels over weights repacked at load
-// (avx2_packed_kernels.cc). Internal to engine/kernels/cpu; include only
+// (quant_tiled_kernels.cc), the F16/BF16 GEMM and the kernels over weights repacked at load
+// (packed_q4_0_kernel.cc). Internal to engine/kernels/cpu; include only
 // from files whose callers check CpuHasAvx2Kernels() first.
 #pragma once
 

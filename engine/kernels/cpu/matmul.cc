@@ -41,14 +41,18 @@ KernelChoice ChooseKernel(TensorType t) {
   return c;
 }
 
-// The AVX2 tiled kernel for `t` when AVX2 is allowed, also where an AVX-512 family is: its
-// register tiles beat AVX-512 rows from a few activation rows on (1.3-1.9x in matmul_bench's
-// prefill and batched shapes on a Zen 4), and a row's products still do not depend on the
-// batch: the AVX-512 families have no row kernel for Q4_0, Q4_K and Q6_K (the AVX2 ones round
-// as their tiles), Q8_0 rounds as ggml on every tier, and F16/BF16 weights a model repacked
-// are read by the AVX2 packed kernel at every m.
+// The tiled kernel for `t` when AVX2 is allowed, also where an AVX-512 family is: its register
+// tiles beat AVX-512 rows from a few activation rows on (1.3-1.9x in matmul_bench's prefill and
+// batched shapes on a Zen 4). Where the AVX-512 VNNI tier is allowed, the tiles' AVX-512 VL +
+// VNNI build, bit-identical to the AVX2 one. A row's products still do not depend on the batch:
+// the AVX-512 families have no row kernel for Q4_0, Q4_K and Q6_K (the AVX2 ones round as the
+// tiles), Q8_0 rounds as ggml on every tier, and F16/BF16 weights a model repacked are read by
+// the AVX2 packed kernel at every m.
 TiledKernelChoice ChooseTiledKernel(TensorType t) {
   if (!Allowed(KernelVariant::kAvx2)) return {};
+  if (Allowed(KernelVariant::kAvx512Vnni)) {
+    if (const TiledKernelChoice c = Avx512VnniTiledKernel(t); c.kernel != nullptr) return c;
+  }
   return Avx2TiledKernel(t);
 }
 

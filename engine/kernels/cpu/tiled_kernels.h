@@ -59,6 +59,22 @@ struct TiledKernelChoice {
 // sums added in order (not ggml's 64-lane order). F32 has none: its row kernel must keep
 // ggml's order bit for bit.
 TiledKernelChoice Avx2TiledKernel(TensorType t);
+// The same choice with the quantized types' tiles built for AVX-512 VL + VNNI (32 vector
+// registers: more activation rows per pass; vpdpbusd where products are summed in int32),
+// bit-identical to Avx2TiledKernel's; kernel == nullptr when !CpuHasAvx512VnniTiles().
+TiledKernelChoice Avx512VnniTiledKernel(TensorType t);
+// AVX2, FMA, F16C and AVX-512 F, VL and VNNI.
+bool CpuHasAvx512VnniTiles();
+
+// The quantized types' tiles of one build of quant_tiled_kernels.cc (compiled for each tier).
+struct QuantTiledKernels {
+  TiledKernel q4_0, q8_0, q4_k, q6_k;
+  const char* q4_0_name;
+  const char* q8_0_name;
+  const char* k_name;
+};
+extern const QuantTiledKernels kAvx2QuantTiles;
+extern const QuantTiledKernels kAvx512VnniQuantTiles;
 
 // ---- Weights repacked at load (packed_weights.h) ----
 // Q4_0 repacked: panel p (rows 8p..8p+7, the last panel padded with copies of its last row)
@@ -88,7 +104,7 @@ void UnpackHalfRow(const uint8_t* packed, int64_t k, int64_t row, uint8_t* halve
 TiledKernelChoice Avx2PackedKernel(TensorType t);
 // The Q4_0 kernel over the same layout with AVX-512 VL and VNNI (vpdpbusd on 256-bit vectors,
 // 8 activation rows per pass), bit-identical to Avx2PackedKernel's; kernel == nullptr for other
-// types or when the CPU lacks AVX2, FMA, F16C, AVX-512 F, VL or VNNI.
+// types or when !CpuHasAvx512VnniTiles().
 TiledKernelChoice Avx512VnniPackedKernel(TensorType t);
 // The two builds of the Q4_0 kernel (packed_q4_0_kernel.cc); reach them through the choices.
 void PackedQ4_0Avx2(const TileArgs& a, int64_t r0, int64_t r1);

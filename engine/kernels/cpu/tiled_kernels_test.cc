@@ -98,14 +98,29 @@ std::vector<float> RowKernelResult(TensorType t, const Operands& o, const Shape&
   return y;
 }
 
-// The tiled kernel over rows [0, split) and [split, n_rows) (split a multiple of the panel).
-std::vector<float> TiledResult(TensorType t, const Operands& o, const Shape& s, int64_t split) {
-  const TiledKernelChoice tiled = Avx2TiledKernel(t);
+// The builds of t's tiled kernel this CPU runs: AVX2's, and AVX-512 VL + VNNI's where it can.
+std::vector<TiledKernelChoice> Builds(TensorType t) {
+  std::vector<TiledKernelChoice> builds = {Avx2TiledKernel(t)};
+  if (const TiledKernelChoice vnni = Avx512VnniTiledKernel(t); vnni.kernel != nullptr) {
+    builds.push_back(vnni);
+  }
+  return builds;
+}
+
+// A build of the tiled kernel over rows [0, split) and [split, n_rows) (split a multiple of
+// the panel).
+std::vector<float> TiledResult(TensorType t, const Operands& o, const Shape& s, int64_t split,
+                               const TiledKernelChoice& tiled) {
   std::vector<float> y(s.m * s.n_rows, NAN);
   const TileArgs a{o.w.data(), RowBytes(t, s.k), s.n_rows, s.k, s.m, o.x.data(), &o.q8, y.data()};
   tiled.kernel(a, 0, std::min(split, s.n_rows));
   if (split < s.n_rows) tiled.kernel(a, split, s.n_rows);
   return y;
+}
+
+// AVX2's build.
+std::vector<float> TiledResult(TensorType t, const Operands& o, const Shape& s, int64_t split) {
+  return TiledResult(t, o, s, split, Avx2TiledKernel(t));
 }
 
 uint32_t Bits(float f) {
@@ -130,13 +145,15 @@ TEST_P(TiledKernelTest, Q8_0IsBitIdenticalToTheRowKernels) {
     const std::vector<float> row = RowKernelResult(t, o, s, Avx2Kernel(t).kernel);
     // The portable kernel rounds as ggml does too.
     const std::vector<float> scalar = RowKernelResult(t, o, s, ScalarKernel(t).kernel);
-    for (int64_t split : {kPanelRows, 2 * kPanelRows}) {
-      const std::vector<float> tiled = TiledResult(t, o, s, split);
-      for (size_t i = 0; i < row.size(); ++i) {
-        ASSERT_EQ(Bits(tiled[i]), Bits(row[i]))
-            << "n_rows=" << s.n_rows << " k=" << s.k << " m=" << s.m << " at " << i << ": "
-            << tiled[i] << " vs " << row[i];
-        ASSERT_EQ(Bits(tiled[i]), Bits(scalar[i])) << i;
+    for (const TiledKernelChoice& build : Builds(t)) {
+      for (int64_t split : {kPanelRows, 2 * kPanelRows}) {
+        const std::vector<float> tiled = TiledResult(t, o, s, split, build);
+        for (size_t i = 0; i < row.size(); ++i) {
+          ASSERT_EQ(Bits(tiled[i]), Bits(row[i]))
+              << build.name << " n_rows=" << s.n_rows << " k=" << s.k << " m=" << s.m << " at "
+              << i << ": " << tiled[i] << " vs " << row[i];
+          ASSERT_EQ(Bits(tiled[i]), Bits(scalar[i])) << i;
+        }
       }
     }
   }
@@ -162,6 +179,26 @@ TEST_P(TiledKernelTest, MatchesTheReferenceOnTheQ8Grid) {
         ASSERT_NEAR(got[at], want[at], abs_sum * 1e-5 + 1e-6)
             << "n_rows=" << s.n_rows << " k=" << s.k << " m=" << s.m << " i=" << i << " r=" << r;
         ASSERT_NEAR(got[at], row[at], abs_sum * 1e-5 + 1e-6) << "row kernel, i=" << i;
+      }
+    }
+  }
+}
+
+// The AVX-512 VL + VNNI build (more activation rows per pass, vpdpbusd) gives the AVX2
+// build's results bit for bit, on every shape and split.
+TEST_P(TiledKernelTest, BuildsAreBitIdentical) {
+  const TensorType t = GetParam();
+  const std::vector<TiledKernelChoice> builds = Builds(t);
+  if (builds.size() == 1) GTEST_SKIP() << "this CPU lacks AVX-512 VL or VNNI: one build only";
+  for (const Shape& s : ShapesFor(t)) {
+    const Operands o = Make(t, s, false);
+    for (int64_t split : {kPanelRows, 2 * kPanelRows}) {
+      const std::vector<float> want = TiledResult(t, o, s, split, builds[0]);
+      const std::vector<float> got = TiledResult(t, o, s, split, builds[1]);
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_EQ(Bits(got[i]), Bits(want[i]))
+            << builds[1].name << " n_rows=" << s.n_rows << " k=" << s.k << " m=" << s.m
+            << " at " << i << ": " << got[i] << " vs " << want[i];
       }
     }
   }

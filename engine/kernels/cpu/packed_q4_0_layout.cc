@@ -1,10 +1,8 @@
-// The Q4_0 repacked layout (portable packing and reading back, tiled_kernels.h) and the choice
-// of the kernels that read repacked weights: Q4_0's two builds (packed_q4_0_kernel.cc) and the
-// F16/BF16 GEMM (avx2_float_gemm.h).
+// The Q4_0 repacked layout (tiled_kernels.h): its size, the packing of panels and a row read
+// back. Portable code.
 #include <algorithm>
 #include <cstring>
 
-#include "engine/kernels/cpu/avx2_float_gemm.h"
 #include "engine/kernels/cpu/block_formats.h"
 #include "engine/kernels/cpu/tiled_kernels.h"
 
@@ -44,28 +42,6 @@ void UnpackQ4_0Row(const uint8_t* packed, int64_t k, int64_t row, uint8_t* block
     std::memcpy(&out[b].d, in + 2 * r, 2);
     for (int v = 0; v < 4; ++v) std::memcpy(out[b].qs + 4 * v, in + 16 + 32 * v + 4 * r, 4);
   }
-}
-
-TiledKernelChoice Avx2PackedKernel(TensorType t) {
-  if (!CpuHasAvx2Kernels()) return {};
-  switch (t) {
-    case TensorType::kQ4_0:
-      return {PackedQ4_0Avx2, ActivationForm::kQ8Block32, 0, "avx2-packed", 1};
-    case TensorType::kF16:
-      return {Avx2RepackedF16Gemm, ActivationForm::kFloat, 0, "avx2-packed-f16c", 1};
-    case TensorType::kBF16:
-      return {Avx2RepackedBf16Gemm, ActivationForm::kFloat, 0, "avx2-packed-bf16", 1};
-    default:
-      return {};
-  }
-}
-
-TiledKernelChoice Avx512VnniPackedKernel(TensorType t) {
-  static const bool cpu = CpuHasAvx2Kernels() && __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512vnni");
-  if (t != TensorType::kQ4_0 || !cpu) return {};
-  return {PackedQ4_0Vnni, ActivationForm::kQ8Block32, 0, "avx512vnni-packed", 1};
 }
 
 }  // namespace baton::engine::kernels

@@ -1,30 +1,66 @@
-// AVX2 tiled kernels (tiled_kernels.h). Panels interleave kPanelRows weight rows so that 32-bit
-// lane r of every vector belongs to row r: for the 32-element block types, panel vector (b, g)
-// holds elements 4g..4g+3 of block b of each row, and a broadcast of the same 4 activation
-// quants multiplies all 8 rows at once (vpmaddubsw, vpmaddwd). Every function carries a target
-// attribute; callers reach them only after CpuHasAvx2Kernels().
+// The quantized types' tiled kernels (tiled_kernels.h), one source compiled twice (BUILD.bazel),
+// selected by BATON_TILES_VNNI:
+//   0  AVX2 (+FMA, F16C), 16 vector registers;
+//   1  AVX-512 VL + VNNI on the same 256-bit vectors: the 32 registers AVX-512 gives hold more
+//      activation rows per pass over a panel, and Q8_0's int32 dot of 4 quants is one vpdpbusd.
+// Both builds form the same exact integer sums and the same float steps, so their results are
+// bit-identical. Panels interleave kPanelRows weight rows so that 32-bit lane r of every vector
+// belongs to row r: for the 32-element block types, panel vector (b, g) holds elements
+// 4g..4g+3 of block b of each row, and a broadcast of the same 4 activation quants multiplies
+// all 8 rows at once (vpmaddubsw, vpmaddwd). Every function carries the build's target
+// attribute; callers reach them only after the CPU check (tiled_kernel_choice.cc).
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
+#include <utility>
 #include <cstring>
 #include <vector>
 
-#include "engine/kernels/cpu/avx2_float_gemm.h"
 #include "engine/kernels/cpu/avx2_tile_helpers.h"
 #include "engine/kernels/cpu/block_formats.h"
 #include "engine/kernels/cpu/tiled_kernels.h"
 
+#if !defined(BATON_TILES_VNNI)
+#error "BATON_TILES_VNNI must be set to 0 or 1 by the cc_library compiling the kernels"
+#endif
+
+#if BATON_TILES_VNNI
+#define BATON_TILE_TARGET "avx2,fma,f16c,avx512f,avx512vl,avx512vnni"
+#define BATON_QUANT_TILES kAvx512VnniQuantTiles
+#define BATON_TILE_NAME(suffix) "avx512vnni-" suffix
+#else
+#define BATON_TILE_TARGET "avx2,fma,f16c"
+#define BATON_QUANT_TILES kAvx2QuantTiles
+#define BATON_TILE_NAME(suffix) "avx2-" suffix
+#endif
+#define BATON_TILE __attribute__((target(BATON_TILE_TARGET)))
+#define BATON_TILE_INLINE __attribute__((always_inline, target(BATON_TILE_TARGET)))
+
 namespace baton::engine::kernels {
 namespace {
+
+// Activation rows per pass over a panel where registers bound them: (AVX2, AVX-512).
+constexpr int ActRowsFor(int avx2, int avx512) { return BATON_TILES_VNNI ? avx512 : avx2; }
+
+// The exact int32 sums of each 4 consecutive products u8 * s8 (every caller's pairs stay below
+// 2^15, so vpmaddubsw never saturates).
+BATON_TILE_INLINE inline __m256i DotQuads(__m256i u, __m256i s) {
+#if BATON_TILES_VNNI
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
 
 using avx2::BroadcastQuad;
 using avx2::KeepInRegister;
 using avx2::StoreRows;
 
 // In place: v[r] lane g becomes v[g] lane r (8 x 8 32-bit lanes).
-BATON_AVX2_INLINE inline void Transpose8x8(__m256i v[8]) {
+BATON_TILE_INLINE inline void Transpose8x8(__m256i v[8]) {
   __m256 a[8], b[8];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) {
     a[2 * i] = _mm256_unpacklo_ps(_mm256_castsi256_ps(v[2 * i]), _mm256_castsi256_ps(v[2 * i + 1]));
     a[2 * i + 1] =
@@ -37,7 +73,7 @@ BATON_AVX2_INLINE inline void Transpose8x8(__m256i v[8]) {
     b[4 * i + 2] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0x44);
     b[4 * i + 3] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0xEE);
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int i = 0; i < 4; ++i) {
     v[i] = _mm256_castps_si256(_mm256_permute2f128_ps(b[i], b[i + 4], 0x20));
     v[i + 4] = _mm256_castps_si256(_mm256_permute2f128_ps(b[i], b[i + 4], 0x31));
@@ -48,7 +84,7 @@ BATON_AVX2_INLINE inline void Transpose8x8(__m256i v[8]) {
 // order; rows past `rows` are zero (with zero scales). Panel vector (b, g) lands at
 // q[(b * 8 + g) * stride].
 template <typename D>
-BATON_AVX2_INLINE inline void PackBlock32Panel(const TileArgs& a, int64_t r0, int rows,
+BATON_TILE_INLINE inline void PackBlock32Panel(const TileArgs& a, int64_t r0, int rows,
                                                int stride, __m256i* q, float* d) {
   const int64_t nb = a.k / kQk;
   const typename D::Block* blk[kPanelRows];
@@ -79,7 +115,7 @@ struct Q4_0Tiles {
   static constexpr bool kDirect = true;   // fewer rows take Q4_0DirectRow
   // The 32 nibbles in element order (low nibbles are elements 0-15), unsigned 0..15.
   // The 16 bytes go to both halves (one broadcast load), the high half shifted by a nibble.
-  BATON_AVX2_INLINE static __m256i Bytes(const Block& b) {
+  BATON_TILE_INLINE static __m256i Bytes(const Block& b) {
     const __m256i both = _mm256_broadcastsi128_si256(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)));
     return _mm256_and_si256(_mm256_srlv_epi64(both, _mm256_set_epi64x(4, 4, 0, 0)),
@@ -87,20 +123,20 @@ struct Q4_0Tiles {
   }
   // |sum of 8 vpmaddubsw lanes| <= 8 * 2 * 15 * 127 < 2^15: a block's products fit int16.
   template <int RA>
-  BATON_AVX2_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
+  BATON_TILE_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
                                      const Q8Activations& q8, int64_t i0, __m256 out[RA]) {
     const avx2::ActivationRows<RA> x(q8, i0);
     __m256 acc[RA];  // local, so the accumulators stay in registers
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < RA; ++j) acc[j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
       __m256i s16[RA];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int j = 0; j < RA; ++j) s16[j] = _mm256_setzero_si256();
 #pragma GCC unroll 8
       for (int g = 0; g < 8; ++g) {
         const __m256i w = _mm256_load_si256(pq + b * 8 + g);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int j = 0; j < RA; ++j) {
           s16[j] = _mm256_add_epi16(
               s16[j], _mm256_maddubs_epi16(w, BroadcastQuad(x.qs[j] + kQk * b + 4 * g)));
@@ -108,12 +144,12 @@ struct Q4_0Tiles {
         }
       }
       const __m256 dw = _mm256_load_ps(pd + b * kPanelRows);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int j = 0; j < RA; ++j) {
         acc[j] = avx2::Q4_0BlockStep(s16[j], x.sum32[j] + b, dw, x.d[j][b], acc[j]);
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < RA; ++j) out[j] = acc[j];
   }
 };
@@ -122,7 +158,7 @@ struct Q4_0Tiles {
 // |lane| <= 4095 (a vpmaddubsw of nibbles and int8 quants: 2 * 15 * 127). Three rounds of
 // pairwise int16 sums stay below 2^15 (8 lanes <= 32760); each half's 8 sums are widened to
 // int32 before the last addition.
-BATON_AVX2_INLINE inline __m256i SumInt16LanesOfEach(const __m256i v[8]) {
+BATON_TILE_INLINE inline __m256i SumInt16LanesOfEach(const __m256i v[8]) {
   const __m256i a = _mm256_hadd_epi16(_mm256_hadd_epi16(v[0], v[1]), _mm256_hadd_epi16(v[2], v[3]));
   const __m256i b = _mm256_hadd_epi16(_mm256_hadd_epi16(v[4], v[5]), _mm256_hadd_epi16(v[6], v[7]));
   // Each 128-bit half: rows 0-7 summed over that half's 8 lanes.
@@ -135,7 +171,7 @@ BATON_AVX2_INLINE inline __m256i SumInt16LanesOfEach(const __m256i v[8]) {
 // each row's block is dotted with the activation block, the 8 rows' integer sums are gathered
 // into lanes, and the float step is the panel kernel's, so results are bit-identical to it and
 // a product does not depend on how many rows were batched with it.
-BATON_AVX2 void Q4_0DirectRow(const TileArgs& a, int64_t r0, int rows, int64_t i) {
+BATON_TILE void Q4_0DirectRow(const TileArgs& a, int64_t r0, int rows, int64_t i) {
   const int64_t nb = a.k / kQk;
   const BlockQ4_0* blk[kPanelRows];
   for (int r = 0; r < kPanelRows; ++r) {
@@ -169,56 +205,82 @@ BATON_AVX2 void Q4_0DirectRow(const TileArgs& a, int64_t r0, int rows, int64_t i
 struct Q8_0Tiles {
   using Block = BlockQ8_0;
   static constexpr int kStride = 2;
-  static constexpr int kActRows = 1;  // 8 accumulators per activation row
+  static constexpr int kActRows = ActRowsFor(1, 3);  // 8 accumulators per activation row
   static constexpr bool kDirect = false;
-  BATON_AVX2_INLINE static __m256i Bytes(const Block& b) {
+  BATON_TILE_INLINE static __m256i Bytes(const Block& b) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
   }
   template <int RA>
-  BATON_AVX2_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
+  BATON_TILE_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
                                      const Q8Activations& q8, int64_t i0, __m256 out[RA]) {
-    static_assert(RA == 1);
-    const int8_t* xq = q8.row_qs(i0);
-    const float* xd = q8.row_d(i0);
-    __m256 acc[8];
+    const int8_t* xq[RA];
+    const float* xd[RA];
+    __m256 acc[RA][8];
 #pragma GCC unroll 8
-    for (int l = 0; l < 8; ++l) acc[l] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
+    for (int j = 0; j < RA; ++j) {
+      xq[j] = q8.row_qs(i0 + j);
+      xd[j] = q8.row_d(i0 + j);
+#pragma GCC unroll 8
+      for (int l = 0; l < 8; ++l) acc[j][l] = _mm256_setzero_ps();
+    }
     for (int64_t b = 0; b < nb; ++b) {
-      const __m256 scale = _mm256_mul_ps(_mm256_load_ps(pd + b * kPanelRows), _mm256_set1_ps(xd[b]));
+      const __m256 dw = _mm256_load_ps(pd + b * kPanelRows);
+      __m256 scale[RA];
+#pragma GCC unroll 8
+      for (int j = 0; j < RA; ++j) scale[j] = _mm256_mul_ps(dw, _mm256_set1_ps(xd[j][b]));
 #pragma GCC unroll 8
       for (int l = 0; l < 8; ++l) {
         const __m256i w = _mm256_load_si256(pq + (b * 8 + l) * 2);
         const __m256i w_abs = _mm256_load_si256(pq + (b * 8 + l) * 2 + 1);
-        const __m256i x = BroadcastQuad(xq + kQk * b + 4 * l);
-        const __m256i s =
-            _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(x, w)), ones);
-        acc[l] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), acc[l]);
+#pragma GCC unroll 8
+        for (int j = 0; j < RA; ++j) {
+          const __m256i x = BroadcastQuad(xq[j] + kQk * b + 4 * l);
+          const __m256i s = DotQuads(w_abs, _mm256_sign_epi8(x, w));
+          acc[j][l] = _mm256_fmadd_ps(scale[j], _mm256_cvtepi32_ps(s), acc[j][l]);
+        }
       }
     }
     // ((l4 + l0) + (l6 + l2)) + ((l5 + l1) + (l7 + l3)), then + 0.0f as the row kernel adds
     // its (zero) minimum term.
-    const __m256 even = _mm256_add_ps(_mm256_add_ps(acc[4], acc[0]), _mm256_add_ps(acc[6], acc[2]));
-    const __m256 odd = _mm256_add_ps(_mm256_add_ps(acc[5], acc[1]), _mm256_add_ps(acc[7], acc[3]));
-    out[0] = _mm256_add_ps(_mm256_add_ps(even, odd), _mm256_setzero_ps());
+#pragma GCC unroll 8
+    for (int j = 0; j < RA; ++j) {
+      const __m256* a = acc[j];
+      const __m256 even = _mm256_add_ps(_mm256_add_ps(a[4], a[0]), _mm256_add_ps(a[6], a[2]));
+      const __m256 odd = _mm256_add_ps(_mm256_add_ps(a[5], a[1]), _mm256_add_ps(a[7], a[3]));
+      out[j] = _mm256_add_ps(_mm256_add_ps(even, odd), _mm256_setzero_ps());
+    }
   }
   // After packing: the odd vectors of each pair become |w|.
-  BATON_AVX2_INLINE static void Finish(__m256i* pq, int64_t nb) {
+  BATON_TILE_INLINE static void Finish(__m256i* pq, int64_t nb) {
     for (int64_t v = 0; v < nb * 8; ++v) pq[2 * v + 1] = _mm256_sign_epi8(pq[2 * v], pq[2 * v]);
   }
 };
 
 template <typename T>
-BATON_AVX2_INLINE inline void FinishPanel(__m256i* pq, int64_t nb) {
+BATON_TILE_INLINE inline void FinishPanel(__m256i* pq, int64_t nb) {
   if constexpr (T::kStride == 2) T::Finish(pq, nb);
 }
 
+// Calls pass(std::integral_constant<int, RA>(), i) for activation rows [0, m): passes of kMax
+// rows, then one pass of the rest (a pass serves RA rows at once).
+template <int kMax, typename Pass, int... R>
+BATON_TILE_INLINE inline void ForEachPass(int64_t m, Pass&& pass, std::integer_sequence<int, R...>) {
+  int64_t i = 0;
+  for (; i + kMax <= m; i += kMax) pass(std::integral_constant<int, kMax>(), i);
+  const int64_t rest = m - i;
+  ((rest == R + 1 ? pass(std::integral_constant<int, R + 1>(), i) : void()), ...);
+}
+template <int kMax, typename Pass>
+BATON_TILE_INLINE inline void ForEachPass(int64_t m, Pass&& pass) {
+  ForEachPass<kMax>(m, pass, std::make_integer_sequence<int, kMax - 1>());
+}
+
 template <typename T, int RA>
-BATON_AVX2_INLINE inline void PassRows(const TileArgs& a, const __m256i* pq, const float* pd,
+BATON_TILE_INLINE inline void PassRows(const TileArgs& a, const __m256i* pq, const float* pd,
                                        int64_t nb, int64_t i0, int64_t r0, int rows) {
   __m256 acc[RA];
   T::template Rows<RA>(pq, pd, nb, *a.q8, i0, acc);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int j = 0; j < RA; ++j) StoreRows(acc[j], rows, a.y + (i0 + j) * a.n_rows + r0);
 }
 
@@ -243,7 +305,7 @@ void* PanelScratch(size_t bytes) {
 }
 
 template <typename T>
-BATON_AVX2 void Block32Tiled(const TileArgs& a, int64_t r0, int64_t r1) {
+BATON_TILE void Block32Tiled(const TileArgs& a, int64_t r0, int64_t r1) {
   const int64_t nb = a.k / kQk;
   const size_t q_bytes = nb * 8 * T::kStride * sizeof(__m256i);
   auto* pq = static_cast<__m256i*>(PanelScratch(q_bytes + nb * kPanelRows * sizeof(float)));
@@ -259,11 +321,9 @@ BATON_AVX2 void Block32Tiled(const TileArgs& a, int64_t r0, int64_t r1) {
     PackBlock32Panel<T>(a, p, rows, T::kStride, pq, pd);
     FinishPanel<T>(pq, nb);
     PrefetchRows(a, p + kPanelRows, r1);
-    int64_t i = 0;
-    for (; i + T::kActRows <= a.m; i += T::kActRows) {
-      PassRows<T, T::kActRows>(a, pq, pd, nb, i, p, rows);
-    }
-    for (; i < a.m; ++i) PassRows<T, 1>(a, pq, pd, nb, i, p, rows);
+    ForEachPass<T::kActRows>(a.m, [&](auto ra, int64_t i) BATON_TILE_INLINE {
+      PassRows<T, decltype(ra)::value>(a, pq, pd, nb, i, p, rows);
+    });
   }
 }
 
@@ -296,13 +356,13 @@ struct Q4_KTiles {
   using Block = BlockQ4_K;
   static constexpr KPanelLayout kLayout{64, 8, 4};
   static constexpr int kSubBlock = 32;  // elements per scale
-  static constexpr int kActRows = 4;
+  static constexpr int kActRows = ActRowsFor(4, 8);
   // Sub-block s of a row as 32 unsigned bytes (low nibbles are the even sub-blocks).
-  BATON_AVX2_INLINE static __m256i SubBlock(const Block& b, int s) {
+  BATON_TILE_INLINE static __m256i SubBlock(const Block& b, int s) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * (s / 2)));
     return _mm256_and_si256(s % 2 == 0 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
   }
-  BATON_AVX2 static void Scales(const Block& b, int r, Lanes16* scales, Lanes16* terms, float* d,
+  BATON_TILE static void Scales(const Block& b, int r, Lanes16* scales, Lanes16* terms, float* d,
                      float* dmin) {
     uint8_t sc[8], mn[8];
     for (int s = 0; s < 8; ++s) UnpackScaleMinK4(b.scales, s, &sc[s], &mn[s]);
@@ -317,9 +377,9 @@ struct Q6_KTiles {
   using Block = BlockQ6_K;
   static constexpr KPanelLayout kLayout{64, 16, 8};
   static constexpr int kSubBlock = 16;
-  static constexpr int kActRows = 4;
+  static constexpr int kActRows = ActRowsFor(4, 8);
   // Elements 32c..32c+31 of a row as unsigned 6-bit bytes (block_formats.h's order).
-  BATON_AVX2_INLINE static __m256i Chunk(const Block& b, int c) {
+  BATON_TILE_INLINE static __m256i Chunk(const Block& b, int c) {
     const int h = c / 4, j = c % 4;
     const __m256i ql =
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32 * (j % 2)));
@@ -329,8 +389,8 @@ struct Q6_KTiles {
     const __m256i high = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), _mm256_set1_epi8(3));
     return _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
   }
-  BATON_AVX2_INLINE static __m256i SubBlock(const Block& b, int s) { return Chunk(b, s); }
-  BATON_AVX2 static void Scales(const Block& b, int r, Lanes16* scales, Lanes16* terms, float* d,
+  BATON_TILE_INLINE static __m256i SubBlock(const Block& b, int s) { return Chunk(b, s); }
+  BATON_TILE static void Scales(const Block& b, int r, Lanes16* scales, Lanes16* terms, float* d,
                      float* dmin) {
     for (int s = 0; s < 16; ++s) SetPair(scales[s], r, b.scales[s]);
     for (int p = 0; p < 8; ++p) SetTwo(terms[p], r, b.scales[2 * p], b.scales[2 * p + 1]);
@@ -341,7 +401,7 @@ struct Q6_KTiles {
 
 // Packs one panel: per super-block kLayout.Vectors() vectors (see above).
 template <typename T>
-BATON_AVX2_INLINE inline void PackKPanel(const TileArgs& a, int64_t r0, int rows, __m256i* q) {
+BATON_TILE_INLINE inline void PackKPanel(const TileArgs& a, int64_t r0, int rows, __m256i* q) {
   const int64_t nb = a.k / kQkK;
   const typename T::Block* blk[kPanelRows];
   for (int r = 0; r < kPanelRows; ++r) {
@@ -376,7 +436,7 @@ BATON_AVX2_INLINE inline void PackKPanel(const TileArgs& a, int64_t r0, int rows
 
 // The activations' quant sums per sub-block of `sub` elements as int16 pairs (two sub-blocks
 // per 32-bit value), for every row: sums[i * (k / sub / 2) + p] holds sub-blocks 2p, 2p + 1.
-BATON_AVX2 void SubBlockSums(const Q8Activations& q8, int sub, std::vector<int32_t>* sums) {
+BATON_TILE void SubBlockSums(const Q8Activations& q8, int sub, std::vector<int32_t>* sums) {
   const int64_t per_row = q8.k / sub / 2;
   sums->resize(q8.m * per_row);
   for (int64_t i = 0; i < q8.m; ++i) {
@@ -393,7 +453,7 @@ BATON_AVX2 void SubBlockSums(const Q8Activations& q8, int sub, std::vector<int32
 }
 
 template <typename T, int RA>
-BATON_AVX2_INLINE inline void KRowsTiled(const TileArgs& a, const __m256i* panel,
+BATON_TILE_INLINE inline void KRowsTiled(const TileArgs& a, const __m256i* panel,
                                          const int32_t* sums, int64_t i0, int64_t r0, int rows) {
   constexpr KPanelLayout L = T::kLayout;
   constexpr int kGroups = T::kSubBlock / 4;   // groups of 4 per sub-block
@@ -403,7 +463,7 @@ BATON_AVX2_INLINE inline void KRowsTiled(const TileArgs& a, const __m256i* panel
   __m256 acc[RA];
   const int8_t* xq[RA];
   const float* xd[RA];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int j = 0; j < RA; ++j) {
     acc[j] = _mm256_setzero_ps();
     xq[j] = a.q8->row_qs(i0 + j);
@@ -412,19 +472,40 @@ BATON_AVX2_INLINE inline void KRowsTiled(const TileArgs& a, const __m256i* panel
   for (int64_t b = 0; b < nb; ++b) {
     const __m256i* p = panel + b * L.Vectors();
     __m256i isum[RA];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < RA; ++j) isum[j] = _mm256_setzero_si256();
     for (int s = 0; s < kQkK / T::kSubBlock; ++s) {
       const __m256i scale = _mm256_load_si256(p + L.quants + s);
+#if BATON_TILES_VNNI
+      // The sub-block's products summed in int32 lanes, times the row's scale (the upper int16
+      // of each pair, sign-extended): the AVX2 build's vpmaddwd sums, exactly.
+      const __m256i scale32 = _mm256_srai_epi32(scale, 16);
+      __m256i s32[RA];
+#pragma GCC unroll 8
+      for (int j = 0; j < RA; ++j) s32[j] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int g = 0; g < kGroups; ++g) {
+        const __m256i w = _mm256_load_si256(p + s * kGroups + g);
+#pragma GCC unroll 8
+        for (int j = 0; j < RA; ++j) {
+          s32[j] = _mm256_dpbusd_epi32(
+              s32[j], w, BroadcastQuad(xq[j] + kQkK * b + T::kSubBlock * s + 4 * g));
+        }
+      }
+#pragma GCC unroll 8
+      for (int j = 0; j < RA; ++j) {
+        isum[j] = _mm256_add_epi32(isum[j], _mm256_mullo_epi32(s32[j], scale32));
+      }
+#else
       // Q4_K: 8 groups of products fit int16 (8 * 2 * 15 * 127); Q6_K (values up to 63):
       // only 2 groups do, so its 4 groups are summed as two int16 pairs.
       __m256i s16[RA], t16[RA];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int j = 0; j < RA; ++j) s16[j] = t16[j] = _mm256_setzero_si256();
 #pragma GCC unroll 8
       for (int g = 0; g < kGroups; ++g) {
         const __m256i w = _mm256_load_si256(p + s * kGroups + g);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int j = 0; j < RA; ++j) {
           const __m256i prod =
               _mm256_maddubs_epi16(w, BroadcastQuad(xq[j] + kQkK * b + T::kSubBlock * s + 4 * g));
@@ -437,17 +518,18 @@ BATON_AVX2_INLINE inline void KRowsTiled(const TileArgs& a, const __m256i* panel
           }
         }
       }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int j = 0; j < RA; ++j) {
         __m256i scaled = _mm256_madd_epi16(s16[j], scale);
         if (T::kSubBlock == 16) scaled = _mm256_add_epi32(scaled, _mm256_madd_epi16(t16[j], scale));
         isum[j] = _mm256_add_epi32(isum[j], scaled);
       }
+#endif
     }
     const __m256 d = _mm256_load_ps(reinterpret_cast<const float*>(p + L.quants + L.scales + L.terms));
     const __m256 dmin = _mm256_load_ps(
         reinterpret_cast<const float*>(p + L.quants + L.scales + L.terms) + kPanelRows);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < RA; ++j) {
       // Row terms x the activations' sub-block sums.
       __m256i tsum = _mm256_setzero_si256();
@@ -470,12 +552,12 @@ BATON_AVX2_INLINE inline void KRowsTiled(const TileArgs& a, const __m256i* panel
       }
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int j = 0; j < RA; ++j) StoreRows(acc[j], rows, a.y + (i0 + j) * a.n_rows + r0);
 }
 
 template <typename T>
-BATON_AVX2 void KTiled(const TileArgs& a, int64_t r0, int64_t r1) {
+BATON_TILE void KTiled(const TileArgs& a, int64_t r0, int64_t r1) {
   const int64_t nb = a.k / kQkK;
   thread_local std::vector<int32_t> sums;
   SubBlockSums(*a.q8, T::kSubBlock, &sums);
@@ -484,34 +566,17 @@ BATON_AVX2 void KTiled(const TileArgs& a, int64_t r0, int64_t r1) {
     const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, r1 - p));
     PackKPanel<T>(a, p, rows, panel);
     PrefetchRows(a, p + kPanelRows, r1);
-    int64_t i = 0;
-    for (; i + T::kActRows <= a.m; i += T::kActRows) {
-      KRowsTiled<T, T::kActRows>(a, panel, sums.data(), i, p, rows);
-    }
-    for (; i < a.m; ++i) KRowsTiled<T, 1>(a, panel, sums.data(), i, p, rows);
+    ForEachPass<T::kActRows>(a.m, [&](auto ra, int64_t i) BATON_TILE_INLINE {
+      KRowsTiled<T, decltype(ra)::value>(a, panel, sums.data(), i, p, rows);
+    });
   }
 }
 
 }  // namespace
 
-TiledKernelChoice Avx2TiledKernel(TensorType t) {
-  if (!CpuHasAvx2Kernels()) return {};
-  switch (t) {
-    case TensorType::kQ4_0:  // every m: bit-identical whatever the batch
-      return {Block32Tiled<Q4_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled", 1};
-    case TensorType::kQ8_0:
-      return {Block32Tiled<Q8_0Tiles>, ActivationForm::kQ8Block32, 0, "avx2-tiled-ggml", 4};
-    case TensorType::kQ4_K:
-      return {KTiled<Q4_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled", 4};
-    case TensorType::kQ6_K:
-      return {KTiled<Q6_KTiles>, ActivationForm::kQ8Block256, 0, "avx2-tiled", 4};
-    case TensorType::kF16:
-      return {Avx2F16Gemm, ActivationForm::kFloat, 0, "avx2-tiled-f16c", kFloatGemmMinRows};
-    case TensorType::kBF16:
-      return {Avx2Bf16Gemm, ActivationForm::kFloat, 0, "avx2-tiled-bf16", kFloatGemmMinRows};
-    default:
-      return {};
-  }
-}
+const QuantTiledKernels BATON_QUANT_TILES = {
+    Block32Tiled<Q4_0Tiles>, Block32Tiled<Q8_0Tiles>, KTiled<Q4_KTiles>, KTiled<Q6_KTiles>,
+    BATON_TILE_NAME("tiled"), BATON_TILE_NAME("tiled-ggml"), BATON_TILE_NAME("tiled"),
+};
 
 }  // namespace baton::engine::kernels
