@@ -26,7 +26,7 @@
 #endif
 
 #if BATON_TILES_VNNI
-#define BATON_TILE_TARGET "avx2,fma,f16c,avx512f,avx512vl,avx512vnni"
+#define BATON_TILE_TARGET "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
 #define BATON_QUANT_TILES kAvx512VnniQuantTiles
 #define BATON_TILE_NAME(suffix) "avx512vnni-" suffix
 #else

@@ -32,6 +32,7 @@ TiledKernelChoice TiledKernelOf(const QuantTiledKernels& tiles, TensorType t) {
 
 bool CpuHasAvx512VnniTiles() {
   static const bool has = CpuHasAvx2Kernels() && __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl") &&
                           __builtin_cpu_supports("avx512vnni");
   return has;

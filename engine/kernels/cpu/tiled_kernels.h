@@ -63,7 +63,7 @@ TiledKernelChoice Avx2TiledKernel(TensorType t);
 // registers: more activation rows per pass; vpdpbusd where products are summed in int32),
 // bit-identical to Avx2TiledKernel's; kernel == nullptr when !CpuHasAvx512VnniTiles().
 TiledKernelChoice Avx512VnniTiledKernel(TensorType t);
-// AVX2, FMA, F16C and AVX-512 F, VL and VNNI.
+// AVX2, FMA, F16C and AVX-512 F, BW, VL and VNNI.
 bool CpuHasAvx512VnniTiles();
 
 // The quantized types' tiles of one build of quant_tiled_kernels.cc (compiled for each tier).
@@ -102,9 +102,10 @@ void UnpackHalfRow(const uint8_t* packed, int64_t k, int64_t row, uint8_t* halve
 // repacked weights never depend on the batch); kernel == nullptr when t is not repacked or
 // the CPU lacks AVX2, FMA and F16C.
 TiledKernelChoice Avx2PackedKernel(TensorType t);
-// The Q4_0 kernel over the same layout with AVX-512 VL and VNNI (vpdpbusd on 256-bit vectors,
-// 8 activation rows per pass), bit-identical to Avx2PackedKernel's; kernel == nullptr for other
-// types or when !CpuHasAvx512VnniTiles().
+// The Q4_0 kernel over the same layout with AVX-512 BW and VNNI (two panels per pass in 512-bit
+// vectors, vpdpbusd, 8 activation rows per pass; below 4 rows the AVX2 build),
+// bit-identical to Avx2PackedKernel's; kernel == nullptr for other types or when
+// !CpuHasAvx512VnniTiles().
 TiledKernelChoice Avx512VnniPackedKernel(TensorType t);
 // The two builds of the Q4_0 kernel (packed_q4_0_kernel.cc); reach them through the choices.
 void PackedQ4_0Avx2(const TileArgs& a, int64_t r0, int64_t r1);
