@@ -132,7 +132,7 @@ void BM_MatMulPacked(benchmark::State& state) {
   SetMaxKernelVariant(KernelVariant::kAvx512Vnni);
 }
 
-// Batch 1 at the three matrix shapes on the best family; Q4_0 batched (2, 4 and 16 rows) and
+// Batch 1 at the three matrix shapes on the best family; Q4_0 batched (2 to 16 rows) and
 // prefill (512 rows) on it and on AVX2, with batch 1 at the output shape there too.
 void PackedShapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"type", "rows", "k", "m", "threads", "family"});
@@ -146,7 +146,7 @@ void PackedShapes(benchmark::internal::Benchmark* b) {
   for (int64_t family : Families()) {
     for (int threads : {1, 2}) {
       if (family != best) b->Args({q4_0, 128256, 2048, 1, threads, family});
-      for (int64_t m : {2, 4, 8}) b->Args({q4_0, 128256, 2048, m, threads, family});
+      for (int64_t m : {2, 4, 8, 16}) b->Args({q4_0, 128256, 2048, m, threads, family});
       b->Args({q4_0, 8192, 2048, 16, threads, family});
       b->Args({q4_0, 2048, 2048, 512, threads, family});
     }

@@ -62,8 +62,9 @@ constexpr int64_t kPrefetchBytes = 2048;
 constexpr int64_t kGroupBytes = 256 << 10;
 constexpr int64_t kChunkBytes = 256 << 10;
 
-BATON_PACKED_INLINE inline void Prefetch(const uint8_t* blk) {
-  const char* ahead = reinterpret_cast<const char*>(blk) + kPrefetchBytes;
+// Asks for the block (kPackedQ4_0BlockBytes) `distance` bytes past blk.
+BATON_PACKED_INLINE inline void Prefetch(const uint8_t* blk, int64_t distance) {
+  const char* ahead = reinterpret_cast<const char*>(blk) + distance;
   _mm_prefetch(ahead, _MM_HINT_T0);
   _mm_prefetch(ahead + 64, _MM_HINT_T0);
   _mm_prefetch(ahead + 128, _MM_HINT_T0);
@@ -72,7 +73,9 @@ BATON_PACKED_INLINE inline void Prefetch(const uint8_t* blk) {
 #if BATON_PACKED_VNNI
 // RA activation rows from i0 against the panels at panel0 and panel1 (weight rows r0 ..
 // r0 + rows - 1, rows <= 16; panel1 == panel0 when only one is left, its lanes then unused),
-// stored to y; the first pass over the panels (`prefetch`) also asks for the weights ahead.
+// stored to y; the last pass of a chunk over them (`prefetch`) also asks for the next two
+// panels, so that with several passes (16 rows of batched decode) the memory is not idle
+// while the passes after the first run from cache.
 // |a block's products| <= 32 * 15 * 127 fits the int32 lanes with room to spare.
 template <int RA>
 BATON_PACKED_INLINE inline void PassRows(const TileArgs& a, const uint8_t* panel0,
@@ -86,9 +89,9 @@ BATON_PACKED_INLINE inline void PassRows(const TileArgs& a, const uint8_t* panel
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk0 = panel0 + b * kPackedQ4_0BlockBytes;
     const uint8_t* blk1 = panel1 + b * kPackedQ4_0BlockBytes;
-    if (prefetch) {
-      Prefetch(blk0);
-      Prefetch(blk1);
+    if (prefetch) {  // the same block of the next two panels
+      Prefetch(blk0, 2 * nb * kPackedQ4_0BlockBytes);
+      Prefetch(blk1, 2 * nb * kPackedQ4_0BlockBytes);
     }
     __m512i s[RA];
 #pragma GCC unroll 8
@@ -165,7 +168,7 @@ BATON_PACKED_INLINE inline void PassRows(const TileArgs& a, const uint8_t* panel
   for (int j = 0; j < RA; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = panel0 + b * kPackedQ4_0BlockBytes;
-    if (prefetch) Prefetch(blk);
+    if (prefetch) Prefetch(blk, kPrefetchBytes);
     __m256i s[RA];
     BlockSums<RA>(blk, x, b, s);
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
@@ -185,12 +188,17 @@ BATON_PACKED_INLINE inline void Passes(const TileArgs& a, const uint8_t* panel0,
                                        int64_t i1, int64_t r0, int rows,
                                        std::integer_sequence<int, RA...>) {
   int64_t i = i0;
+  // The pass that prefetches: AVX2 the first of all (2 KB ahead in its one stream), VNNI the
+  // chunk's last (the next two panels).
+  auto prefetches = [i1](int64_t i, int ra) { return BATON_PACKED_VNNI ? i + ra == i1 : i == 0; };
   for (; i + kActRows <= i1; i += kActRows) {
-    PassRows<kActRows>(a, panel0, panel1, nb, i, r0, rows, i == 0);
+    PassRows<kActRows>(a, panel0, panel1, nb, i, r0, rows, prefetches(i, kActRows));
   }
   const int64_t rest = i1 - i;
   // One pass of exactly `rest` rows (the fold picks the matching instantiation).
-  ((rest == RA + 1 ? PassRows<RA + 1>(a, panel0, panel1, nb, i, r0, rows, i == 0) : void()),
+  ((rest == RA + 1
+        ? PassRows<RA + 1>(a, panel0, panel1, nb, i, r0, rows, prefetches(i, RA + 1))
+        : void()),
    ...);
 }
 

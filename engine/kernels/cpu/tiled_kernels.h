@@ -103,9 +103,10 @@ void UnpackHalfRow(const uint8_t* packed, int64_t k, int64_t row, uint8_t* halve
 // the CPU lacks AVX2, FMA and F16C.
 TiledKernelChoice Avx2PackedKernel(TensorType t);
 // The Q4_0 kernel over the same layout with AVX-512 BW and VNNI (two panels per pass in 512-bit
-// vectors, vpdpbusd, 8 activation rows per pass; below 4 rows the AVX2 build),
-// bit-identical to Avx2PackedKernel's; kernel == nullptr for other types or when
-// !CpuHasAvx512VnniTiles().
+// vectors, vpdpbusd, 8 activation rows per pass; below 4 rows the AVX2 build), bit-identical
+// to Avx2PackedKernel's; kernel == nullptr for other types (F16/BF16 keep the AVX2 GEMM: it
+// runs near the FMA peak here, and 16-lane FMAs were slower, 43 against 51 GMAC/s on one
+// thread in matmul_bench) or when !CpuHasAvx512VnniTiles().
 TiledKernelChoice Avx512VnniPackedKernel(TensorType t);
 // The two builds of the Q4_0 kernel (packed_q4_0_kernel.cc); reach them through the choices.
 void PackedQ4_0Avx2(const TileArgs& a, int64_t r0, int64_t r1);
