@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <sys/mman.h>
 #include <vector>
 
 #include "common/logging.h"
@@ -13,6 +14,20 @@ namespace {
 
 // Panels copied between two calls of the release callback (~0.6 MB of a 2048-column Q4_0 matrix).
 constexpr int64_t kPanelsPerRelease = 64;
+
+// Asks the kernel to back the whole 2 MiB pages inside [p, p + bytes) with transparent huge
+// pages (where the machine leaves them to madvise, as Debian's default does): a decode step
+// streams every weight once, and with 4 KiB pages it waits on TLB misses. matmul_bench, 2
+// threads, batch 1 at the output shape (128256 x 2048) from memory: Q4_0 29.6-30.4 GB/s against
+// 23-27 with 4 KiB pages, F16 29-30 against 25-28. Only whole pages inside the buffer: no memory
+// beyond it becomes resident. A refusal (no THP in this kernel) leaves ordinary pages.
+void AdviseHugePages(void* p, size_t bytes) {
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  const auto start = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t begin = (start + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = (start + bytes) & ~(kHugePage - 1);
+  if (begin < end) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
 
 // A packed layout (tiled_kernels.h): its size, the packing of panels, a row read back.
 struct Layout {
@@ -37,6 +52,7 @@ PackedWeights::PackedWeights(TensorType t, const void* source, int64_t n_rows, i
     : type_(t), source_(source), n_rows_(n_rows), k_(k), bytes_(bytes) {
   data_ = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
   CHECK(data_ != nullptr) << "out of memory repacking " << bytes << " bytes of weights";
+  AdviseHugePages(data_, bytes);
 }
 
 PackedWeights::~PackedWeights() { std::free(data_); }

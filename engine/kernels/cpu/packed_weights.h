@@ -4,7 +4,8 @@
 // so a decode step streams one contiguous panel instead of 8 rows and no thread transposes
 // rows during prefill. The repacked copy has the same size as the source; the caller may drop
 // the source's pages afterwards (a model releases its file's pages as packing proceeds, so
-// resident memory stays about one copy).
+// resident memory stays about one copy). The copy asks for transparent huge pages, which decode
+// streams faster than 4 KiB pages.
 // Results are bit-identical to MatMul over the source, except F16/BF16 below 4 activation
 // rows: there the source's row kernels sum in ggml's order, the packed kernel as its GEMM does
 // at every m (a row's products never depend on the batch). Immutable after Create: thread-safe.

@@ -5,9 +5,13 @@
 // order; types read in place are not copied.
 #include "engine/kernels/cpu/packed_weights.h"
 
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/kernels/cpu/matmul.h"
@@ -137,6 +141,46 @@ TEST(PackedWeightsTest, Q4_0BuildsAgreeAcrossCacheBlocksAndActivationPasses) {
     GTEST_SKIP() << "checked the AVX2 build only: this CPU lacks AVX-512 VL or VNNI";
   }
   EXPECT_STREQ(PackedKernelName(TensorType::kQ4_0), "avx512vnni-packed");
+}
+
+// The VmFlags line of /proc/self/smaps for the mapping that holds `address`, or "".
+std::string VmFlagsOf(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<uintptr_t>(address);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR " ", &begin, &end) == 2 &&
+        line.find(':') > line.find(' ')) {
+      inside = begin <= at && at < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+// A repacked copy asks for transparent huge pages on the whole 2 MiB pages inside it (smaps
+// shows the advice as the VmFlag "hg"), so that streaming it at decode does not wait on TLB
+// misses.
+TEST(PackedWeightsTest, LargeCopiesAskForHugePages) {
+  if (!MatMulReadsPacked(TensorType::kQ4_0)) GTEST_SKIP() << "Q4_0 is not repacked on this CPU";
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  if (!std::getline(thp, modes) || modes.find("[never]") != std::string::npos) {
+    GTEST_SKIP() << "this kernel has no transparent huge pages to ask for";
+  }
+  const int64_t n_rows = 8 * 4096, k = 256;  // 4.5 MiB packed
+  const std::vector<uint8_t> w(RowBytes(TensorType::kQ4_0, k) * n_rows, 0x11);
+  auto packed = PackedWeights::Create(TensorType::kQ4_0, w.data(), n_rows, k);
+  ASSERT_NE(packed, nullptr);
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  const uintptr_t page =
+      (reinterpret_cast<uintptr_t>(packed->data()) + kHugePage - 1) & ~(kHugePage - 1);
+  ASSERT_LE(page + kHugePage, reinterpret_cast<uintptr_t>(packed->data()) + packed->bytes());
+  const std::string flags = VmFlagsOf(reinterpret_cast<const void*>(page));
+  ASSERT_FALSE(flags.empty()) << "no mapping holds the packed copy";
+  EXPECT_NE(flags.find(" hg"), std::string::npos) << flags;
 }
 
 TEST(PackedWeightsTest, RowsReadBackFromThePackedCopyEqualTheSourceRows) {
