@@ -1,8 +1,9 @@
 // The quantized types' tiled kernels (tiled_kernels.h), one source compiled twice (BUILD.bazel),
 // selected by BATON_TILES_VNNI:
 //   0  AVX2 (+FMA, F16C), 16 vector registers;
-//   1  AVX-512 VL + VNNI on the same 256-bit vectors: the 32 registers AVX-512 gives hold more
-//      activation rows per pass over a panel, and Q8_0's int32 dot of 4 quants is one vpdpbusd.
+//   1  AVX-512 BW + VL + VNNI: for Q4_K and Q6_K the same 256-bit vectors, the 32 registers
+//      AVX-512 gives holding more activation rows per pass over a panel, with vpdpbusd; Q8_0
+//      takes two panels per pass in 512-bit vectors (Q8_0PairTiled).
 // Both builds form the same exact integer sums and the same float steps, so their results are
 // bit-identical. Panels interleave kPanelRows weight rows so that 32-bit lane r of every vector
 // belongs to row r: for the 32-element block types, panel vector (b, g) holds elements
@@ -43,14 +44,10 @@ namespace {
 // Activation rows per pass over a panel where registers bound them: (AVX2, AVX-512).
 constexpr int ActRowsFor(int avx2, int avx512) { return BATON_TILES_VNNI ? avx512 : avx2; }
 
-// The exact int32 sums of each 4 consecutive products u8 * s8 (every caller's pairs stay below
-// 2^15, so vpmaddubsw never saturates).
+// The exact int32 sums of each 4 consecutive products u8 * s8 (|w| * x: pairs stay below 2^15,
+// so vpmaddubsw never saturates).
 BATON_TILE_INLINE inline __m256i DotQuads(__m256i u, __m256i s) {
-#if BATON_TILES_VNNI
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-#else
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-#endif
 }
 
 using avx2::BroadcastQuad;
@@ -82,10 +79,11 @@ BATON_TILE_INLINE inline void Transpose8x8(__m256i v[8]) {
 
 // Packs blocks of a panel: Decode(row, b) gives block b of a row as 32 bytes in element
 // order; rows past `rows` are zero (with zero scales). Panel vector (b, g) lands at
-// q[(b * 8 + g) * stride].
+// q[(b * 8 + g) * stride], block b's 8 scales at d + b * d_stride.
 template <typename D>
 BATON_TILE_INLINE inline void PackBlock32Panel(const TileArgs& a, int64_t r0, int rows,
-                                               int stride, __m256i* q, float* d) {
+                                               int stride, __m256i* q, float* d,
+                                               int64_t d_stride = kPanelRows) {
   const int64_t nb = a.k / kQk;
   const typename D::Block* blk[kPanelRows];
   for (int r = 0; r < kPanelRows; ++r) {
@@ -103,7 +101,7 @@ BATON_TILE_INLINE inline void PackBlock32Panel(const TileArgs& a, int64_t r0, in
     Transpose8x8(v);
 #pragma GCC unroll 8
     for (int g = 0; g < 8; ++g) q[(b * 8 + g) * stride] = v[g];
-    std::memcpy(d + b * kPanelRows, scales, sizeof(scales));
+    std::memcpy(d + b * d_stride, scales, sizeof(scales));
   }
 }
 
@@ -205,7 +203,7 @@ BATON_TILE void Q4_0DirectRow(const TileArgs& a, int64_t r0, int rows, int64_t i
 struct Q8_0Tiles {
   using Block = BlockQ8_0;
   static constexpr int kStride = 2;
-  static constexpr int kActRows = ActRowsFor(1, 3);  // 8 accumulators per activation row
+  static constexpr int kActRows = 1;  // 8 accumulators per activation row (AVX2 build)
   static constexpr bool kDirect = false;
   BATON_TILE_INLINE static __m256i Bytes(const Block& b) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
@@ -326,6 +324,85 @@ BATON_TILE void Block32Tiled(const TileArgs& a, int64_t r0, int64_t r1) {
     });
   }
 }
+
+#if BATON_TILES_VNNI
+// ---- Q8_0 on AVX-512: two panels per pass, the row kernel's arithmetic lane for lane. ----
+// Panel vectors of two consecutive panels interleave (vector (b, l) of the first, then of the
+// second: one 512-bit load, lanes 0-7 the first panel's rows, 8-15 the second's), as bytes
+// w + 128 (unsigned), so one vpdpbusd started at the activations' correction (-128 * the sum of
+// the 4 quants, Q8Activations::corr with bias 128) gives each 4-quant dot exactly, without
+// Q8_0Tiles' |w| and vpsignb. Then, as there: per lane l of a block, fma(d_w * d_x, dot, acc_l),
+// in block order, and the 8 lanes added in SumLanesGgmlOrder's order: Q8_0Tiles' results (and
+// the row kernels'), bit for bit.
+constexpr int kQ8_0PairActRows = 3;
+
+template <int RA>
+BATON_TILE_INLINE inline void Q8_0PairRows(const TileArgs& a, const __m256i* pq, const float* pd,
+                                           int64_t nb, int64_t i0, int64_t r0, int rows) {
+  const int8_t* xq[RA];
+  const int32_t* xc[RA];
+  const float* xd[RA];
+  __m512 acc[RA][8];
+#pragma GCC unroll 4
+  for (int j = 0; j < RA; ++j) {
+    xq[j] = a.q8->row_qs(i0 + j);
+    xc[j] = a.q8->row_corr(i0 + j);
+    xd[j] = a.q8->row_d(i0 + j);
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; ++l) acc[j][l] = _mm512_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m512 dw = _mm512_loadu_ps(pd + b * 2 * kPanelRows);
+    __m512 scale[RA];
+#pragma GCC unroll 4
+    for (int j = 0; j < RA; ++j) scale[j] = _mm512_mul_ps(dw, _mm512_set1_ps(xd[j][b]));
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; ++l) {
+      const __m512i w = _mm512_loadu_si512(pq + (b * 8 + l) * 2);
+#pragma GCC unroll 4
+      for (int j = 0; j < RA; ++j) {
+        int32_t quad;
+        std::memcpy(&quad, xq[j] + kQk * b + 4 * l, sizeof(quad));
+        const __m512i dot =
+            _mm512_dpbusd_epi32(_mm512_set1_epi32(xc[j][b * 8 + l]), w, _mm512_set1_epi32(quad));
+        acc[j][l] = _mm512_fmadd_ps(scale[j], _mm512_cvtepi32_ps(dot), acc[j][l]);
+      }
+    }
+  }
+  const auto mask = static_cast<__mmask16>((1u << rows) - 1);
+#pragma GCC unroll 4
+  for (int j = 0; j < RA; ++j) {
+    const __m512* v = acc[j];
+    const __m512 even = _mm512_add_ps(_mm512_add_ps(v[4], v[0]), _mm512_add_ps(v[6], v[2]));
+    const __m512 odd = _mm512_add_ps(_mm512_add_ps(v[5], v[1]), _mm512_add_ps(v[7], v[3]));
+    _mm512_mask_storeu_ps(a.y + (i0 + j) * a.n_rows + r0, mask,
+                          _mm512_add_ps(_mm512_add_ps(even, odd), _mm512_setzero_ps()));
+  }
+}
+
+BATON_TILE void Q8_0PairTiled(const TileArgs& a, int64_t r0, int64_t r1) {
+  const int64_t nb = a.k / kQk;
+  const size_t q_bytes = nb * 8 * 2 * sizeof(__m256i);
+  auto* pq = static_cast<__m256i*>(PanelScratch(q_bytes + nb * 2 * kPanelRows * sizeof(float)));
+  float* pd = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(pq) + q_bytes);
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t p = r0; p < r1; p += 2 * kPanelRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(2 * kPanelRows, r1 - p));
+    // The second panel, or the first again when it is the range's last (its lanes unused).
+    const int64_t p1 = rows > kPanelRows ? p + kPanelRows : p;
+    const int rows0 = std::min<int>(rows, kPanelRows);
+    PackBlock32Panel<Q8_0Tiles>(a, p, rows0, 2, pq, pd, 2 * kPanelRows);
+    PackBlock32Panel<Q8_0Tiles>(a, p1, p1 == p ? rows0 : rows - kPanelRows, 2, pq + 1,
+                                pd + kPanelRows, 2 * kPanelRows);
+    for (int64_t v = 0; v < nb * 8 * 2; ++v) pq[v] = _mm256_xor_si256(pq[v], bias);
+    PrefetchRows(a, p + 2 * kPanelRows, r1);
+    PrefetchRows(a, p + 3 * kPanelRows, r1);
+    ForEachPass<kQ8_0PairActRows>(a.m, [&](auto ra, int64_t i) BATON_TILE_INLINE {
+      Q8_0PairRows<decltype(ra)::value>(a, pq, pd, nb, i, p, rows);
+    });
+  }
+}
+#endif
 
 // ---- Q4_K / Q6_K: 256-element super-blocks with integer sub-block scales. ----
 // Panel per super-block: the quants as unsigned bytes in (sub-block, group of 4) vectors as
@@ -574,9 +651,16 @@ BATON_TILE void KTiled(const TileArgs& a, int64_t r0, int64_t r1) {
 
 }  // namespace
 
+#if BATON_TILES_VNNI
+const QuantTiledKernels BATON_QUANT_TILES = {
+    Block32Tiled<Q4_0Tiles>, Q8_0PairTiled, KTiled<Q4_KTiles>, KTiled<Q6_KTiles>,
+    BATON_TILE_NAME("tiled"), BATON_TILE_NAME("tiled-ggml"), BATON_TILE_NAME("tiled"), 128,
+};
+#else
 const QuantTiledKernels BATON_QUANT_TILES = {
     Block32Tiled<Q4_0Tiles>, Block32Tiled<Q8_0Tiles>, KTiled<Q4_KTiles>, KTiled<Q6_KTiles>,
-    BATON_TILE_NAME("tiled"), BATON_TILE_NAME("tiled-ggml"), BATON_TILE_NAME("tiled"),
+    BATON_TILE_NAME("tiled"), BATON_TILE_NAME("tiled-ggml"), BATON_TILE_NAME("tiled"), 0,
 };
+#endif
 
 }  // namespace baton::engine::kernels

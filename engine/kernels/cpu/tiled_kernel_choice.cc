@@ -14,7 +14,7 @@ TiledKernelChoice TiledKernelOf(const QuantTiledKernels& tiles, TensorType t) {
     case TensorType::kQ4_0:  // every m: bit-identical whatever the batch
       return {tiles.q4_0, ActivationForm::kQ8Block32, 0, tiles.q4_0_name, 1};
     case TensorType::kQ8_0:
-      return {tiles.q8_0, ActivationForm::kQ8Block32, 0, tiles.q8_0_name, 4};
+      return {tiles.q8_0, ActivationForm::kQ8Block32, tiles.q8_0_bias, tiles.q8_0_name, 4};
     case TensorType::kQ4_K:
       return {tiles.q4_k, ActivationForm::kQ8Block256, 0, tiles.k_name, 4};
     case TensorType::kQ6_K:

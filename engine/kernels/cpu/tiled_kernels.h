@@ -72,6 +72,7 @@ struct QuantTiledKernels {
   const char* q4_0_name;
   const char* q8_0_name;
   const char* k_name;
+  int q8_0_bias;  // Q8Activations::bias the Q8_0 tile reads
 };
 extern const QuantTiledKernels kAvx2QuantTiles;
 extern const QuantTiledKernels kAvx512VnniQuantTiles;

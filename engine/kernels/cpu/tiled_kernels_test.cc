@@ -112,7 +112,13 @@ std::vector<TiledKernelChoice> Builds(TensorType t) {
 std::vector<float> TiledResult(TensorType t, const Operands& o, const Shape& s, int64_t split,
                                const TiledKernelChoice& tiled) {
   std::vector<float> y(s.m * s.n_rows, NAN);
-  const TileArgs a{o.w.data(), RowBytes(t, s.k), s.n_rows, s.k, s.m, o.x.data(), &o.q8, y.data()};
+  // The activations as MatMul prepares them for this kernel: the same quants and scales, with
+  // the kernel's bias in the corrections.
+  Q8Activations q8 = o.q8;
+  if (!o.q8.qs.empty() && tiled.bias != o.q8.bias) {
+    QuantizeActivations(o.x.data(), s.m, s.k, ActBlock(t), tiled.bias, &q8);
+  }
+  const TileArgs a{o.w.data(), RowBytes(t, s.k), s.n_rows, s.k, s.m, o.x.data(), &q8, y.data()};
   tiled.kernel(a, 0, std::min(split, s.n_rows));
   if (split < s.n_rows) tiled.kernel(a, split, s.n_rows);
   return y;
