@@ -51,8 +51,9 @@ constexpr int64_t kPassPanels = BATON_PACKED_VNNI ? 2 : 1;
 constexpr int64_t kMinPairedRows = 4;
 #endif
 
-// How far ahead of the block being read the weights are asked for (the stream continues into
-// the next panel, which the same thread reads next).
+// How far ahead of the block being read the AVX2 build asks for the weights (its one stream
+// continues into the next panel, which the same thread reads next; the VNNI build asks for the
+// next two panels instead, see its PassRows).
 constexpr int64_t kPrefetchBytes = 2048;
 
 // Cache blocking for prompts: a group of panels (about kGroupBytes of weights) and a chunk of
