@@ -76,14 +76,16 @@ void LeaseRenewer::Run() {
     const grpc::Status status = decode_.RenewLease(&context, request, &response);
     absl::MutexLock lock(&mu_);
     current_ = nullptr;
-    if (stopped_) return;
     if (status.ok()) {
+      // Counted even when Stop came while the answer was on its way: the decode worker did
+      // extend the lease (and counted the renewal) before Stop could cancel the call.
       ++renewals_;
       lease_ = absl::Milliseconds(response.lease_millis());
       // Counted from before the call: the decode worker's lease ends no earlier than this.
       lease_end_ = sent + lease_;
-      continue;
     }
+    if (stopped_) return;
+    if (status.ok()) continue;
     switch (status.error_code()) {
       case grpc::StatusCode::NOT_FOUND:
       case grpc::StatusCode::UNIMPLEMENTED:

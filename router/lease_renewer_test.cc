@@ -52,11 +52,14 @@ TEST_F(LeaseRenewerTest, RenewsUntilStoppedThenTheLeaseRunsOut) {
   ASSERT_TRUE(WaitForRenewals(3));
   renewer.Stop();
   const int32_t renewals = decode_->renewals();
-  EXPECT_EQ(renewer.renewals(), renewals);  // joined: no renewal after Stop
-  EXPECT_TRUE(renewer.Held());              // the clock has not moved since the last one
+  // Every answer that reached the renewer is counted, also one that arrived as Stop came; one
+  // that Stop cancelled on its way back was counted by the decode worker only.
+  EXPECT_GE(renewer.renewals(), renewals - 1);
+  EXPECT_LE(renewer.renewals(), renewals);
+  EXPECT_TRUE(renewer.Held());  // the clock has not moved since the last one
   clock_.Advance(kLease);
   EXPECT_FALSE(renewer.Held());
-  EXPECT_EQ(decode_->renewals(), renewals);
+  EXPECT_EQ(decode_->renewals(), renewals);  // joined: no renewal after Stop
 }
 
 // A decode worker that no longer holds the reservation (NOT_FOUND) ends the renewals at once.

@@ -31,6 +31,10 @@
 #if BATON_PACKED_VNNI
 #define BATON_PACKED_TARGET "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
 #define BATON_PACKED_KERNEL PackedQ4_0Vnni
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_* helpers
+// (as in matmul_avx512.cc).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #else
 #define BATON_PACKED_TARGET "avx2,fma,f16c"
 #define BATON_PACKED_KERNEL PackedQ4_0Avx2

@@ -30,6 +30,10 @@
 #define BATON_TILE_TARGET "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
 #define BATON_QUANT_TILES kAvx512VnniQuantTiles
 #define BATON_TILE_NAME(suffix) "avx512vnni-" suffix
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_* helpers
+// (as in matmul_avx512.cc).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #else
 #define BATON_TILE_TARGET "avx2,fma,f16c"
 #define BATON_QUANT_TILES kAvx2QuantTiles
