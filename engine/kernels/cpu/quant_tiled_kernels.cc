@@ -13,9 +13,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 #include <utility>
-#include <cstring>
 #include <vector>
 
 #include "engine/kernels/cpu/avx2_tile_helpers.h"
@@ -47,12 +47,6 @@ namespace {
 
 // Activation rows per pass over a panel where registers bound them: (AVX2, AVX-512).
 constexpr int ActRowsFor(int avx2, int avx512) { return BATON_TILES_VNNI ? avx512 : avx2; }
-
-// The exact int32 sums of each 4 consecutive products u8 * s8 (|w| * x: pairs stay below 2^15,
-// so vpmaddubsw never saturates).
-BATON_TILE_INLINE inline __m256i DotQuads(__m256i u, __m256i s) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-}
 
 using avx2::BroadcastQuad;
 using avx2::KeepInRegister;
@@ -194,7 +188,7 @@ BATON_TILE void Q4_0DirectRow(const TileArgs& a, int64_t r0, int rows, int64_t i
         blk[0][b].d, blk[1][b].d, blk[2][b].d, blk[3][b].d, blk[4][b].d, blk[5][b].d,
         blk[6][b].d, blk[7][b].d));
     const __m256i s32 = _mm256_sub_epi32(SumInt16LanesOfEach(dots), _mm256_set1_epi32(8 * xs[b]));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_mul_ps(dw, _mm256_set1_ps(xd[b])), acc);
+    acc = avx2::Q4_0FloatStep(s32, dw, xd[b], acc);
   }
   StoreRows(acc, rows, a.y + i * a.n_rows + r0);
 }
@@ -207,7 +201,7 @@ BATON_TILE void Q4_0DirectRow(const TileArgs& a, int64_t r0, int rows, int64_t i
 struct Q8_0Tiles {
   using Block = BlockQ8_0;
   static constexpr int kStride = 2;
-  static constexpr int kActRows = 1;  // 8 accumulators per activation row (AVX2 build)
+  static constexpr int kActRows = 1;  // 8 accumulators per activation row
   static constexpr bool kDirect = false;
   BATON_TILE_INLINE static __m256i Bytes(const Block& b) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
@@ -215,42 +209,30 @@ struct Q8_0Tiles {
   template <int RA>
   BATON_TILE_INLINE static void Rows(const __m256i* pq, const float* pd, int64_t nb,
                                      const Q8Activations& q8, int64_t i0, __m256 out[RA]) {
-    const int8_t* xq[RA];
-    const float* xd[RA];
-    __m256 acc[RA][8];
+    static_assert(RA == 1);
+    const int8_t* xq = q8.row_qs(i0);
+    const float* xd = q8.row_d(i0);
+    __m256 acc[8];
 #pragma GCC unroll 8
-    for (int j = 0; j < RA; ++j) {
-      xq[j] = q8.row_qs(i0 + j);
-      xd[j] = q8.row_d(i0 + j);
-#pragma GCC unroll 8
-      for (int l = 0; l < 8; ++l) acc[j][l] = _mm256_setzero_ps();
-    }
+    for (int l = 0; l < 8; ++l) acc[l] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t b = 0; b < nb; ++b) {
-      const __m256 dw = _mm256_load_ps(pd + b * kPanelRows);
-      __m256 scale[RA];
-#pragma GCC unroll 8
-      for (int j = 0; j < RA; ++j) scale[j] = _mm256_mul_ps(dw, _mm256_set1_ps(xd[j][b]));
+      const __m256 scale = _mm256_mul_ps(_mm256_load_ps(pd + b * kPanelRows), _mm256_set1_ps(xd[b]));
 #pragma GCC unroll 8
       for (int l = 0; l < 8; ++l) {
         const __m256i w = _mm256_load_si256(pq + (b * 8 + l) * 2);
         const __m256i w_abs = _mm256_load_si256(pq + (b * 8 + l) * 2 + 1);
-#pragma GCC unroll 8
-        for (int j = 0; j < RA; ++j) {
-          const __m256i x = BroadcastQuad(xq[j] + kQk * b + 4 * l);
-          const __m256i s = DotQuads(w_abs, _mm256_sign_epi8(x, w));
-          acc[j][l] = _mm256_fmadd_ps(scale[j], _mm256_cvtepi32_ps(s), acc[j][l]);
-        }
+        const __m256i x = BroadcastQuad(xq + kQk * b + 4 * l);
+        const __m256i s =
+            _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(x, w)), ones);
+        acc[l] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), acc[l]);
       }
     }
     // ((l4 + l0) + (l6 + l2)) + ((l5 + l1) + (l7 + l3)), then + 0.0f as the row kernel adds
     // its (zero) minimum term.
-#pragma GCC unroll 8
-    for (int j = 0; j < RA; ++j) {
-      const __m256* a = acc[j];
-      const __m256 even = _mm256_add_ps(_mm256_add_ps(a[4], a[0]), _mm256_add_ps(a[6], a[2]));
-      const __m256 odd = _mm256_add_ps(_mm256_add_ps(a[5], a[1]), _mm256_add_ps(a[7], a[3]));
-      out[j] = _mm256_add_ps(_mm256_add_ps(even, odd), _mm256_setzero_ps());
-    }
+    const __m256 even = _mm256_add_ps(_mm256_add_ps(acc[4], acc[0]), _mm256_add_ps(acc[6], acc[2]));
+    const __m256 odd = _mm256_add_ps(_mm256_add_ps(acc[5], acc[1]), _mm256_add_ps(acc[7], acc[3]));
+    out[0] = _mm256_add_ps(_mm256_add_ps(even, odd), _mm256_setzero_ps());
   }
   // After packing: the odd vectors of each pair become |w|.
   BATON_TILE_INLINE static void Finish(__m256i* pq, int64_t nb) {
