@@ -3,9 +3,12 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
+#include "engine/model/attention_avx512.h"
+#include "engine/model/dot_sum.h"
 #include "engine/tensor/fp16.h"
 
 namespace baton::engine::ops {
@@ -54,11 +57,7 @@ float Dot(const float* a, const float* b, int64_t n) {
   for (; i + 8 <= n; i += 8) {
     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
   }
-  acc0 = _mm256_add_ps(acc0, acc1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  float sum = _mm_cvtss_f32(s);
+  float sum = SumLikeDot(acc0, acc1);
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
@@ -71,19 +70,6 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
   }
   for (; i < n; ++i) y[i] += a * x[i];
 }
-
-namespace {
-
-// Dot's horizontal sum of its two accumulators.
-inline float SumLikeDot(__m256 acc0, __m256 acc1) {
-  acc0 = _mm256_add_ps(acc0, acc1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-}  // namespace
 
 void QueryScores(const float* q, const float* keys, int64_t n, int32_t hd, float scale,
                  float* scores) {
@@ -299,10 +285,22 @@ const uint8_t* PagedKvView::Value(int32_t kv_head, int64_t pos) const {
   return Key(kv_head, pos) + layout.HalfSlabBytes();
 }
 
+namespace {
+std::atomic<bool> avx512_attention{true};
+}  // namespace
+
+void AllowAvx512Attention(bool allowed) { avx512_attention.store(allowed); }
+
 void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const float* q,
                  int64_t q_stride, int64_t n_rows, int64_t first_pos,
                  const AttentionParams& params, float* out, int64_t out_stride, float* scratch) {
   const int32_t hd = kv.layout.head_dim;
+  if (kv.layout.dtype == KvDType::kF16 && hd == 64 && avx512_attention.load() &&
+      CpuHasAvx512Attention()) {
+    AttendGroupF16Avx512(kv, kv_head, group, q, q_stride, n_rows, first_pos, params, out,
+                         out_stride, scratch);
+    return;
+  }
   const int32_t bs = kv.layout.block_size_tokens;
   const int64_t n_ctx = first_pos + n_rows;
   float* keys = scratch;

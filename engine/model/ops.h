@@ -104,8 +104,14 @@ struct AttentionParams {
 // to positions [0, first_pos + r] (the last `window` of them with a window). Output goes to
 // out[r * out_stride + h * head_dim].
 // `scratch` must hold 2 * (first_pos + n_rows) * head_dim + (first_pos + n_rows) floats.
+// With an f16 cache and 64-wide heads on an AVX-512 CPU it runs attention_avx512.h's path,
+// bit-identical to the portable one.
 void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const float* q,
                  int64_t q_stride, int64_t n_rows, int64_t first_pos,
                  const AttentionParams& params, float* out, int64_t out_stride, float* scratch);
+
+// Lets AttendGroup take its AVX-512 path where it can (the default); false keeps it on the
+// portable one, so tests can compare the two. Not thread-safe with concurrent AttendGroup calls.
+void AllowAvx512Attention(bool allowed);
 
 }  // namespace baton::engine::ops

@@ -4,8 +4,10 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
+#include "engine/model/attention_avx512.h"
 #include "engine/tensor/fp16.h"
 #include "gtest/gtest.h"
 
@@ -254,6 +256,52 @@ TEST(OpsTest, AttendGroupMatchesNaiveAttention) {
         }
       }
     }
+  }
+}
+
+// AttendGroup's AVX-512 path (f16 cache, 64-wide heads) against its portable one, bit for bit:
+// group sizes below, at and above the 4 heads a pass takes, blocks of 16 and of 5 positions (runs
+// that start mid-block), decode rows and prompt rows, with and without a soft cap and a window.
+TEST(OpsTest, AttendGroupAvx512PathIsBitIdenticalToPortable) {
+  if (!CpuHasAvx512Attention()) GTEST_SKIP() << "this CPU lacks AVX-512 F";
+  for (int32_t bs : {16, 5})
+  for (int32_t group : {1, 3, 4, 6})
+  for (const AttentionParams params : {AttentionParams{.scale = 0.125f},
+                                       AttentionParams{.scale = 0.2f, .softcap = 3.0f, .window = 9}})
+  for (const auto& [n_rows, first] : {std::pair<int64_t, int64_t>{1, 0}, {1, 40}, {7, 33}, {20, 0}}) {
+    SCOPED_TRACE(testing::Message() << "bs " << bs << " group " << group << " window "
+                                    << params.window << " rows " << n_rows << " first " << first);
+    KvLayout layout{.num_layers = 1, .num_kv_heads = 2, .head_dim = 64, .block_size_tokens = bs,
+                    .dtype = KvDType::kF16};
+    const int64_t n_ctx = first + n_rows;
+    const int32_t n_blocks = static_cast<int32_t>(layout.BlocksFor(n_ctx));
+    const int32_t pool_blocks = n_blocks + 3;
+    // Blocks in reverse order, past a few unused ones.
+    std::vector<int32_t> table(n_blocks);
+    for (int32_t b = 0; b < n_blocks; ++b) table[b] = pool_blocks - 1 - b;
+    std::vector<uint8_t> pool(layout.PoolBytes(pool_blocks));
+    const auto kv = Random(pool.size() / sizeof(float), 11);
+    PagedKvView view{pool.data(), layout, pool_blocks, table, 0};
+    for (int64_t t = 0; t < n_ctx; ++t) {
+      for (int32_t h = 0; h < layout.num_kv_heads; ++h) {
+        const float* src = &kv[(t * layout.num_kv_heads + h) * 128];
+        StoreKvRow(src, 64, KvDType::kF16, const_cast<uint8_t*>(view.Key(h, t)));
+        StoreKvRow(src + 64, 64, KvDType::kF16, const_cast<uint8_t*>(view.Value(h, t)));
+      }
+    }
+    const int64_t width = static_cast<int64_t>(layout.num_kv_heads) * group * 64;
+    const auto q = Random(n_rows * width, 12);
+    std::vector<float> scratch(2 * n_ctx * 64 + n_ctx);
+    std::vector<float> want(n_rows * width, NAN), got(n_rows * width, NAN);
+    for (const bool avx512 : {false, true}) {
+      AllowAvx512Attention(avx512);
+      for (int32_t h = 0; h < layout.num_kv_heads; ++h) {
+        AttendGroup(view, h, group, q.data(), width, n_rows, first, params,
+                    (avx512 ? got : want).data(), width, scratch.data());
+      }
+    }
+    AllowAvx512Attention(true);
+    EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0);
   }
 }
 
