@@ -39,8 +39,12 @@ void ResizeActivations(int64_t m, int64_t k, int block, int bias, Q8Activations*
   out->sum16.resize(block == 256 ? m * (k / 16) : 0);
 }
 
-void FillDsum32(Q8Activations* out) {
-  for (size_t b = 0; b < out->dsum32.size(); ++b) out->dsum32[b] = out->d[b] * out->sum32[b];
+void FillDsum32(int64_t i0, int64_t i1, Q8Activations* out) {
+  if (out->block != 32) return;
+  const int64_t k = out->k;
+  for (int64_t b = i0 * (k / 32); b < i1 * (k / 32); ++b) {
+    out->dsum32[b] = out->d[b] * out->sum32[b];
+  }
 }
 
 void FillSum16(int64_t i0, int64_t i1, Q8Activations* out) {
@@ -86,8 +90,8 @@ void QuantizeActivationRows(const float* x, int64_t i0, int64_t i1, Q8Activation
     int32_t s = 0;
     for (int j = 0; j < 32; ++j) s += q[j];
     out->sum32[g] = s;
-    if (block == 32) out->dsum32[g] = out->d[g] * s;
   }
+  FillDsum32(i0, i1, out);
   FillSum16(i0, i1, out);
 }
 

@@ -34,8 +34,8 @@ struct Q8Activations {
 // Sets the shape fields and sizes every buffer of `out` for m rows of k (contents unspecified).
 void ResizeActivations(int64_t m, int64_t k, int block, int bias, Q8Activations* out);
 
-// Computes dsum32 from d and sum32 (block 32 only).
-void FillDsum32(Q8Activations* out);
+// Computes dsum32 of rows [i0, i1) from d and sum32 (block 32 only; nothing for block 256).
+void FillDsum32(int64_t i0, int64_t i1, Q8Activations* out);
 
 // Computes sum16 of rows [i0, i1) from qs (block 256 only; nothing for block 32).
 void FillSum16(int64_t i0, int64_t i1, Q8Activations* out);

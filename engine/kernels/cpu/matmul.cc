@@ -204,23 +204,23 @@ void RunPlans(std::span<const Plan> plans, int64_t k, const float* x, int64_t m,
   thread_local Q8Activations q8;
   if (first.quantizes) {
     const int block = first.form == ActivationForm::kQ8Block32 ? 32 : 256;
+    auto quantize_rows = QuantizeActivationRows;
     if (avx512 != nullptr) {
-      avx512->quantize_activations(x, m, k, block, first.bias, &q8);
+      quantize_rows = avx512->quantize_activation_rows;
+    } else if (Allowed(KernelVariant::kAvx2)) {
+      quantize_rows = QuantizeActivationRowsAvx2;
+    }
+    // (By pointer: inside the lambda `q8` would name the worker thread's own buffer.)
+    Q8Activations* shared = &q8;
+    ResizeActivations(m, k, block, first.bias, shared);
+    if (pool != nullptr && m >= kParallelQuantizeRows) {
+      // A prompt's activations (512 x 8192 for ffn_down) take milliseconds to quantize:
+      // split the rows over the pool instead of leaving the other threads waiting.
+      pool->ParallelFor(m, [x, shared, quantize_rows](int64_t i0, int64_t i1) {
+        quantize_rows(x, i0, i1, shared);
+      });
     } else {
-      const auto quantize_rows =
-          Allowed(KernelVariant::kAvx2) ? QuantizeActivationRowsAvx2 : QuantizeActivationRows;
-      // (By pointer: inside the lambda `q8` would name the worker thread's own buffer.)
-      Q8Activations* shared = &q8;
-      ResizeActivations(m, k, block, first.bias, shared);
-      if (pool != nullptr && m >= kParallelQuantizeRows) {
-        // A prompt's activations (512 x 8192 for ffn_down) take milliseconds to quantize:
-        // split the rows over the pool instead of leaving the other threads waiting.
-        pool->ParallelFor(m, [x, shared, quantize_rows](int64_t i0, int64_t i1) {
-          quantize_rows(x, i0, i1, shared);
-        });
-      } else {
-        quantize_rows(x, 0, m, shared);
-      }
+      quantize_rows(x, 0, m, shared);
     }
     args.q8 = &q8;
   }

@@ -464,13 +464,15 @@ BATON_AVX512 void Q5_KKernel(const uint8_t* w_row, const RowArgs& a, float* out,
   });
 }
 
-BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k, int block,
-                                            int bias, Q8Activations* out) {
-  ResizeActivations(m, k, block, bias, out);
+BATON_AVX512 void QuantizeActivationRowsAvx512(const float* x, int64_t i0, int64_t i1,
+                                               Q8Activations* out) {
+  const int64_t k = out->k;
+  const int block = out->block;
+  const int bias = out->bias;
   const __m512 sign_off = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
   const __m512i ones = _mm512_set1_epi8(1);
   const __m512i neg_bias = _mm512_set1_epi32(-bias);
-  for (int64_t b = 0; b < m * (k / block); ++b) {
+  for (int64_t b = i0 * (k / block); b < i1 * (k / block); ++b) {
     const float* xb = x + b * block;
     __m512 amax = _mm512_setzero_ps();
     for (int j = 0; j < block; j += 16) {
@@ -495,9 +497,9 @@ BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k
     }
   }
   // Sums of 4 consecutive quants are exactly the integer dot product with all-ones bytes.
-  const int64_t total = m * k;
-  for (int64_t j = 0; j < total; j += 64) {
-    const bool full = total - j >= 64;  // total is a multiple of 32
+  const int64_t end = i1 * k;
+  for (int64_t j = i0 * k; j < end; j += 64) {
+    const bool full = end - j >= 64;  // k is a multiple of 32
     const __m512i q = _mm512_maskz_loadu_epi8(full ? ~0ull : 0xffffffffull, out->qs.data() + j);
     const __m512i sum4 = DotU8S8(_mm512_setzero_si512(), ones, q);
     _mm512_mask_storeu_epi32(out->corr.data() + j / 4, full ? 0xffff : 0x00ff,
@@ -505,8 +507,8 @@ BATON_AVX512 void QuantizeActivationsAvx512(const float* x, int64_t m, int64_t k
     out->sum32[j / 32] = _mm512_mask_reduce_add_epi32(0x00ff, sum4);
     if (full) out->sum32[j / 32 + 1] = _mm512_mask_reduce_add_epi32(0xff00, sum4);
   }
-  FillDsum32(out);
-  FillSum16(0, m, out);
+  FillDsum32(i0, i1, out);
+  FillSum16(i0, i1, out);
 }
 
 KernelChoice Avx512Kernel(TensorType t) {
@@ -538,6 +540,6 @@ KernelChoice Avx512Kernel(TensorType t) {
 
 extern const Avx512Family BATON_AVX512_FAMILY;
 const Avx512Family BATON_AVX512_FAMILY = {CpuSupported, Avx512Kernel, DotF32,
-                                          QuantizeActivationsAvx512};
+                                          QuantizeActivationRowsAvx512};
 
 }  // namespace baton::engine::kernels

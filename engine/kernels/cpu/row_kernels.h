@@ -43,9 +43,8 @@ struct Avx512Family {
   KernelChoice (*kernel)(TensorType t);
   // Dot product of two float vectors, in the family's own summation order.
   float (*dot_f32)(const float* a, const float* b, int64_t k);
-  // QuantizeActivations (activations.h); identical results.
-  void (*quantize_activations)(const float* x, int64_t m, int64_t k, int block, int bias,
-                               Q8Activations* out);
+  // QuantizeActivationRows (activations.h); identical results.
+  void (*quantize_activation_rows)(const float* x, int64_t i0, int64_t i1, Q8Activations* out);
 };
 
 // AVX-512 F/BW/VL/DQ/VNNI with F16C and FMA: int8 dot products with vpdpbusd.
