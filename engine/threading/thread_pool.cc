@@ -18,7 +18,6 @@ constexpr int kSpinIterations = 20000;
 // back within microseconds, so two threads do not lose to one. On an idle core the yield
 // returns at once.
 constexpr int kYieldEvery = 128;
-constexpr int kChunksPerThread = 4;
 // Pause iterations the caller spins for unfinished chunks before it starts yielding.
 constexpr int kWaitSpinIterations = 2000;
 

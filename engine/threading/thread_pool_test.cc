@@ -32,7 +32,7 @@ TEST(ThreadPoolTest, CoversEveryIndexExactlyOnce) {
         for (int64_t i = begin; i < end; ++i) ++hits[i];
       });
       for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << n << " " << i;
-      EXPECT_LE(calls.load(), 4 * threads);
+      EXPECT_LE(calls.load(), ThreadPool::kChunksPerThread * threads);
     }
   }
 }
