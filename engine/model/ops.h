@@ -111,7 +111,8 @@ void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const fl
                  const AttentionParams& params, float* out, int64_t out_stride, float* scratch);
 
 // Lets AttendGroup take its AVX-512 path where it can (the default); false keeps it on the
-// portable one, so tests can compare the two. Not thread-safe with concurrent AttendGroup calls.
+// portable one, so tests can compare the two. Safe at any time: a call already running keeps the
+// path it took, and both give the same results.
 void AllowAvx512Attention(bool allowed);
 
 }  // namespace baton::engine::ops

@@ -264,11 +264,25 @@ TEST(OpsTest, AttendGroupMatchesNaiveAttention) {
 // that start mid-block), decode rows and prompt rows, with and without a soft cap and a window.
 TEST(OpsTest, AttendGroupAvx512PathIsBitIdenticalToPortable) {
   if (!CpuHasAvx512Attention()) GTEST_SKIP() << "this CPU lacks AVX-512 F";
-  for (int32_t bs : {16, 5})
-  for (int32_t group : {1, 3, 4, 6})
-  for (const AttentionParams params : {AttentionParams{.scale = 0.125f},
-                                       AttentionParams{.scale = 0.2f, .softcap = 3.0f, .window = 9}})
-  for (const auto& [n_rows, first] : {std::pair<int64_t, int64_t>{1, 0}, {1, 40}, {7, 33}, {20, 0}}) {
+  struct Case {
+    int32_t bs, group;
+    AttentionParams params;
+    int64_t n_rows, first;
+  };
+  std::vector<Case> cases;
+  for (int32_t bs : {16, 5}) {
+    for (int32_t group : {1, 3, 4, 6}) {
+      for (const AttentionParams params :
+           {AttentionParams{.scale = 0.125f},
+            AttentionParams{.scale = 0.2f, .softcap = 3.0f, .window = 9}}) {
+        for (const auto& [n_rows, first] :
+             {std::pair<int64_t, int64_t>{1, 0}, {1, 40}, {7, 33}, {20, 0}}) {
+          cases.push_back({bs, group, params, n_rows, first});
+        }
+      }
+    }
+  }
+  for (const auto& [bs, group, params, n_rows, first] : cases) {
     SCOPED_TRACE(testing::Message() << "bs " << bs << " group " << group << " window "
                                     << params.window << " rows " << n_rows << " first " << first);
     KvLayout layout{.num_layers = 1, .num_kv_heads = 2, .head_dim = 64, .block_size_tokens = bs,
@@ -280,7 +294,7 @@ TEST(OpsTest, AttendGroupAvx512PathIsBitIdenticalToPortable) {
     std::vector<int32_t> table(n_blocks);
     for (int32_t b = 0; b < n_blocks; ++b) table[b] = pool_blocks - 1 - b;
     std::vector<uint8_t> pool(layout.PoolBytes(pool_blocks));
-    const auto kv = Random(pool.size() / sizeof(float), 11);
+    const auto kv = Random(n_ctx * layout.num_kv_heads * 128, 11);  // K then V per (t, head)
     PagedKvView view{pool.data(), layout, pool_blocks, table, 0};
     for (int64_t t = 0; t < n_ctx; ++t) {
       for (int32_t h = 0; h < layout.num_kv_heads; ++h) {

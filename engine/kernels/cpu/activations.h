@@ -1,7 +1,8 @@
 // Activations prepared once per MatMul for the integer kernels: x quantized to signed 8-bit
 // blocks with one float scale per block, plus the per-block sums the kernels use to fold weight
 // offsets (Q4_0's -8, Q6_K's -32, Q8_0's +128 bias) and minimums into integer dot products.
-// Internal to engine/kernels/cpu. Not thread-safe; built by the MatMul caller, then read-only.
+// Internal to engine/kernels/cpu. Built for each MatMul (disjoint row ranges may be filled
+// concurrently, QuantizeActivationRows), then read-only.
 #pragma once
 
 #include <cstdint>

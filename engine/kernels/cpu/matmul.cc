@@ -199,8 +199,8 @@ void RunPlans(std::span<const Plan> plans, int64_t k, const float* x, int64_t m,
   args.m = m;
   args.k = k;
   args.x = x;
-  // Prepared on the calling thread, read by all workers; kept per calling thread so decode
-  // steps reuse the buffers instead of allocating.
+  // Prepared by the pool (16+ rows) or the calling thread, read by all workers; kept per calling
+  // thread so decode steps reuse the buffers instead of allocating.
   thread_local Q8Activations q8;
   if (first.quantizes) {
     const int block = first.form == ActivationForm::kQ8Block32 ? 32 : 256;
