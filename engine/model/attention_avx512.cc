@@ -131,8 +131,7 @@ void AttendGroupF16Avx512(const PagedKvView& kv, int32_t kv_head, int32_t group,
   const int64_t stride = first_pos + n_rows;
   for (int64_t r = 0; r < n_rows; ++r) {
     const int64_t end = first_pos + r + 1;
-    // With a window only the last `window` keys are seen (AttendGroup's rule).
-    const int64_t first = params.window > 0 ? std::max<int64_t>(0, end - params.window) : 0;
+    const int64_t first = params.FirstKey(end);
     for (int32_t g = 0; g < group; g += kMaxHeads) {
       const int64_t h0 = static_cast<int64_t>(kv_head) * group + g;
       const float* qh = q + r * q_stride + h0 * kHeadDim;

@@ -320,9 +320,8 @@ void AttendGroup(const PagedKvView& kv, int32_t kv_head, int32_t group, const fl
   float q_rounded[512];
   for (int64_t r = 0; r < n_rows; ++r) {
     const int64_t n_keys = first_pos + r + 1;
-    // With a window only the last `window` keys are seen; earlier ones are skipped entirely.
-    const int64_t first_key =
-        params.window > 0 ? std::max<int64_t>(0, n_keys - params.window) : 0;
+    // Keys before the window are skipped entirely.
+    const int64_t first_key = params.FirstKey(n_keys);
     const int64_t n_seen = n_keys - first_key;
     for (int32_t g = 0; g < group; ++g) {
       const int32_t h = kv_head * group + g;

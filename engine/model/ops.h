@@ -96,6 +96,12 @@ struct AttentionParams {
   float scale = 1.0f;
   float softcap = 0.0f;
   int32_t window = 0;
+
+  // The first key position a query sees when it sees the n_keys positions [0, n_keys) without
+  // a window: with one, only the last `window` of them.
+  int64_t FirstKey(int64_t n_keys) const {
+    return window > 0 && n_keys > window ? n_keys - window : 0;
+  }
 };
 
 // Causal attention for the query heads of one KV head group and a run of consecutive query
